@@ -1,0 +1,260 @@
+"""Derived facts of one episode as of one date, computed once per evaluation.
+
+Every comparison of a date with ``as_of`` goes through ``reached()``: a date
+not reached yet is remembered, and the smallest such date is the episode's
+``next_review`` -- the evaluation cannot change before it unless a fact does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pathways.engine.dates import add_months
+from pathways.engine.facts import (
+    BoneDensityFact,
+    EpisodeFacts,
+    ExistingTask,
+    ImagingFact,
+    MedicationFact,
+    ObservationFact,
+    ProcedureFact,
+)
+
+BISPHOSPHONATES = frozenset({"alendronate", "risedronate", "ibandronate", "zoledronic_acid"})
+ANTI_OSTEOPOROSIS = BISPHOSPHONATES | {
+    "denosumab",
+    "teriparatide",
+    "romosozumab",
+    "strontium_ranelate",
+}
+ANALGESICS = frozenset({"nsaid", "acetaminophen", "opioid", "calcitonin"})
+AUGMENTATION = frozenset({"vertebroplasty", "kyphoplasty"})
+
+# Thresholds (seed 001 for the early-augmentation set, seeds 000/003 for the
+# surgical deformity set). Inclusive: "kyphosis >= 15 %".
+SURGICAL_KYPHOSIS_PCT = 15.0
+SURGICAL_HEIGHT_LOSS_PCT = 20.0
+EARLY_AUG_THRESHOLDS = {
+    "kyphosis_pct": 15.0,
+    "scoliosis_pct": 10.0,
+    "dorsal_wall_loss_pct": 10.0,
+    "height_loss_pct": 20.0,
+}
+# Persistent pain at >= 4 weeks for the L2 nerve root block (seeds 003, 004).
+NERVE_BLOCK_PAIN = 7.0
+NERVE_BLOCK_FROM_DAY = 28
+# A rise of 2 NRS points is the usual minimal clinically important change:
+# pain rising that much while on analgesics counts as "worsening symptoms
+# despite medication" (seed 001).
+PAIN_WORSENING_POINTS = 2.0
+# Calcitonin switch/restart: BMD falling more than 4 % a year (seed 004).
+BMD_DECLINE_PCT_PER_YEAR = -4.0
+# Shorter DXA intervals are within the machine's precision error; annualising
+# them would turn noise into a "decline".
+MIN_DXA_INTERVAL_DAYS = 180
+# A gap longer than this between two bisphosphonate records starts a new
+# course (a drug holiday), which restarts the duration review clock.
+COURSE_GAP_DAYS = 90
+
+SURGICAL_URGENT_KINDS = ("neuro_deficit", "instability", "canal_compromise", "neuro_deterioration")
+EARLY_AUG_FLAG_KINDS = (
+    "pulmonary_dysfunction",
+    "parenteral_narcotics",
+    "hospital_admission",
+    "pain_med_contraindication",
+    "worsening_symptoms",
+)
+
+
+def fmt_value(value: float | bool) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A dated reason for a task: the date it arose and what the user sees."""
+
+    on: date
+    text: str
+
+
+class Context:
+    def __init__(self, facts: EpisodeFacts, as_of: date) -> None:
+        self.facts = facts
+        self.as_of = as_of
+        self.identified = facts.identified_date
+        self.onset = facts.onset_date
+        self._watch: list[date] = []
+        # Facts dated after as_of did not exist yet on as_of: a replay of the
+        # past must not see the future.
+        self.observations: list[ObservationFact] = sorted(
+            (o for o in facts.observations if o.effective_date <= as_of),
+            key=lambda o: (o.effective_date, o.id),
+        )
+        self.imaging: list[ImagingFact] = sorted(
+            (i for i in facts.imaging if i.performed_date <= as_of),
+            key=lambda i: (i.performed_date, i.id),
+        )
+        self.procedures: list[ProcedureFact] = sorted(
+            (p for p in facts.procedures if p.performed_date <= as_of),
+            key=lambda p: (p.performed_date, p.id),
+        )
+        self.medications: list[MedicationFact] = sorted(
+            (m for m in facts.medications if m.start_date <= as_of),
+            key=lambda m: (m.start_date, m.id),
+        )
+        self.dxa: list[BoneDensityFact] = sorted(
+            (b for b in facts.bone_density if b.performed_date <= as_of),
+            key=lambda b: (b.performed_date, b.site, b.id),
+        )
+        self.tasks: dict[tuple[str, int], ExistingTask] = {
+            (t.rule, t.occurrence): t for t in facts.tasks
+        }
+        self.by_kind: dict[str, list[ObservationFact]] = {}
+        for obs in self.observations:
+            self.by_kind.setdefault(obs.kind, []).append(obs)
+
+    # -- time -------------------------------------------------------------
+    def reached(self, day: date) -> bool:
+        if self.as_of >= day:
+            return True
+        self._watch.append(day)
+        return False
+
+    def watch(self, day: date) -> None:
+        if day > self.as_of:
+            self._watch.append(day)
+
+    def next_review(self) -> date | None:
+        return min(self._watch) if self._watch else None
+
+    def day(self, n: int) -> date:
+        return self.identified + timedelta(days=n)
+
+    @property
+    def three_months(self) -> date:
+        return add_months(self.identified, 3)
+
+    @property
+    def twelve_months(self) -> date:
+        return add_months(self.identified, 12)
+
+    # -- observations -----------------------------------------------------
+    def latest(self, kind: str) -> ObservationFact | None:
+        values = self.by_kind.get(kind)
+        return values[-1] if values else None
+
+    def flag_on(self, kind: str) -> ObservationFact | None:
+        """The observation that set a boolean flag, if its latest value is true.
+
+        The flag counts from the first true value of the current true run.
+        """
+        values = self.by_kind.get(kind)
+        if not values or values[-1].value is not True:
+            return None
+        start = values[-1]
+        for obs in reversed(values):
+            if obs.value is not True:
+                break
+            start = obs
+        return start
+
+    def first_at_least(self, kind: str, threshold: float) -> ObservationFact | None:
+        """The first measurement at or over a threshold, if the latest still is."""
+        values = self.by_kind.get(kind)
+        if not values:
+            return None
+        latest = values[-1]
+        if isinstance(latest.value, bool) or float(latest.value) < threshold:
+            return None
+        for obs in values:
+            if not isinstance(obs.value, bool) and float(obs.value) >= threshold:
+                return obs
+        return latest  # pragma: no cover - latest itself qualifies
+
+    def pain_scores(self) -> list[ObservationFact]:
+        return self.by_kind.get("pain_nrs", [])
+
+    # -- medications ------------------------------------------------------
+    def meds(self, drugs: frozenset[str] | set[str]) -> list[MedicationFact]:
+        return [m for m in self.medications if m.drug in drugs]
+
+    def active(self, drugs: frozenset[str] | set[str], day: date) -> list[MedicationFact]:
+        return [m for m in self.medications if m.drug in drugs and m.active_on(day)]
+
+    def course_start(self, drugs: frozenset[str] | set[str], day: date) -> date | None:
+        """Start of the continuous course of ``drugs`` that is active on ``day``."""
+        records = sorted(self.meds(drugs), key=lambda m: m.start_date)
+        if not any(m.active_on(day) for m in records):
+            return None
+        start: date | None = None
+        covered_to: date | None = None
+        for med in records:
+            end = med.stop_date or day
+            if covered_to is None or (med.start_date - covered_to).days > COURSE_GAP_DAYS:
+                start = med.start_date
+                covered_to = end
+            else:
+                covered_to = max(covered_to, end)
+        return start
+
+    # -- imaging / procedures --------------------------------------------
+    def mris(self) -> list[ImagingFact]:
+        return [i for i in self.imaging if i.modality == "mri"]
+
+    def last_spine_imaging_before(self, day: date, *, mri_only: bool = False) -> date | None:
+        dates = [
+            i.performed_date
+            for i in self.imaging
+            if i.performed_date <= day and (not mri_only or i.modality == "mri")
+        ]
+        return max(dates) if dates else None
+
+    def procedure(self, kinds: frozenset[str] | set[str]) -> ProcedureFact | None:
+        for proc in self.procedures:
+            if proc.kind in kinds:
+                return proc
+        return None
+
+    # -- tasks ------------------------------------------------------------
+    def person_closed(self, rule: str, occurrence: int = 1) -> ExistingTask | None:
+        task = self.tasks.get((rule, occurrence))
+        if task and task.closed_by_person and task.status in {"done", "not_applicable"}:
+            return task
+        return None
+
+    # -- derived ----------------------------------------------------------
+    def bmd_changes(self) -> list[dict[str, object]]:
+        """Annualised % change between successive DXAs at the same site."""
+        out: list[dict[str, object]] = []
+        by_site: dict[str, list[BoneDensityFact]] = {}
+        for scan in self.dxa:
+            by_site.setdefault(scan.site, []).append(scan)
+        for site, scans in by_site.items():
+            previous: BoneDensityFact | None = None
+            for scan in scans:
+                if previous is not None:
+                    days = (scan.performed_date - previous.performed_date).days
+                    if days >= MIN_DXA_INTERVAL_DAYS and previous.bmd_g_cm2 > 0:
+                        pct = (scan.bmd_g_cm2 / previous.bmd_g_cm2 - 1.0) * 100.0
+                        annual = pct * 365.25 / days
+                        out.append(
+                            {
+                                "site": site,
+                                "from": previous.performed_date,
+                                "to": scan.performed_date,
+                                "from_bmd": previous.bmd_g_cm2,
+                                "to_bmd": scan.bmd_g_cm2,
+                                "pct_per_year": round(annual, 2),
+                            }
+                        )
+                        previous = scan
+                    elif days >= MIN_DXA_INTERVAL_DAYS:
+                        previous = scan
+                else:
+                    previous = scan
+        out.sort(key=lambda c: (c["to"], c["site"]))  # type: ignore[arg-type,return-value]
+        return out

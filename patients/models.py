@@ -1,0 +1,288 @@
+"""Clinics, memberships, patients and the patient-level facts.
+
+Every mutable record a REST client syncs inherits ``SyncedModel``: a uuid, a
+``version`` (for ETag / If-Match), ``updated_at``, a soft-delete tombstone and
+``change_seq`` (a monotonic number in commit order, see ``patients.sync``).
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class SyncedQuerySet(models.QuerySet[Any]):
+    def alive(self) -> SyncedQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class SyncedModel(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Position in the global change log; assigned last in the writing
+    # transaction while holding the counter row lock, so the order of
+    # change_seq is the order of commits (see patients/sync.py).
+    change_seq = models.BigIntegerField(default=0, db_index=True)
+    # The date the record was entered: the database checks that no clinical
+    # date of the record lies after it ("dates not in the future").
+    recorded_on = models.DateField()
+
+    objects = SyncedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class ChangeCounter(models.Model):
+    """One row: the last change_seq handed out."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="change_counter_single_row")]
+
+
+def _validate_tz(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"unknown time zone {value!r}") from exc
+
+
+class Clinic(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    # Due dates are dates in the clinic's zone (design.md, "Time").
+    timezone = models.CharField(max_length=64, default="UTC", validators=[_validate_tz])
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", "Coordinator"
+    PHYSICIAN = "physician", "Physician"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic"], name="membership_unique_user_clinic"),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.clinic} ({self.role})"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Patient(SyncedModel):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=64)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        constraints = [
+            # A tombstoned patient frees its MRN.
+            models.UniqueConstraint(
+                fields=["clinic", "mrn"],
+                condition=Q(deleted_at__isnull=True),
+                name="patient_unique_mrn_per_clinic",
+            ),
+            models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_valid"),
+            models.CheckConstraint(
+                condition=Q(birth_date__lte=F("recorded_on")), name="patient_birth_not_future"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "family_name", "given_name"]),
+            models.Index(fields=["clinic", "change_seq"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class Drug(models.TextChoices):
+    CALCITONIN = "calcitonin"
+    ALENDRONATE = "alendronate"
+    RISEDRONATE = "risedronate"
+    IBANDRONATE = "ibandronate"
+    ZOLEDRONIC_ACID = "zoledronic_acid"
+    DENOSUMAB = "denosumab"
+    TERIPARATIDE = "teriparatide"
+    ROMOSOZUMAB = "romosozumab"
+    STRONTIUM_RANELATE = "strontium_ranelate"
+    NSAID = "nsaid"
+    ACETAMINOPHEN = "acetaminophen"
+    OPIOID = "opioid"
+    CALCIUM = "calcium"
+    VITAMIN_D = "vitamin_d"
+
+
+BISPHOSPHONATES = frozenset({"alendronate", "risedronate", "ibandronate", "zoledronic_acid"})
+# Drugs that count as "anti-osteoporosis pharmacotherapy" for
+# osteoporosis_rx_start and bmd_dxa (seeds 000, 003, 004). Calcitonin is an
+# analgesic for the acute fracture here and is tracked by its own rules.
+ANTI_OSTEOPOROSIS = BISPHOSPHONATES | {
+    "denosumab",
+    "teriparatide",
+    "romosozumab",
+    "strontium_ranelate",
+}
+ANALGESICS = frozenset({"nsaid", "acetaminophen", "opioid", "calcitonin"})
+
+
+def drug_class(drug: str) -> str:
+    if drug in BISPHOSPHONATES:
+        return "bisphosphonate"
+    if drug == "denosumab":
+        return "rank_ligand_inhibitor"
+    if drug in {"teriparatide", "romosozumab"}:
+        return "anabolic"
+    if drug == "strontium_ranelate":
+        return "other_antiosteoporosis"
+    if drug == "calcitonin":
+        return "calcitonin"
+    if drug in {"calcium", "vitamin_d"}:
+        return "supplement"
+    return "analgesic"
+
+
+class Route(models.TextChoices):
+    ORAL = "oral"
+    NASAL = "nasal"
+    RECTAL = "rectal"
+    SUBCUTANEOUS = "subcutaneous"
+    INTRAMUSCULAR = "intramuscular"
+    INTRAVENOUS = "intravenous"
+    TRANSDERMAL = "transdermal"
+    OTHER = "other"
+
+
+class Medication(SyncedModel):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
+    drug = models.CharField(max_length=32, choices=Drug.choices)
+    start_date = models.DateField()
+    stop_date = models.DateField(null=True, blank=True)
+    dose = models.CharField(max_length=100, blank=True, default="")
+    route = models.CharField(max_length=16, choices=Route.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(drug__in=Drug.values), name="medication_drug_valid"),
+            models.CheckConstraint(
+                condition=Q(stop_date__isnull=True) | Q(stop_date__gte=F("start_date")),
+                name="medication_stop_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_date__lte=F("recorded_on")), name="medication_start_not_future"
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_date__isnull=True) | Q(stop_date__lte=F("recorded_on")),
+                name="medication_stop_not_future",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "start_date"])]
+
+    @property
+    def drug_class(self) -> str:
+        return drug_class(self.drug)
+
+    def __str__(self) -> str:
+        return f"{self.drug} from {self.start_date}"
+
+
+class DxaSite(models.TextChoices):
+    LUMBAR_SPINE = "lumbar_spine"
+    TOTAL_HIP = "total_hip"
+    FEMORAL_NECK = "femoral_neck"
+
+
+class BoneDensity(SyncedModel):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="bone_density")
+    performed_date = models.DateField()
+    site = models.CharField(max_length=16, choices=DxaSite.choices)
+    bmd_g_cm2 = models.DecimalField(max_digits=5, decimal_places=3)
+    t_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        ordering = ["performed_date"]
+        verbose_name_plural = "bone density scans"
+        constraints = [
+            models.CheckConstraint(condition=Q(site__in=DxaSite.values), name="dxa_site_valid"),
+            # Physiological ranges: BMD 0.1-2.5 g/cm2, T-score -7..+5.
+            models.CheckConstraint(
+                condition=Q(bmd_g_cm2__gte=0.1, bmd_g_cm2__lte=2.5), name="dxa_bmd_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(t_score__isnull=True) | Q(t_score__gte=-7, t_score__lte=5),
+                name="dxa_t_score_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(performed_date__lte=F("recorded_on")), name="dxa_not_future"
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "performed_date"])]
+
+    def __str__(self) -> str:
+        return f"DXA {self.site} {self.performed_date}: {self.bmd_g_cm2} g/cm2"
+
+
+class AccessEvent(models.Model):
+    """Audit: who looked at or changed which patient's record, and how."""
+
+    at = models.DateTimeField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_events")
+    action = models.CharField(max_length=32)
+    channel = models.CharField(max_length=16, default="web")
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["patient", "at"])]
