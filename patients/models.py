@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -78,6 +79,10 @@ class Clinic(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self, now: datetime) -> date:
+        """The clinic's calendar date at the instant ``now``."""
+        return now.astimezone(self.tzinfo).date()
 
 
 class Role(models.TextChoices):

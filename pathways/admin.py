@@ -1,0 +1,91 @@
+"""The Django admin: usable before (and beside) the dedicated web UI.
+
+Writes made here go through the model's save(), not the services; the admin
+is therefore read-mostly for clinical data (the web UI and API write).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from pathways.models import Episode, FollowUpTask, Imaging, Observation, PhaseTransition, Procedure
+
+
+class TransitionInline(admin.TabularInline[PhaseTransition, Episode]):
+    model = PhaseTransition
+    extra = 0
+    fields = ("at", "effective_date", "from_phase", "to_phase", "cause", "actor_kind", "actor")
+    readonly_fields = fields
+    can_delete = False
+
+
+class TaskInline(admin.TabularInline[FollowUpTask, Episode]):
+    model = FollowUpTask
+    extra = 0
+    fields = ("rule", "occurrence", "due_date", "priority", "status", "reason")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Episode)
+class EpisodeAdmin(admin.ModelAdmin[Episode]):
+    list_display = (
+        "patient",
+        "levels_display",
+        "identified_date",
+        "phase",
+        "status",
+        "next_review_at",
+        "sweep_failures",
+    )
+    list_filter = ("phase", "status", "clinic", "etiology", "pathway_version")
+    search_fields = ("patient__mrn", "patient__family_name")
+    list_select_related = ("patient",)
+    date_hierarchy = "identified_date"
+    readonly_fields = (
+        "phase",
+        "next_review_at",
+        "version",
+        "change_seq",
+        "created_at",
+        "updated_at",
+        "flags",
+        "sweep_error",
+    )
+    inlines = [TransitionInline, TaskInline]
+
+    @admin.display(description="levels")
+    def levels_display(self, obj: Episode) -> str:
+        return ", ".join(obj.levels)
+
+
+@admin.register(FollowUpTask)
+class FollowUpTaskAdmin(admin.ModelAdmin[FollowUpTask]):
+    list_display = (
+        "rule",
+        "occurrence",
+        "episode",
+        "due_date",
+        "priority",
+        "status",
+        "assignee",
+        "closed_at",
+    )
+    list_filter = ("rule", "status", "priority", "clinic", ("due_date", admin.DateFieldListFilter))
+    search_fields = ("rule", "episode__patient__mrn", "episode__patient__family_name")
+    list_select_related = ("episode__patient", "assignee")
+    date_hierarchy = "due_date"
+    raw_id_fields = ("episode", "assignee", "closed_by")
+
+
+@admin.register(PhaseTransition)
+class PhaseTransitionAdmin(admin.ModelAdmin[PhaseTransition]):
+    list_display = ("episode", "from_phase", "to_phase", "at", "effective_date", "actor_kind", "cause")
+    list_filter = ("to_phase", "actor_kind")
+    list_select_related = ("episode__patient",)
+    raw_id_fields = ("episode", "actor")
+
+
+for model in (Observation, Imaging, Procedure):
+    admin.site.register(model, list_display=("episode", "__str__", "recorded_on", "deleted_at"))

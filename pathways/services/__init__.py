@@ -1,0 +1,35 @@
+"""Writes of the pathways app. Views, serializers and tasks call these."""
+
+from __future__ import annotations
+
+from pathways.services.episodes import (
+    episode_close,
+    episode_create,
+    episode_delete,
+    episode_migrate_pathway,
+    episode_update,
+)
+from pathways.services.evaluation import episode_evaluate, evaluate_batch, schedule_reevaluation
+from pathways.services.facts import fact_delete, fact_record, fact_update
+from pathways.services.sweep import SweepReport, pathway_sweep
+from pathways.services.tasks import task_assign, task_complete, task_not_applicable, task_snooze
+
+__all__ = [
+    "SweepReport",
+    "episode_close",
+    "episode_create",
+    "episode_delete",
+    "episode_evaluate",
+    "episode_migrate_pathway",
+    "episode_update",
+    "evaluate_batch",
+    "fact_delete",
+    "fact_record",
+    "fact_update",
+    "pathway_sweep",
+    "schedule_reevaluation",
+    "task_assign",
+    "task_complete",
+    "task_not_applicable",
+    "task_snooze",
+]

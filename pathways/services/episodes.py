@@ -1,0 +1,237 @@
+"""Episode writes: create, update, close, delete, migrate the pathway version."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from pathways.engine import get_ruleset
+from pathways.levels import InvalidLevel, levels_to_mask
+from pathways.models import (
+    ActorKind,
+    CloseReason,
+    Episode,
+    EpisodeStatus,
+    Etiology,
+    NeuroStatus,
+    Phase,
+    PhaseTransition,
+)
+from pathways.services.evaluation import evaluate_batch, schedule_reevaluation
+from patients.models import Patient
+from patients.services import check_choice, check_date
+from patients.sync import stamp
+from vcftrack.errors import DomainError, FieldErrors
+
+EPISODE_FIELDS = ("levels", "onset_date", "identified_date", "etiology", "neuro_status")
+
+
+def _check_levels(errors: FieldErrors, value: Any) -> int:
+    if value is None or value == [] or value == "":
+        errors.add("levels", "At least one vertebral level (T1-L5) is required.")
+        return 0
+    if isinstance(value, str):
+        value = [v for v in value.replace(" ", "").split(",") if v]
+    if not isinstance(value, list | tuple):
+        errors.add("levels", "Must be a list of vertebral levels, e.g. [\"T12\", \"L1\"].")
+        return 0
+    try:
+        return levels_to_mask(value)
+    except InvalidLevel as exc:
+        errors.add("levels", f"{exc}.")
+        return 0
+
+
+def _validate(
+    errors: FieldErrors, data: dict[str, Any], *, today: Any, partial: bool = False
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not partial or "levels" in data:
+        out["levels_mask"] = _check_levels(errors, data.get("levels"))
+    if not partial or "onset_date" in data:
+        out["onset_date"] = check_date(errors, "onset_date", data.get("onset_date"), today=today)
+    if not partial or "identified_date" in data:
+        ident = data.get("identified_date")
+        if ident in (None, "") and not partial:
+            # "identified: defaults to the presentation date" (pathway-spec).
+            ident = today
+        out["identified_date"] = check_date(errors, "identified_date", ident, today=today)
+    if not partial or "etiology" in data:
+        out["etiology"] = check_choice(
+            errors, "etiology", data.get("etiology") or "unknown", list(Etiology.values)
+        )
+    if not partial or "neuro_status" in data:
+        out["neuro_status"] = check_choice(
+            errors, "neuro_status", data.get("neuro_status") or "unknown", list(NeuroStatus.values)
+        )
+    return out
+
+
+def episode_create(
+    *,
+    patient: Patient,
+    data: dict[str, Any],
+    now: datetime,
+    actor_id: int | None = None,
+    episode_id: uuid.UUID | None = None,
+) -> Episode:
+    """Create an episode and evaluate it as of today, in one transaction.
+
+    Dates in the past are fine (tasks whose dates have passed appear at once,
+    with their original due dates); a date in the future is bad input.
+    """
+    errors = FieldErrors()
+    for field in data:
+        if field not in EPISODE_FIELDS:
+            errors.add(field, "Unknown or read-only field.")
+    if patient.deleted_at is not None:
+        errors.add("patient", "The patient has been deleted.")
+    today = patient.clinic.today(now)
+    values = _validate(errors, data, today=today)
+    if values.get("onset_date") and values.get("identified_date"):
+        if values["identified_date"] < values["onset_date"]:
+            errors.add("identified_date", "Must not be before onset_date.")
+    errors.raise_if_any()
+    version = data.get("pathway_version") or "v1"
+    get_ruleset(version)
+    episode = Episode(
+        id=episode_id or uuid.uuid4(),
+        patient=patient,
+        clinic_id=patient.clinic_id,
+        recorded_on=today,
+        phase=Phase.TRIAGE,
+        pathway_version=version,
+        created_at=now,
+        updated_at=now,
+        # version 0 until the first evaluation records the opening transition.
+        version=0,
+        next_review_at=now,
+        **values,
+    )
+    with transaction.atomic():
+        episode.save(force_insert=True)
+        evaluate_batch([episode.id], now=now, actor_id=actor_id)
+        # A new episode takes over the patient-level rules from the older ones.
+        siblings = list(
+            Episode.objects.active()
+            .filter(patient_id=patient.id)
+            .exclude(id=episode.id)
+            .values_list("id", flat=True)
+        )
+        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
+    episode.refresh_from_db()
+    return episode
+
+
+def episode_update(
+    *, episode: Episode, data: dict[str, Any], now: datetime, actor_id: int | None = None
+) -> Episode:
+    errors = FieldErrors()
+    for field in data:
+        if field not in EPISODE_FIELDS:
+            errors.add(field, "Unknown or read-only field.")
+    today = episode.clinic.today(now)
+    values = _validate(errors, data, today=today, partial=True)
+    onset = values.get("onset_date") or episode.onset_date
+    ident = values.get("identified_date") or episode.identified_date
+    if onset and ident and ident < onset:
+        errors.add("identified_date", "Must not be before onset_date.")
+    errors.raise_if_any()
+    if episode.status != EpisodeStatus.ACTIVE:
+        raise DomainError("A closed episode cannot be changed.", field="status")
+    with transaction.atomic():
+        for key, value in values.items():
+            setattr(episode, key, value)
+        episode.recorded_on = max(episode.recorded_on, today)
+        stamp([episode], now=now)
+        episode.save()
+        schedule_reevaluation(episode_ids=[episode.id], now=now, actor_id=actor_id)
+    return episode
+
+
+def episode_close(
+    *,
+    episode: Episode,
+    reason: Any,
+    now: datetime,
+    actor_id: int | None = None,
+    note: str = "",
+) -> Episode:
+    """Closing is a person's act, with a reason; a closed episode raises nothing more."""
+    errors = FieldErrors()
+    reason = check_choice(errors, "reason", reason, list(CloseReason.values))
+    errors.raise_if_any()
+    with transaction.atomic():
+        locked = Episode.objects.select_for_update().get(pk=episode.pk)
+        if locked.status == EpisodeStatus.CLOSED:
+            raise DomainError("The episode is already closed.", field="status")
+        PhaseTransition.objects.create(
+            episode=locked,
+            at=now,
+            effective_date=locked.clinic.today(now),
+            from_phase=locked.phase,
+            to_phase=Phase.CLOSED,
+            cause=f"closed: {reason.replace('_', ' ')}" + (f" ({note})" if note else ""),
+            actor_kind=ActorKind.USER if actor_id else ActorKind.SYSTEM,
+            actor_id=actor_id,
+        )
+        locked.status = EpisodeStatus.CLOSED
+        locked.close_reason = reason
+        locked.closed_at = now
+        locked.phase = Phase.CLOSED
+        stamp([locked], now=now)
+        locked.save()
+        # Cancels the open tasks with the reason (the engine's closed branch).
+        evaluate_batch([locked.id], now=now, actor_id=actor_id)
+        siblings = list(
+            Episode.objects.active().filter(patient_id=locked.patient_id).values_list("id", flat=True)
+        )
+        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
+    locked.refresh_from_db()
+    return locked
+
+
+def episode_delete(*, episode: Episode, now: datetime, actor_id: int | None = None) -> Episode:
+    """Soft delete (a tombstone for syncing clients); its open tasks are cancelled."""
+    from pathways.models import FollowUpTask, TaskStatus
+
+    with transaction.atomic():
+        locked = Episode.objects.select_for_update().get(pk=episode.pk)
+        open_tasks = list(FollowUpTask.objects.filter(episode=locked, status=TaskStatus.OPEN))
+        for task in open_tasks:
+            task.status = TaskStatus.CANCELLED
+            task.reason = "Episode deleted"
+            task.closed_at = now
+            task.closed_on = locked.clinic.today(now)
+        stamp(open_tasks, now=now)
+        for task in open_tasks:
+            task.save()
+        locked.deleted_at = now
+        locked.next_review_at = None
+        stamp([locked], now=now)
+        locked.save()
+        siblings = list(
+            Episode.objects.active().filter(patient_id=locked.patient_id).values_list("id", flat=True)
+        )
+        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
+    return locked
+
+
+def episode_migrate_pathway(
+    *, episode: Episode, version: str, now: datetime, actor_id: int | None = None
+) -> Episode:
+    """Move an episode to another rule-set version on purpose (never automatic)."""
+    try:
+        get_ruleset(version)
+    except KeyError as exc:
+        raise DomainError(f"Unknown pathway version {version!r}.", field="pathway_version") from exc
+    with transaction.atomic():
+        locked = Episode.objects.select_for_update().get(pk=episode.pk)
+        locked.pathway_version = version
+        stamp([locked], now=now)
+        locked.save()
+        evaluate_batch([locked.id], now=now, actor_id=actor_id)
+    return locked

@@ -1,0 +1,138 @@
+"""The pathway sweep: evaluate only the episodes whose next review has come.
+
+Cost grows with what is due, not with the panel: the claim is an index range
+scan on ``next_review_at``. Batches are claimed with ``SELECT ... FOR UPDATE
+SKIP LOCKED``, so any number of workers can share a run; a second beat, a
+retried task or a worker killed mid-batch creates no duplicate and loses no
+task (its transaction rolls back and the rows are claimed again).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
+
+from pathways.models import Episode
+from pathways.services.evaluation import BatchOutcome, evaluate_batch, load_facts, midnight
+from patients.models import Clinic
+
+logger = logging.getLogger(__name__)
+
+# A row that keeps failing is pushed back by this much (healthchecks does
+# alert_after = now + 1h), so one bad episode cannot stall the sweep.
+RETRY_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class SweepReport:
+    batches: int = 0
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+    failed_ids: list[uuid.UUID] = field(default_factory=list)
+
+    def summary(self) -> str:
+        o = self.outcome
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(o.by_status.items())) or "none"
+        return (
+            f"episodes evaluated: {o.evaluated}; tasks raised: {o.raised}; "
+            f"tasks closed: {o.closed}; reopened: {o.reopened}; updated: {o.updated}; "
+            f"transitions: {o.transitions}; failed: {o.failed}; batches: {self.batches}; "
+            f"by status: {statuses}"
+        )
+
+
+def pathway_sweep(
+    *,
+    now: datetime,
+    as_of: date | None = None,
+    batch_size: int = 500,
+    max_batches: int | None = None,
+) -> SweepReport:
+    """Evaluate every episode due for review.
+
+    1. For each clinic time zone, the cutoff is ``now`` (or, replaying a
+       date, the clinic's midnight after ``as_of``).
+    2. Claim a batch of due episodes with SKIP LOCKED in a short transaction.
+    3. Evaluate and persist the batch in bulk; the new ``next_review_at`` lies
+       after the cutoff, so the loop ends when nothing is due.
+    4. A batch that fails is retried one episode at a time; an episode that
+       still fails is marked with its error and pushed back an hour.
+    """
+    report = SweepReport()
+    zones: dict[str, list[uuid.UUID]] = {}
+    for cid, tz in Clinic.objects.values_list("id", "timezone"):
+        zones.setdefault(tz, []).append(cid)
+    for tz_name, clinic_ids in zones.items():
+        tz = ZoneInfo(tz_name)
+        if as_of is None:
+            cutoff, inclusive, day = now, True, now.astimezone(tz).date()
+        else:
+            cutoff, inclusive, day = midnight(as_of + timedelta(days=1), tz), False, as_of
+        while max_batches is None or report.batches < max_batches:
+            claimed = _sweep_batch(
+                clinic_ids, cutoff, inclusive, day, now=now, batch_size=batch_size, report=report
+            )
+            if not claimed:
+                break
+            report.batches += 1
+    return report
+
+
+def _due(clinic_ids: list[uuid.UUID], cutoff: datetime, inclusive: bool) -> object:
+    lookup = "next_review_at__lte" if inclusive else "next_review_at__lt"
+    return Episode.objects.active().filter(clinic_id__in=clinic_ids, **{lookup: cutoff})
+
+
+def _sweep_batch(
+    clinic_ids: list[uuid.UUID],
+    cutoff: datetime,
+    inclusive: bool,
+    day: date,
+    *,
+    now: datetime,
+    batch_size: int,
+    report: SweepReport,
+) -> int:
+    with transaction.atomic():
+        qs = _due(clinic_ids, cutoff, inclusive)
+        ids = list(
+            qs.select_for_update(skip_locked=True, of=("self",))  # type: ignore[attr-defined]
+            .order_by("next_review_at")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return 0
+        try:
+            with transaction.atomic():
+                report.outcome.add(evaluate_batch(ids, now=now, as_of=day))
+            return len(ids)
+        except Exception:  # noqa: BLE001 - isolate the bad episode below
+            logger.exception("sweep batch of %d failed; retrying one by one", len(ids))
+        for eid in ids:
+            try:
+                with transaction.atomic():
+                    report.outcome.add(evaluate_batch([eid], now=now, as_of=day))
+            except Exception as exc:  # noqa: BLE001 - mark and push back
+                logger.exception("episode %s failed in the sweep", eid)
+                report.outcome.failed += 1
+                report.failed_ids.append(eid)
+                retry_at = max(now, cutoff) + RETRY_AFTER
+                Episode.objects.filter(id=eid).update(
+                    next_review_at=retry_at,
+                    sweep_failures=Least(F("sweep_failures") + 1, Value(32000)),
+                    sweep_error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+        return len(ids)
+
+
+def uses_skip_locked() -> bool:
+    return bool(connection.features.has_select_for_update_skip_locked)
+
+
+__all__ = ["DatabaseError", "SweepReport", "load_facts", "pathway_sweep", "uses_skip_locked"]

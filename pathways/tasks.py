@@ -1,0 +1,31 @@
+"""Celery tasks: thin. They take ids and dates, never model objects or PHI."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+
+@shared_task(name="pathways.tasks.pathway_sweep_task")
+def pathway_sweep_task(as_of: str | None = None) -> str:
+    from pathways.services import pathway_sweep
+
+    now = timezone.now()
+    report = pathway_sweep(
+        now=now,
+        as_of=date.fromisoformat(as_of) if as_of else None,
+        batch_size=settings.PATHWAY_SWEEP_BATCH_SIZE,
+    )
+    return report.summary()
+
+
+@shared_task(name="pathways.tasks.episode_evaluate_task")
+def episode_evaluate_task(episode_id: str) -> int:
+    import uuid
+
+    from pathways.services import episode_evaluate
+
+    return episode_evaluate(episode_id=uuid.UUID(episode_id), now=timezone.now()).evaluated

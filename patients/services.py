@@ -1,0 +1,352 @@
+"""Writes of patients and patient-level facts (medications, bone density)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from patients.models import (
+    BoneDensity,
+    Clinic,
+    Drug,
+    DxaSite,
+    Medication,
+    Patient,
+    Route,
+    Sex,
+)
+from patients.sync import stamp
+from vcftrack.errors import DomainError, FieldErrors
+
+MAX_AGE_YEARS = 130
+
+
+def check_text(errors: FieldErrors, field: str, value: Any, *, max_length: int, required: bool) -> str:
+    if value is None or value == "":
+        if required:
+            errors.add(field, "This field is required.")
+        return ""
+    if not isinstance(value, str):
+        errors.add(field, "Must be a string.")
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors.add(field, "This field may not be blank.")
+    if len(value) > max_length:
+        errors.add(field, f"At most {max_length} characters.")
+    return value
+
+
+def check_date(
+    errors: FieldErrors,
+    field: str,
+    value: Any,
+    *,
+    today: date,
+    required: bool = True,
+    not_before: tuple[date, str] | None = None,
+) -> date | None:
+    if value is None or value == "":
+        if required:
+            errors.add(field, "This field is required.")
+        return None
+    if isinstance(value, datetime):
+        errors.add(field, "Must be a date (YYYY-MM-DD), not a timestamp.")
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            errors.add(field, "Must be a date in the form YYYY-MM-DD.")
+            return None
+    if not isinstance(value, date):
+        errors.add(field, "Must be a date in the form YYYY-MM-DD.")
+        return None
+    if value > today:
+        errors.add(field, f"Must not be in the future (today is {today.isoformat()}).")
+    if not_before is not None and value < not_before[0]:
+        errors.add(field, f"Must not be before {not_before[1]} ({not_before[0].isoformat()}).")
+    return value
+
+
+def check_choice(
+    errors: FieldErrors, field: str, value: Any, choices: list[str], *, required: bool = True
+) -> str:
+    if value is None or value == "":
+        if required:
+            errors.add(field, "This field is required.")
+        return ""
+    if not isinstance(value, str) or value not in choices:
+        errors.add(field, f"{value!r} is not one of: {', '.join(choices)}.")
+        return ""
+    return value
+
+
+def _now_date(clinic: Clinic, now: datetime) -> date:
+    return clinic.today(now)
+
+
+# --------------------------------------------------------------- patients --
+def patient_create(
+    *,
+    clinic: Clinic,
+    mrn: Any,
+    given_name: Any,
+    family_name: Any,
+    birth_date: Any,
+    sex: Any = "unknown",
+    now: datetime,
+    patient_id: uuid.UUID | None = None,
+) -> Patient:
+    today = _now_date(clinic, now)
+    errors = FieldErrors()
+    mrn = check_text(errors, "mrn", mrn, max_length=64, required=True)
+    given = check_text(errors, "given_name", given_name, max_length=100, required=True)
+    family = check_text(errors, "family_name", family_name, max_length=100, required=True)
+    birth = check_date(errors, "birth_date", birth_date, today=today)
+    if birth is not None and today.year - birth.year > MAX_AGE_YEARS:
+        errors.add("birth_date", f"More than {MAX_AGE_YEARS} years ago.")
+    sex = check_choice(errors, "sex", sex or "unknown", list(Sex.values))
+    errors.raise_if_any()
+    if Patient.objects.alive().filter(clinic=clinic, mrn=mrn).exists():
+        errors.add("mrn", f"A patient with MRN {mrn!r} already exists in this clinic.")
+        errors.raise_if_any()
+    patient = Patient(
+        id=patient_id or uuid.uuid4(),
+        clinic=clinic,
+        mrn=mrn,
+        given_name=given,
+        family_name=family,
+        birth_date=birth,
+        sex=sex,
+        recorded_on=today,
+    )
+    try:
+        with transaction.atomic():
+            stamp([patient], now=now, new=True)
+            patient.save(force_insert=True)
+    except IntegrityError as exc:
+        # Two clients creating the same MRN at once: the unique constraint wins.
+        errors.add("mrn", f"A patient with MRN {mrn!r} already exists in this clinic.")
+        raise errors_exc(errors) from exc
+    return patient
+
+
+def errors_exc(errors: FieldErrors) -> Exception:
+    from django.core.exceptions import ValidationError
+
+    return ValidationError(errors.errors)  # type: ignore[arg-type]
+
+
+PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex")
+
+
+def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> Patient:
+    today = _now_date(patient.clinic, now)
+    errors = FieldErrors()
+    for field in data:
+        if field not in PATIENT_FIELDS:
+            errors.add(field, "Unknown or read-only field.")
+    values: dict[str, Any] = {}
+    if "mrn" in data:
+        values["mrn"] = check_text(errors, "mrn", data["mrn"], max_length=64, required=True)
+    for name in ("given_name", "family_name"):
+        if name in data:
+            values[name] = check_text(errors, name, data[name], max_length=100, required=True)
+    if "birth_date" in data:
+        values["birth_date"] = check_date(errors, "birth_date", data["birth_date"], today=today)
+    if "sex" in data:
+        values["sex"] = check_choice(errors, "sex", data["sex"], list(Sex.values))
+    errors.raise_if_any()
+    if "mrn" in values and values["mrn"] != patient.mrn:
+        clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
+        if clash.exclude(pk=patient.pk).exists():
+            errors.add("mrn", f"A patient with MRN {values['mrn']!r} already exists in this clinic.")
+            errors.raise_if_any()
+    with transaction.atomic():
+        for key, value in values.items():
+            setattr(patient, key, value)
+        stamp([patient], now=now)
+        patient.save()
+    return patient
+
+
+def patient_delete(*, patient: Patient, now: datetime) -> Patient:
+    """Soft delete: the row stays as a tombstone for syncing clients."""
+    from pathways.models import Episode
+
+    if Episode.objects.alive().filter(patient=patient).exists():
+        raise DomainError("Delete or close the patient's episodes first.", field="patient")
+    with transaction.atomic():
+        patient.deleted_at = now
+        stamp([patient], now=now)
+        patient.save()
+    return patient
+
+
+# ------------------------------------------------------------ medications --
+def _validate_medication(
+    errors: FieldErrors, data: dict[str, Any], today: date
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    out["drug"] = check_choice(errors, "drug", data.get("drug"), list(Drug.values))
+    out["start_date"] = check_date(errors, "start_date", data.get("start_date"), today=today)
+    out["stop_date"] = check_date(
+        errors, "stop_date", data.get("stop_date"), today=today, required=False
+    )
+    if out["start_date"] and out["stop_date"] and out["stop_date"] < out["start_date"]:
+        errors.add("stop_date", "Must not be before start_date.")
+    out["dose"] = check_text(errors, "dose", data.get("dose"), max_length=100, required=False)
+    out["route"] = check_choice(
+        errors, "route", data.get("route") or "", list(Route.values), required=False
+    )
+    return out
+
+
+def medication_record(
+    *,
+    patient: Patient,
+    data: dict[str, Any],
+    now: datetime,
+    actor_id: int | None = None,
+    medication_id: uuid.UUID | None = None,
+) -> Medication:
+    """Record a medication; every episode of the patient is re-evaluated after commit."""
+    today = _now_date(patient.clinic, now)
+    errors = FieldErrors()
+    values = _validate_medication(errors, data, today)
+    errors.raise_if_any()
+    med = Medication(
+        id=medication_id or uuid.uuid4(), patient=patient, recorded_on=today, **values
+    )
+    with transaction.atomic():
+        stamp([med], now=now, new=True)
+        med.save(force_insert=True)
+        _after_patient_fact(patient, now=now, actor_id=actor_id)
+    return med
+
+
+def medication_update(
+    *, medication: Medication, data: dict[str, Any], now: datetime, actor_id: int | None = None
+) -> Medication:
+    patient = medication.patient
+    today = _now_date(patient.clinic, now)
+    merged = {
+        "drug": medication.drug,
+        "start_date": medication.start_date,
+        "stop_date": medication.stop_date,
+        "dose": medication.dose,
+        "route": medication.route,
+    }
+    merged.update(data)
+    errors = FieldErrors()
+    for field in data:
+        if field not in merged:
+            errors.add(field, "Unknown or read-only field.")
+    values = _validate_medication(errors, merged, today)
+    errors.raise_if_any()
+    with transaction.atomic():
+        for key, value in values.items():
+            setattr(medication, key, value)
+        medication.recorded_on = max(medication.recorded_on, today)
+        stamp([medication], now=now)
+        medication.save()
+        _after_patient_fact(patient, now=now, actor_id=actor_id)
+    return medication
+
+
+def medication_delete(*, medication: Medication, now: datetime, actor_id: int | None = None) -> None:
+    with transaction.atomic():
+        medication.deleted_at = now
+        stamp([medication], now=now)
+        medication.save()
+        _after_patient_fact(medication.patient, now=now, actor_id=actor_id)
+
+
+# ------------------------------------------------------------ bone density --
+def _validate_dxa(errors: FieldErrors, data: dict[str, Any], today: date) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    out["performed_date"] = check_date(
+        errors, "performed_date", data.get("performed_date"), today=today
+    )
+    out["site"] = check_choice(errors, "site", data.get("site"), list(DxaSite.values))
+    out["bmd_g_cm2"] = _decimal(
+        errors, "bmd_g_cm2", data.get("bmd_g_cm2"), low=Decimal("0.1"), high=Decimal("2.5"),
+        places=3, required=True,
+    )
+    out["t_score"] = _decimal(
+        errors, "t_score", data.get("t_score"), low=Decimal("-7"), high=Decimal("5"),
+        places=1, required=False,
+    )
+    return out
+
+
+def _decimal(
+    errors: FieldErrors,
+    field: str,
+    value: Any,
+    *,
+    low: Decimal,
+    high: Decimal,
+    places: int,
+    required: bool,
+) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            errors.add(field, "This field is required.")
+        return None
+    if isinstance(value, bool):
+        errors.add(field, "Must be a number.")
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.add(field, "Must be a number.")
+        return None
+    if not number.is_finite():
+        errors.add(field, "Must be a finite number.")
+        return None
+    if number < low or number > high:
+        errors.add(field, f"Must be between {low} and {high}.")
+        return None
+    return number.quantize(Decimal(1).scaleb(-places))
+
+
+def bone_density_record(
+    *,
+    patient: Patient,
+    data: dict[str, Any],
+    now: datetime,
+    actor_id: int | None = None,
+    scan_id: uuid.UUID | None = None,
+) -> BoneDensity:
+    today = _now_date(patient.clinic, now)
+    errors = FieldErrors()
+    values = _validate_dxa(errors, data, today)
+    errors.raise_if_any()
+    scan = BoneDensity(id=scan_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
+    with transaction.atomic():
+        stamp([scan], now=now, new=True)
+        scan.save(force_insert=True)
+        _after_patient_fact(patient, now=now, actor_id=actor_id)
+    return scan
+
+
+def bone_density_delete(*, scan: BoneDensity, now: datetime, actor_id: int | None = None) -> None:
+    with transaction.atomic():
+        scan.deleted_at = now
+        stamp([scan], now=now)
+        scan.save()
+        _after_patient_fact(scan.patient, now=now, actor_id=actor_id)
+
+
+def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:
+    from pathways.services.evaluation import schedule_reevaluation
+    from pathways.models import Episode
+
+    ids = list(Episode.objects.active().filter(patient=patient).values_list("id", flat=True))
+    schedule_reevaluation(episode_ids=ids, now=now, actor_id=actor_id)
