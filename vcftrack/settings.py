@@ -7,6 +7,7 @@ Production shape: DATABASE_URL (PostgreSQL) + REDIS_URL + SECRET_KEY.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -83,7 +84,11 @@ if EMBEDDED:
             "NAME": VAR_DIR / "vcftrack.sqlite3",
             # The web server and the Celery worker share the file: wait for
             # the writer instead of failing with "database is locked".
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 else:
@@ -91,6 +96,12 @@ else:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=60)}
     except ValueError as exc:  # pragma: no cover - configuration error path
         raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    # Each test run gets its own test database, so two runs on one server
+    # (two developers, CI beside a benchmark) never drop each other's.
+    DATABASES["default"]["TEST"] = {
+        "NAME": envstr("TEST_DATABASE_NAME")
+        or f"test_{DATABASES['default'].get('NAME') or 'vcftrack'}_{os.getpid()}"
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

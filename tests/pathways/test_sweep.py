@@ -1,0 +1,157 @@
+"""The pathway sweep: only what is due, idempotent, safe with many workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from pathways.models import Episode, FollowUpTask, PhaseTransition
+from pathways.services import pathway_sweep
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sweep_touches_only_episodes_due_for_review(make_episode, now):
+    due = make_episode()
+    later = make_episode(onset_date="2026-11-19", identified_date="2026-11-19")
+    Episode.objects.filter(pk=later.pk).update(next_review_at=now + dt.timedelta(days=3))
+    Episode.objects.filter(pk=due.pk).update(next_review_at=now - dt.timedelta(minutes=1))
+
+    report = pathway_sweep(now=now)
+
+    assert report.outcome.evaluated == 1
+    due.refresh_from_db()
+    assert due.next_review_at > now  # moved past the cutoff: the loop ends
+
+
+def test_replaying_three_months_raises_the_augmentation_review(make_episode, now):
+    episode = make_episode(onset_date="2026-11-18", identified_date="2026-11-20")
+    assert not FollowUpTask.objects.filter(episode=episode, rule="augmentation_review_3m").exists()
+
+    report = pathway_sweep(now=now, as_of=dt.date(2027, 2, 20))
+
+    review = FollowUpTask.objects.get(episode=episode, rule="augmentation_review_3m")
+    assert review.due_date == dt.date(2027, 2, 20)
+    assert review.status == "open"
+    episode.refresh_from_db()
+    assert episode.phase == "augmentation_review"
+    assert report.outcome.transitions == 1
+    # The calcitonin window (onset + 5 days) ended unanswered: counted, not dropped.
+    calcitonin = FollowUpTask.objects.get(episode=episode, rule="calcitonin_start")
+    assert calcitonin.status == "missed"
+    assert calcitonin.reason == "Window closed on 2026-11-23"
+
+
+def test_second_sweep_finds_nothing_to_do(make_episode, now):
+    make_episode()
+    Episode.objects.update(next_review_at=now)
+    first = pathway_sweep(now=now, as_of=dt.date(2027, 6, 1))
+    second = pathway_sweep(now=now, as_of=dt.date(2027, 6, 1))
+    assert first.outcome.evaluated == 1
+    assert second.outcome.evaluated == 0
+    assert second.batches == 0
+
+
+def test_a_failing_episode_is_marked_and_pushed_back_without_stalling_the_rest(make_episode, now):
+    good = make_episode()
+    bad = make_episode(onset_date="2026-11-19", identified_date="2026-11-19")
+    # A rule set that does not exist: the engine cannot evaluate this row.
+    Episode.objects.filter(pk=bad.pk).update(pathway_version="v99")
+    Episode.objects.update(next_review_at=now)
+
+    report = pathway_sweep(now=now, as_of=dt.date(2027, 2, 20))
+
+    assert report.failed_ids == [bad.id]
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.phase == "augmentation_review"
+    assert bad.sweep_failures == 1
+    assert "v99" in bad.sweep_error
+    assert bad.next_review_at >= dt.datetime(2027, 2, 21, tzinfo=dt.UTC)  # pushed past the cutoff
+
+
+def test_advance_pathways_prints_what_it_did(make_episode, now, capsys):
+    make_episode()
+    Episode.objects.update(next_review_at=now)
+    call_command("advance_pathways", "--as-of", "2027-03-01")
+    out = capsys.readouterr().out
+    assert "pathway sweep as of 2027-03-01" in out
+    assert "episodes evaluated: 1" in out
+    assert "transitions: 1" in out
+
+
+def test_advance_pathways_rejects_a_bad_date():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("advance_pathways", "--as-of", "01/03/2027")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sweeping_at_once_evaluate_each_episode_once(make_episode, now):
+    for n in range(40):
+        make_episode(onset_date="2026-11-10", identified_date=f"2026-11-{10 + n % 10:02d}")
+    Episode.objects.update(next_review_at=now)
+    tasks_before = FollowUpTask.objects.count()
+    reports = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            reports.append(pathway_sweep(now=now, as_of=dt.date(2027, 3, 1), batch_size=5))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sum(r.outcome.evaluated for r in reports) == 40
+    assert all(r.outcome.failed == 0 for r in reports)
+    # Each episode got its 3-month review exactly once (the unique key holds).
+    assert FollowUpTask.objects.filter(rule="augmentation_review_3m").count() == 40
+    assert FollowUpTask.objects.count() > tasks_before
+    assert PhaseTransition.objects.filter(to_phase="augmentation_review").count() == 40
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_rows_locked_by_a_dying_worker_are_skipped_then_picked_up(make_episode, now):
+    a = make_episode()
+    b = make_episode(onset_date="2026-11-19", identified_date="2026-11-19")
+    Episode.objects.update(next_review_at=now)
+    locked = threading.Event()
+    release = threading.Event()
+
+    def dying_worker() -> None:
+        try:
+            with transaction.atomic():
+                list(Episode.objects.select_for_update().filter(pk=a.pk))
+                locked.set()
+                release.wait(10)
+                raise RuntimeError("worker killed mid-batch")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=dying_worker)
+    t.start()
+    assert locked.wait(10)
+    first = pathway_sweep(now=now, as_of=dt.date(2027, 3, 1))
+    release.set()
+    t.join()
+    second = pathway_sweep(now=now, as_of=dt.date(2027, 3, 1))
+
+    assert first.outcome.evaluated == 1  # b only: a was locked, skipped, not waited on
+    assert second.outcome.evaluated == 1  # a, once its claimer died
+    assert FollowUpTask.objects.filter(rule="augmentation_review_3m").count() == 2
+    assert {e.phase for e in Episode.objects.filter(pk__in=[a.pk, b.pk])} == {"augmentation_review"}
