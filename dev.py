@@ -75,13 +75,23 @@ def run() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     worker = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "vcftrack", "worker", "--beat", "--pool", "solo",
-         "--loglevel", "INFO"],
+        [
+            str(BIN / "celery"),
+            "-A",
+            "vcftrack",
+            "worker",
+            "--beat",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+        ],
         cwd=ROOT,
         env=env,
     )
-    web = subprocess.Popen([str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-                           cwd=ROOT, env=env)
+    web = subprocess.Popen(
+        [str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"], cwd=ROOT, env=env
+    )
     print(
         f"\nvcftrack is running on http://{host}:{port}/  (admin: http://{host}:{port}/admin/)\n"
         "sign in as coordinator-north, physician-north or admin; password: vcftrack-demo\n"
@@ -96,7 +106,7 @@ def run() -> None:
     finally:
         for proc in (web, worker):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT if os.name != "nt" else signal.CTRL_C_EVENT)
+                proc.send_signal(getattr(signal, "CTRL_C_EVENT", signal.SIGINT))
         for proc in (web, worker):
             try:
                 proc.wait(timeout=15)

@@ -32,6 +32,9 @@ class Notification(models.Model):
         ]
         indexes = [models.Index(fields=["user", "read_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: task {self.task_id}"
+
 
 class DigestLog(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -44,3 +47,6 @@ class DigestLog(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_day")
         ]
+
+    def __str__(self) -> str:
+        return f"digest {self.day} for {self.user_id}"

@@ -63,11 +63,17 @@ def send_daily_digest(*, now: datetime) -> int:
         overdue = due = 0
         for clinic in clinics:
             today = clinic.today(now)
-            overdue += FollowUpTask.objects.in_state(TaskState.OVERDUE, today).filter(clinic=clinic).count()
+            overdue += (
+                FollowUpTask.objects.in_state(TaskState.OVERDUE, today)
+                .filter(clinic=clinic)
+                .count()
+            )
             due += FollowUpTask.objects.in_state(TaskState.DUE, today).filter(clinic=clinic).count()
         try:
             with transaction.atomic():
-                DigestLog.objects.create(user_id=user_id, day=day, sent_at=now, overdue=overdue, due=due)
+                DigestLog.objects.create(
+                    user_id=user_id, day=day, sent_at=now, overdue=overdue, due=due
+                )
                 send_mail(
                     subject=f"vcftrack: {overdue} overdue, {due} due today",
                     message=(

@@ -81,7 +81,15 @@ class FollowUpTaskAdmin(admin.ModelAdmin[FollowUpTask]):
 
 @admin.register(PhaseTransition)
 class PhaseTransitionAdmin(admin.ModelAdmin[PhaseTransition]):
-    list_display = ("episode", "from_phase", "to_phase", "at", "effective_date", "actor_kind", "cause")
+    list_display = (
+        "episode",
+        "from_phase",
+        "to_phase",
+        "at",
+        "effective_date",
+        "actor_kind",
+        "cause",
+    )
     list_filter = ("to_phase", "actor_kind")
     list_select_related = ("episode__patient",)
     raw_id_fields = ("episode", "actor")

@@ -76,14 +76,19 @@ def ensure_staff(clinics: list[Clinic]) -> dict[str, Any]:
     user_model = get_user_model()
     users: dict[str, Any] = {}
     admin, created = user_model.objects.get_or_create(
-        username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.org"}
+        username="admin",
+        defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.org"},
     )
     if created:
         admin.set_password(DEMO_PASSWORD)
         admin.save()
     users["admin"] = admin
     for clinic in clinics:
-        for role, first in ((Role.COORDINATOR, "Cora"), (Role.PHYSICIAN, "Dr. Phil"), (Role.VIEWER, "Vic")):
+        for role, first in (
+            (Role.COORDINATOR, "Cora"),
+            (Role.PHYSICIAN, "Dr. Phil"),
+            (Role.VIEWER, "Vic"),
+        ):
             username = f"{role}-{clinic.code}"
             user, created = user_model.objects.get_or_create(
                 username=username,
@@ -156,8 +161,13 @@ def _episode(
     onset = identified - timedelta(days=rng.choice([0, 1, 2, 3, 4, 5, 5, 6, 8, 12, 20]))
     r = rng.random()
     etiology = (
-        "pathologic_suspected" if r < 0.03 else "pathologic_confirmed" if r < 0.05
-        else "osteopenic" if r < 0.15 else "osteoporotic"
+        "pathologic_suspected"
+        if r < 0.03
+        else "pathologic_confirmed"
+        if r < 0.05
+        else "osteopenic"
+        if r < 0.15
+        else "osteoporotic"
     )
     neuro = "deficit" if rng.random() < 0.04 else "intact" if rng.random() < 0.85 else "unknown"
     episode = Episode(
@@ -188,21 +198,33 @@ def _episode(
             return
         rows.observations.append(
             Observation(
-                id=uid(), episode=episode, kind=kind, recorded_on=on, effective_date=on,
+                id=uid(),
+                episode=episode,
+                kind=kind,
+                recorded_on=on,
+                effective_date=on,
                 value_number=None if isinstance(value, bool) else float(value),
                 value_bool=value if isinstance(value, bool) else None,
             )
         )
 
-    def med(drug: str, start: date | None, stop: date | None = None, dose: str = "", route: str = "") -> None:
+    def med(
+        drug: str, start: date | None, stop: date | None = None, dose: str = "", route: str = ""
+    ) -> None:
         if start is None:
             return
         if stop is not None and stop > today:
             stop = None
         rows.medications.append(
             Medication(
-                id=uid(), patient=patient, drug=drug, start_date=start, stop_date=stop,
-                dose=dose, route=route, recorded_on=stop or start,
+                id=uid(),
+                patient=patient,
+                drug=drug,
+                start_date=start,
+                stop_date=stop,
+                dose=dose,
+                route=route,
+                recorded_on=stop or start,
             )
         )
 
@@ -210,8 +232,14 @@ def _episode(
         on = day(rng.randint(0, 10))
         if on:
             rows.imaging.append(
-                Imaging(id=uid(), episode=episode, modality="mri", performed_date=on,
-                        edema=rng.random() < 0.85, recorded_on=on)
+                Imaging(
+                    id=uid(),
+                    episode=episode,
+                    modality="mri",
+                    performed_date=on,
+                    edema=rng.random() < 0.85,
+                    recorded_on=on,
+                )
             )
     if rng.random() < 0.7:
         obs("malignancy_suspected", etiology.startswith("pathologic"), day(rng.randint(0, 3)))
@@ -228,9 +256,14 @@ def _episode(
         obs("kyphosis_pct", round(rng.uniform(5, 25), 1), day(rng.randint(0, 14)))
     if rng.random() < 0.12:
         obs("height_loss_pct", round(rng.uniform(5, 35), 1), day(rng.randint(0, 14)))
-    for kind, p in (("parenteral_narcotics", 0.03), ("hospital_admission", 0.04),
-                    ("pulmonary_dysfunction", 0.01), ("pain_med_contraindication", 0.02),
-                    ("instability", 0.01), ("symptoms_changed", 0.04)):
+    for kind, p in (
+        ("parenteral_narcotics", 0.03),
+        ("hospital_admission", 0.04),
+        ("pulmonary_dysfunction", 0.01),
+        ("pain_med_contraindication", 0.02),
+        ("instability", 0.01),
+        ("symptoms_changed", 0.04),
+    ):
         if rng.random() < p:
             obs(kind, True, day(rng.randint(0, 200)))
     presented = (identified - onset).days
@@ -266,8 +299,13 @@ def _episode(
         while (on := day(offset)) is not None:
             rows.dxa.append(
                 BoneDensity(
-                    id=uid(), patient=episode.patient, performed_date=on, site="lumbar_spine",
-                    bmd_g_cm2=round(bmd, 3), t_score=round((bmd - 1.0) / 0.11, 1), recorded_on=on,
+                    id=uid(),
+                    patient=episode.patient,
+                    performed_date=on,
+                    site="lumbar_spine",
+                    bmd_g_cm2=round(bmd, 3),
+                    t_score=round((bmd - 1.0) / 0.11, 1),
+                    recorded_on=on,
                 )
             )
             bmd *= rng.uniform(0.93, 0.955) if decline else rng.uniform(0.99, 1.03)
@@ -276,8 +314,14 @@ def _episode(
         on = day(rng.randint(95, 140))
         if on:
             rows.procedures.append(
-                Procedure(id=uid(), episode=episode, kind=rng.choice(["vertebroplasty", "kyphoplasty"]),
-                          level=episode_levels(episode)[0], performed_date=on, recorded_on=on)
+                Procedure(
+                    id=uid(),
+                    episode=episode,
+                    kind=rng.choice(["vertebroplasty", "kyphoplasty"]),
+                    level=episode_levels(episode)[0],
+                    performed_date=on,
+                    recorded_on=on,
+                )
             )
 
 
@@ -285,8 +329,13 @@ def episode_levels(episode: Episode) -> list[str]:
     return episode.levels
 
 
-def save_rows(rows: Rows, *, now: datetime, batch_size: int = 2000,
-              progress: Callable[[int], None] | None = None) -> None:
+def save_rows(
+    rows: Rows,
+    *,
+    now: datetime,
+    batch_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Insert the rows in bulk, each stamped with a change_seq, in one transaction per kind."""
     for kind_rows in rows.all():
         if not kind_rows:

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from pathways.levels import ALL_LEVELS_MASK, mask_to_levels
-from patients.models import Clinic, Patient, SyncedModel
+from patients.models import Clinic, Patient, SyncedModel, SyncedQuerySet
 
 
 class Etiology(models.TextChoices):
@@ -144,6 +144,8 @@ class Episode(SyncedModel):
 class EpisodeFactModel(SyncedModel):
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE)
 
+    objects = SyncedQuerySet.as_manager()
+
     class Meta:
         abstract = True
 
@@ -179,10 +181,12 @@ NUMERIC_KINDS: dict[str, tuple[float, float]] = {
     "height_loss_pct": (0, 100),
 }
 BOOLEAN_KINDS = frozenset(k for k in ObservationKind.values if k not in NUMERIC_KINDS)
+# Sorted for the check constraint: a set's order changes between processes.
+BOOLEAN_KINDS_SORTED = sorted(BOOLEAN_KINDS)
 
 
 def _numeric_range_check() -> Q:
-    q = Q(kind__in=list(BOOLEAN_KINDS), value_number__isnull=True, value_bool__isnull=False)
+    q = Q(kind__in=BOOLEAN_KINDS_SORTED, value_number__isnull=True, value_bool__isnull=False)
     for kind, (low, high) in NUMERIC_KINDS.items():
         q |= Q(kind=kind, value_bool__isnull=True, value_number__gte=low, value_number__lte=high)
     return q
@@ -198,7 +202,9 @@ class Observation(EpisodeFactModel):
     class Meta:
         ordering = ["effective_date"]
         constraints = [
-            models.CheckConstraint(condition=_numeric_range_check(), name="observation_value_valid"),
+            models.CheckConstraint(
+                condition=_numeric_range_check(), name="observation_value_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(effective_date__lte=F("recorded_on")), name="observation_not_future"
             ),

@@ -36,8 +36,6 @@ class SyncedModel(models.Model):
     # date of the record lies after it ("dates not in the future").
     recorded_on = models.DateField()
 
-    objects = SyncedQuerySet.as_manager()
-
     class Meta:
         abstract = True
 
@@ -50,6 +48,9 @@ class ChangeCounter(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(id=1), name="change_counter_single_row")]
+
+    def __str__(self) -> str:
+        return f"change_seq {self.value}"
 
 
 def _validate_tz(value: str) -> None:
@@ -100,10 +101,10 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "clinic"], name="membership_unique_user_clinic"),
-            models.CheckConstraint(
-                condition=Q(role__in=Role.values), name="membership_role_valid"
+            models.UniqueConstraint(
+                fields=["user", "clinic"], name="membership_unique_user_clinic"
             ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
         ]
 
     def __str__(self) -> str:
@@ -124,6 +125,8 @@ class Patient(SyncedModel):
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField()
     sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+
+    objects = SyncedQuerySet.as_manager()
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -217,6 +220,8 @@ class Medication(SyncedModel):
     dose = models.CharField(max_length=100, blank=True, default="")
     route = models.CharField(max_length=16, choices=Route.choices, blank=True, default="")
 
+    objects = SyncedQuerySet.as_manager()
+
     class Meta:
         ordering = ["start_date"]
         constraints = [
@@ -235,12 +240,12 @@ class Medication(SyncedModel):
         ]
         indexes = [models.Index(fields=["patient", "start_date"])]
 
+    def __str__(self) -> str:
+        return f"{self.drug} from {self.start_date}"
+
     @property
     def drug_class(self) -> str:
         return drug_class(self.drug)
-
-    def __str__(self) -> str:
-        return f"{self.drug} from {self.start_date}"
 
 
 class DxaSite(models.TextChoices):
@@ -255,6 +260,8 @@ class BoneDensity(SyncedModel):
     site = models.CharField(max_length=16, choices=DxaSite.choices)
     bmd_g_cm2 = models.DecimalField(max_digits=5, decimal_places=3)
     t_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+
+    objects = SyncedQuerySet.as_manager()
 
     class Meta:
         ordering = ["performed_date"]
@@ -291,3 +298,6 @@ class AccessEvent(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["patient", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.patient_id}"

@@ -25,7 +25,9 @@ from vcftrack.errors import DomainError, FieldErrors
 MAX_AGE_YEARS = 130
 
 
-def check_text(errors: FieldErrors, field: str, value: Any, *, max_length: int, required: bool) -> str:
+def check_text(
+    errors: FieldErrors, field: str, value: Any, *, max_length: int, required: bool
+) -> str:
     if value is None or value == "":
         if required:
             errors.add(field, "This field is required.")
@@ -115,6 +117,7 @@ def patient_create(
     if Patient.objects.alive().filter(clinic=clinic, mrn=mrn).exists():
         errors.add("mrn", f"A patient with MRN {mrn!r} already exists in this clinic.")
         errors.raise_if_any()
+    assert birth is not None  # raise_if_any() refused a missing date
     patient = Patient(
         id=patient_id or uuid.uuid4(),
         clinic=clinic,
@@ -165,7 +168,9 @@ def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> 
     if "mrn" in values and values["mrn"] != patient.mrn:
         clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
         if clash.exclude(pk=patient.pk).exists():
-            errors.add("mrn", f"A patient with MRN {values['mrn']!r} already exists in this clinic.")
+            errors.add(
+                "mrn", f"A patient with MRN {values['mrn']!r} already exists in this clinic."
+            )
             errors.raise_if_any()
     with transaction.atomic():
         for key, value in values.items():
@@ -189,9 +194,7 @@ def patient_delete(*, patient: Patient, now: datetime) -> Patient:
 
 
 # ------------------------------------------------------------ medications --
-def _validate_medication(
-    errors: FieldErrors, data: dict[str, Any], today: date
-) -> dict[str, Any]:
+def _validate_medication(errors: FieldErrors, data: dict[str, Any], today: date) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["drug"] = check_choice(errors, "drug", data.get("drug"), list(Drug.values))
     out["start_date"] = check_date(errors, "start_date", data.get("start_date"), today=today)
@@ -220,9 +223,7 @@ def medication_record(
     errors = FieldErrors()
     values = _validate_medication(errors, data, today)
     errors.raise_if_any()
-    med = Medication(
-        id=medication_id or uuid.uuid4(), patient=patient, recorded_on=today, **values
-    )
+    med = Medication(id=medication_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
     with transaction.atomic():
         stamp([med], now=now, new=True)
         med.save(force_insert=True)
@@ -259,7 +260,9 @@ def medication_update(
     return medication
 
 
-def medication_delete(*, medication: Medication, now: datetime, actor_id: int | None = None) -> None:
+def medication_delete(
+    *, medication: Medication, now: datetime, actor_id: int | None = None
+) -> None:
     with transaction.atomic():
         medication.deleted_at = now
         stamp([medication], now=now)
@@ -275,12 +278,22 @@ def _validate_dxa(errors: FieldErrors, data: dict[str, Any], today: date) -> dic
     )
     out["site"] = check_choice(errors, "site", data.get("site"), list(DxaSite.values))
     out["bmd_g_cm2"] = _decimal(
-        errors, "bmd_g_cm2", data.get("bmd_g_cm2"), low=Decimal("0.1"), high=Decimal("2.5"),
-        places=3, required=True,
+        errors,
+        "bmd_g_cm2",
+        data.get("bmd_g_cm2"),
+        low=Decimal("0.1"),
+        high=Decimal("2.5"),
+        places=3,
+        required=True,
     )
     out["t_score"] = _decimal(
-        errors, "t_score", data.get("t_score"), low=Decimal("-7"), high=Decimal("5"),
-        places=1, required=False,
+        errors,
+        "t_score",
+        data.get("t_score"),
+        low=Decimal("-7"),
+        high=Decimal("5"),
+        places=1,
+        required=False,
     )
     return out
 
@@ -345,8 +358,8 @@ def bone_density_delete(*, scan: BoneDensity, now: datetime, actor_id: int | Non
 
 
 def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:
-    from pathways.services.evaluation import schedule_reevaluation
     from pathways.models import Episode
+    from pathways.services.evaluation import schedule_reevaluation
 
     ids = list(Episode.objects.active().filter(patient=patient).values_list("id", flat=True))
     schedule_reevaluation(episode_ids=ids, now=now, actor_id=actor_id)

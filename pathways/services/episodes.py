@@ -36,7 +36,7 @@ def _check_levels(errors: FieldErrors, value: Any) -> int:
     if isinstance(value, str):
         value = [v for v in value.replace(" ", "").split(",") if v]
     if not isinstance(value, list | tuple):
-        errors.add("levels", "Must be a list of vertebral levels, e.g. [\"T12\", \"L1\"].")
+        errors.add("levels", 'Must be a list of vertebral levels, e.g. ["T12", "L1"].')
         return 0
     try:
         return levels_to_mask(value)
@@ -187,7 +187,9 @@ def episode_close(
         # Cancels the open tasks with the reason (the engine's closed branch).
         evaluate_batch([locked.id], now=now, actor_id=actor_id)
         siblings = list(
-            Episode.objects.active().filter(patient_id=locked.patient_id).values_list("id", flat=True)
+            Episode.objects.active()
+            .filter(patient_id=locked.patient_id)
+            .values_list("id", flat=True)
         )
         schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
     locked.refresh_from_db()
@@ -214,7 +216,9 @@ def episode_delete(*, episode: Episode, now: datetime, actor_id: int | None = No
         stamp([locked], now=now)
         locked.save()
         siblings = list(
-            Episode.objects.active().filter(patient_id=locked.patient_id).values_list("id", flat=True)
+            Episode.objects.active()
+            .filter(patient_id=locked.patient_id)
+            .values_list("id", flat=True)
         )
         schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
     return locked

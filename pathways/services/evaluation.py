@@ -150,41 +150,57 @@ def load_facts(episode_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
         return {}
     patient_ids = {e["patient_id"] for e in episodes}
     obs: dict[uuid.UUID, list[ObservationFact]] = defaultdict(list)
-    for oid, eid, kind, vnum, vbool, day in Observation.objects.alive().filter(
-        episode_id__in=episode_ids
-    ).values_list("id", "episode_id", "kind", "value_number", "value_bool", "effective_date"):
+    for oid, eid, kind, vnum, vbool, day in (
+        Observation.objects.alive()
+        .filter(episode_id__in=episode_ids)
+        .values_list("id", "episode_id", "kind", "value_number", "value_bool", "effective_date")
+    ):
         value = vbool if vbool is not None else vnum
         obs[eid].append(ObservationFact(str(oid), kind, value, day))
     imaging: dict[uuid.UUID, list[ImagingFact]] = defaultdict(list)
-    for iid, eid, modality, day, contrast, region, edema in Imaging.objects.alive().filter(
-        episode_id__in=episode_ids
-    ).values_list("id", "episode_id", "modality", "performed_date", "contrast", "region", "edema"):
+    for iid, eid, modality, day, contrast, region, edema in (
+        Imaging.objects.alive()
+        .filter(episode_id__in=episode_ids)
+        .values_list(
+            "id", "episode_id", "modality", "performed_date", "contrast", "region", "edema"
+        )
+    ):
         imaging[eid].append(ImagingFact(str(iid), modality, day, contrast, region, edema))
     procedures: dict[uuid.UUID, list[ProcedureFact]] = defaultdict(list)
-    for pid, eid, kind, day, level in Procedure.objects.alive().filter(
-        episode_id__in=episode_ids
-    ).values_list("id", "episode_id", "kind", "performed_date", "level"):
+    for pid, eid, kind, day, level in (
+        Procedure.objects.alive()
+        .filter(episode_id__in=episode_ids)
+        .values_list("id", "episode_id", "kind", "performed_date", "level")
+    ):
         procedures[eid].append(ProcedureFact(str(pid), kind, day, level))
     meds: dict[uuid.UUID, list[MedicationFact]] = defaultdict(list)
-    for mid, pat, drug, start, stop in Medication.objects.alive().filter(
-        patient_id__in=patient_ids
-    ).values_list("id", "patient_id", "drug", "start_date", "stop_date"):
+    for mid, pat, drug, start, stop in (
+        Medication.objects.alive()
+        .filter(patient_id__in=patient_ids)
+        .values_list("id", "patient_id", "drug", "start_date", "stop_date")
+    ):
         meds[pat].append(MedicationFact(str(mid), drug, start, stop))
     dxa: dict[uuid.UUID, list[BoneDensityFact]] = defaultdict(list)
-    for bid, pat, day, site, bmd, tscore in BoneDensity.objects.alive().filter(
-        patient_id__in=patient_ids
-    ).values_list("id", "patient_id", "performed_date", "site", "bmd_g_cm2", "t_score"):
+    for bid, pat, day, site, bmd, tscore in (
+        BoneDensity.objects.alive()
+        .filter(patient_id__in=patient_ids)
+        .values_list("id", "patient_id", "performed_date", "site", "bmd_g_cm2", "t_score")
+    ):
         dxa[pat].append(
-            BoneDensityFact(str(bid), day, site, float(bmd), None if tscore is None else float(tscore))
+            BoneDensityFact(
+                str(bid), day, site, float(bmd), None if tscore is None else float(tscore)
+            )
         )
     tasks: dict[uuid.UUID, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
     for row in FollowUpTask.objects.filter(episode_id__in=episode_ids).values(*TASK_COLUMNS):
         tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
     # Patient-level rules live on the patient's most recent open episode.
     owner: dict[uuid.UUID, tuple[date, datetime, uuid.UUID]] = {}
-    for pat, eid, identified, created in Episode.objects.active().filter(
-        patient_id__in=patient_ids
-    ).values_list("patient_id", "id", "identified_date", "created_at"):
+    for pat, eid, identified, created in (
+        Episode.objects.active()
+        .filter(patient_id__in=patient_ids)
+        .values_list("patient_id", "id", "identified_date", "created_at")
+    ):
         key = (identified, created, eid)
         if pat not in owner or key > owner[pat]:
             owner[pat] = key
@@ -313,7 +329,9 @@ def evaluate_batch(
         next_at = midnight(result.next_review, tz) if result.next_review else None
         if ep["status"] != EpisodeStatus.ACTIVE:
             next_at = None
-        episode_updates.append((ep, result, phase_changed or list(result.flags) != ep["flags"], next_at))
+        episode_updates.append(
+            (ep, result, phase_changed or list(result.flags) != ep["flags"], next_at)
+        )
 
     visible = len(new_tasks) + len(changed_tasks) + sum(1 for u in episode_updates if u[2])
     first_seq = allocate_change_seq(visible) if visible else 0
@@ -405,8 +423,10 @@ def _task_change(row: dict[str, Any], spec: TaskSpec, now: datetime) -> dict[str
     change: dict[str, Any] = {}
     if row["status"] != spec.status:
         change["status"] = spec.status
-        change["reason"] = spec.reason if spec.status != TaskStatus.OPEN else (
-            f"Reopened: {row['reason']}" if row["reason"] else "Reopened"
+        change["reason"] = (
+            spec.reason
+            if spec.status != TaskStatus.OPEN
+            else (f"Reopened: {row['reason']}" if row["reason"] else "Reopened")
         )
         change["closed_at"] = now if spec.status != TaskStatus.OPEN else None
         change["closed_on"] = spec.closed_on if spec.status != TaskStatus.OPEN else None

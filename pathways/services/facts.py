@@ -81,12 +81,18 @@ def _validate(kind: str, episode: Episode, data: dict[str, Any], today: Any) -> 
             if isinstance(value, bool) or not isinstance(value, int | float):
                 errors.add("value", f"{obs_kind} takes a number from {low:g} to {high:g}.")
             elif not math.isfinite(value) or value < low or value > high:
-                errors.add("value", f"{obs_kind} must be between {low:g} and {high:g}, got {value:g}.")
+                errors.add(
+                    "value", f"{obs_kind} must be between {low:g} and {high:g}, got {value:g}."
+                )
             else:
                 out["value_number"] = float(value)
     elif kind == "imaging":
-        out["modality"] = check_choice(errors, "modality", data.get("modality"), list(Modality.values))
-        out["contrast"] = bool(_check_bool(errors, "contrast", data.get("contrast", False), nullable=False))
+        out["modality"] = check_choice(
+            errors, "modality", data.get("modality"), list(Modality.values)
+        )
+        out["contrast"] = bool(
+            _check_bool(errors, "contrast", data.get("contrast", False), nullable=False)
+        )
         out["region"] = (
             check_text(errors, "region", data.get("region", "spine"), max_length=64, required=False)
             or "spine"
@@ -134,7 +140,9 @@ def fact_record(
     with transaction.atomic():
         stamped: list[Any] = [fact]
         if kind == "observation" and values["kind"] == "neuro_deficit":
-            episode.neuro_status = NeuroStatus.DEFICIT if values["value_bool"] else NeuroStatus.INTACT
+            episode.neuro_status = (
+                NeuroStatus.DEFICIT if values["value_bool"] else NeuroStatus.INTACT
+            )
             stamped.append(episode)
         stamp(stamped, now=now, new=False)
         fact.version = 1

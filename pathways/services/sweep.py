@@ -66,8 +66,8 @@ def pathway_sweep(
     """
     report = SweepReport()
     zones: dict[str, list[uuid.UUID]] = {}
-    for cid, tz in Clinic.objects.values_list("id", "timezone"):
-        zones.setdefault(tz, []).append(cid)
+    for cid, zone_name in Clinic.objects.values_list("id", "timezone"):
+        zones.setdefault(zone_name, []).append(cid)
     for tz_name, clinic_ids in zones.items():
         tz = ZoneInfo(tz_name)
         if as_of is None:

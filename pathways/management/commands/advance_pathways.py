@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", help="evaluate as of this date (YYYY-MM-DD)")
         parser.add_argument(
-            "--batch-size", type=int, default=settings.PATHWAY_SWEEP_BATCH_SIZE,
+            "--batch-size",
+            type=int,
+            default=settings.PATHWAY_SWEEP_BATCH_SIZE,
             help="episodes claimed per transaction",
         )
 

@@ -67,9 +67,12 @@ class Command(BaseCommand):
         today = clinics[0].today(now)
         prefix = f"S{options['seed']}-"
         if Patient.objects.filter(mrn__startswith=prefix).exists():
-            raise CommandError(f"a demo panel with --seed {options['seed']} exists; use another seed")
-        rows = build_panel(clinics=clinics, patients=count, today=today, now=now, rng=rng,
-                           mrn_prefix=prefix)
+            raise CommandError(
+                f"a demo panel with --seed {options['seed']} exists; use another seed"
+            )
+        rows = build_panel(
+            clinics=clinics, patients=count, today=today, now=now, rng=rng, mrn_prefix=prefix
+        )
         for ep in rows.episodes:
             # Replayed from the day it was identified.
             ep.next_review_at = midnight(ep.identified_date, clinics[0].tzinfo)
@@ -85,14 +88,18 @@ class Command(BaseCommand):
         pathway_sweep(now=now, as_of=today, batch_size=500)
         decided = self._decide(rng, users, today, now)
         closed = 0
-        for episode in Episode.objects.active().filter(id__in=[e.id for e in rows.episodes],
-                                                       identified_date__lt=today - timedelta(days=500)):
+        for episode in Episode.objects.active().filter(
+            id__in=[e.id for e in rows.episodes], identified_date__lt=today - timedelta(days=500)
+        ):
             if rng.random() < 0.08:
-                episode_close(episode=episode, reason="discharged", now=now, actor_id=users["admin"].pk)
+                episode_close(
+                    episode=episode, reason="discharged", now=now, actor_id=users["admin"].pk
+                )
                 closed += 1
         report = pathway_sweep(now=now, batch_size=500)
         self.stdout.write(
-            f"demo panel: {count} patients, {len(rows.episodes)} episodes in {len(clinics)} clinics; "
+            f"demo panel: {count} patients, {len(rows.episodes)} episodes "
+            f"in {len(clinics)} clinics; "
             f"{decided} tasks closed by staff, {closed} episodes discharged; {report.summary()}"
         )
         self.stdout.write(
