@@ -88,6 +88,7 @@ class Context:
         self.identified = facts.identified_date
         self.onset = facts.onset_date
         self._watch: list[date] = []
+        self._bmd: list[BmdChange] | None = None
         # Facts dated after as_of did not exist yet on as_of: a replay of the
         # past must not see the future.
         self.observations: list[ObservationFact] = sorted(
@@ -113,6 +114,23 @@ class Context:
         self.tasks: dict[tuple[str, int], ExistingTask] = {
             (t.rule, t.occurrence): t for t in facts.tasks
         }
+        # A fact dated after as_of (a replay of the past) changes the
+        # evaluation on its date, and so does a medication's stop date (a
+        # drug is active until then): next_review must not skip them.
+        later = [
+            *(o.effective_date for o in facts.observations if o.effective_date > as_of),
+            *(i.performed_date for i in facts.imaging if i.performed_date > as_of),
+            *(p.performed_date for p in facts.procedures if p.performed_date > as_of),
+            *(m.start_date for m in facts.medications if m.start_date > as_of),
+            *(b.performed_date for b in facts.bone_density if b.performed_date > as_of),
+            *(
+                m.stop_date
+                for m in self.medications
+                if m.stop_date is not None and m.stop_date > as_of
+            ),
+        ]
+        if later:
+            self._watch.append(min(later))
         self.by_kind: dict[str, list[ObservationFact]] = {}
         for obs in self.observations:
             self.by_kind.setdefault(obs.kind, []).append(obs)
@@ -146,6 +164,10 @@ class Context:
     def latest(self, kind: str) -> ObservationFact | None:
         values = self.by_kind.get(kind)
         return values[-1] if values else None
+
+    def first(self, kind: str) -> ObservationFact | None:
+        values = self.by_kind.get(kind)
+        return values[0] if values else None
 
     def flag_on(self, kind: str) -> ObservationFact | None:
         """The observation that set a boolean flag, if its latest value is true.
@@ -227,34 +249,83 @@ class Context:
         return None
 
     # -- derived ----------------------------------------------------------
-    def bmd_changes(self) -> list[dict[str, object]]:
-        """Annualised % change between successive DXAs at the same site."""
-        out: list[dict[str, object]] = []
+    def bmd_series(self) -> list[BmdChange]:
+        """Annualised % change between successive DXAs at the same site.
+
+        Computed once per evaluation; ``pct_per_year`` is exact (only float
+        noise rounded away) so that "fell more than 4 %" is decided on the
+        measured values, not on the two-decimal figure shown to the user.
+        """
+        if self._bmd is not None:
+            return self._bmd
+        out: list[BmdChange] = []
         by_site: dict[str, list[BoneDensityFact]] = {}
         for scan in self.dxa:
             by_site.setdefault(scan.site, []).append(scan)
         for site, scans in by_site.items():
             previous: BoneDensityFact | None = None
             for scan in scans:
-                if previous is not None:
-                    days = (scan.performed_date - previous.performed_date).days
-                    if days >= MIN_DXA_INTERVAL_DAYS and previous.bmd_g_cm2 > 0:
-                        pct = (scan.bmd_g_cm2 / previous.bmd_g_cm2 - 1.0) * 100.0
-                        annual = pct * 365.25 / days
-                        out.append(
-                            {
-                                "site": site,
-                                "from": previous.performed_date,
-                                "to": scan.performed_date,
-                                "from_bmd": previous.bmd_g_cm2,
-                                "to_bmd": scan.bmd_g_cm2,
-                                "pct_per_year": round(annual, 2),
-                            }
-                        )
-                        previous = scan
-                    elif days >= MIN_DXA_INTERVAL_DAYS:
-                        previous = scan
-                else:
+                if previous is None:
                     previous = scan
-        out.sort(key=lambda c: (c["to"], c["site"]))  # type: ignore[arg-type,return-value]
+                    continue
+                days = (scan.performed_date - previous.performed_date).days
+                if days < MIN_DXA_INTERVAL_DAYS:
+                    continue
+                if previous.bmd_g_cm2 > 0:
+                    pct = (scan.bmd_g_cm2 - previous.bmd_g_cm2) / previous.bmd_g_cm2 * 100.0
+                    years = years_between(previous.performed_date, scan.performed_date)
+                    out.append(
+                        BmdChange(
+                            site,
+                            previous.performed_date,
+                            scan.performed_date,
+                            previous.bmd_g_cm2,
+                            scan.bmd_g_cm2,
+                            round(pct / years, 9),
+                        )
+                    )
+                previous = scan
+        out.sort(key=lambda c: (c.to, c.site))
+        self._bmd = out
         return out
+
+    def bmd_changes(self) -> list[dict[str, object]]:
+        """The BMD changes as shown to the user (rounded to 2 decimals)."""
+        return [
+            {
+                "site": c.site,
+                "from": c.start,
+                "to": c.to,
+                "from_bmd": c.from_bmd,
+                "to_bmd": c.to_bmd,
+                "pct_per_year": round(c.pct_per_year, 2),
+            }
+            for c in self.bmd_series()
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class BmdChange:
+    site: str
+    start: date
+    to: date
+    from_bmd: float
+    to_bmd: float
+    pct_per_year: float
+
+    @property
+    def shown(self) -> str:
+        return f"{round(self.pct_per_year, 2):g}"
+
+
+def years_between(start: date, end: date) -> float:
+    """Calendar years from start to end: whole months / 12 plus the leftover days.
+
+    Two DXAs one calendar year apart are exactly one year apart, leap year or
+    not, so a 4.0 % fall between them is a 4.0 %/yr fall (not 4.003 or 3.99).
+    """
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if add_months(start, months) > end:
+        months -= 1
+    rest = (end - add_months(start, months)).days
+    return months / 12 + rest / 365.25

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pathways.engine.context import AUGMENTATION, Context
 from pathways.engine.facts import EpisodeFacts
 from pathways.engine.result import Evaluation, TaskSpec
-from pathways.engine.ruleset import Planned, Rule, RuleSet, get_ruleset
 from pathways.engine.rules_v1 import (
     SUPPRESSED_IN_BRANCH,
     early_augmentation_triggers,
@@ -15,6 +14,7 @@ from pathways.engine.rules_v1 import (
     pathologic_confirmed,
     surgical_urgent_triggers,
 )
+from pathways.engine.ruleset import Planned, Rule, RuleSet, get_ruleset
 
 
 def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -> Evaluation:
@@ -50,14 +50,31 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
             why_not[rule.code] = f"not raised in the {branch.replace('_', ' ')} branch"
             continue
         plan = rule.planner(ctx, rule)
+        occurrences = plan.occurrences
+        if rule.expires_at_12_months:
+            # An expired rule raises nothing new: an occurrence that would
+            # first appear on or after the 12-month expiry is not raised at
+            # all (rather than raised already missed, which would count
+            # work nobody ever expected).
+            occurrences = tuple(p for p in occurrences if _visible_from(rule, p.due) < expiry)
+            if plan.occurrences and not occurrences:
+                why_not[rule.code] = f"expired 12 months after identification ({expiry})"
         if not plan.occurrences:
             why_not[rule.code] = plan.why_not or "no longer applies"
-        for planned in plan.occurrences:
+        for planned in occurrences:
             spec = _settle(ctx, rule, planned, expiry)
             planned_keys.add(spec.key)
-            if spec.status == "open" and not ctx.reached(spec.visible_from):
+            existing = ctx.tasks.get(spec.key)
+            if (
+                spec.status == "open"
+                and not (existing is not None and existing.status == "open")
+                and not ctx.reached(spec.visible_from)
+            ):
                 projected.append(spec)
             else:
+                # A task once raised stays raised while open, even if a
+                # back-dated fact moved its due date later: the service then
+                # updates its due date instead of leaving it stale.
                 tasks.append(spec)
 
     cancel = tuple(
@@ -103,24 +120,31 @@ def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpe
             outcome=existing.outcome,
             closed_on=existing.closed_on,
         )
+    # The date an open task is missed: the end of its window, the day a later
+    # occurrence or review supersedes it, or the 12-month expiry.
+    missed: tuple[date, str] | None = None
+    if planned.window_end is not None:
+        missed = (_next_day(planned.window_end), f"Window closed on {planned.window_end}")
+    if planned.superseded_on is not None and (missed is None or planned.superseded_on < missed[0]):
+        missed = (planned.superseded_on, planned.superseded_why.capitalize() or "Superseded")
+    if rule.expires_at_12_months and (missed is None or expiry < missed[0]):
+        missed = (expiry, f"Expired 12 months after identification ({expiry})")
     if planned.done is not None:
         on, why = planned.done
-        return TaskSpec(**base, status="done", reason=f"Completed by fact: {why}", closed_on=on)  # type: ignore[arg-type]
-    missed: tuple[date, str] | None = None
-    if planned.window_end is not None and ctx.reached(_next_day(planned.window_end)):
-        missed = (_next_day(planned.window_end), f"Window closed on {planned.window_end}")
-    elif planned.superseded_on is not None and ctx.reached(planned.superseded_on):
-        missed = (planned.superseded_on, planned.superseded_why.capitalize() or "Superseded")
-    elif rule.expires_at_12_months and ctx.reached(expiry):
-        missed = (expiry, f"Expired 12 months after identification ({expiry})")
-    if missed is not None:
+        # Work done after the task was missed does not undo the miss: missed
+        # work is counted, never silently dropped (pathway-spec, task states).
+        if missed is None or on < missed[0]:
+            return TaskSpec(**base, status="done", reason=f"Completed by fact: {why}", closed_on=on)  # type: ignore[arg-type]
+    if missed is not None and ctx.reached(missed[0]):
         return TaskSpec(**base, status="missed", reason=missed[1], closed_on=missed[0])  # type: ignore[arg-type]
     return TaskSpec(**base, status="open")  # type: ignore[arg-type]
 
 
-def _next_day(day: date) -> date:
-    from datetime import timedelta
+def _visible_from(rule: Rule, due: date) -> date:
+    return due - timedelta(days=rule.effective_lead)
 
+
+def _next_day(day: date) -> date:
     return day + timedelta(days=1)
 
 
@@ -138,12 +162,18 @@ def _branch(ctx: Context) -> tuple[str, str, date]:
     return "", "", ctx.identified
 
 
-def _phase(ctx: Context, branch: str, branch_cause: str, branch_since: date) -> tuple[str, str, date]:
+def _phase(
+    ctx: Context, branch: str, branch_cause: str, branch_since: date
+) -> tuple[str, str, date]:
     if branch:
         return branch, branch_cause, branch_since
     surgery = ctx.procedure({"surgery"})
     if surgery is not None:
-        return "bone_health", f"surgery performed on {surgery.performed_date}", surgery.performed_date
+        return (
+            "bone_health",
+            f"surgery performed on {surgery.performed_date}",
+            surgery.performed_date,
+        )
     augmented = ctx.procedure(AUGMENTATION)
     if augmented is not None:
         return (

@@ -23,6 +23,7 @@ from pathways.engine.context import (
     SURGICAL_HEIGHT_LOSS_PCT,
     SURGICAL_KYPHOSIS_PCT,
     SURGICAL_URGENT_KINDS,
+    BmdChange,
     Context,
     Trigger,
     fmt_value,
@@ -54,15 +55,20 @@ def plan_neuro_exam(ctx: Context, rule: Rule) -> Plan:
     if ctx.facts.neuro_status in ("intact", "deficit"):
         done = (ctx.identified, f"neuro status recorded as {ctx.facts.neuro_status}")
     else:
-        obs = ctx.latest("neuro_deficit")
+        # The exam was done when it was first recorded; later records are
+        # follow-up exams and must not move the completion date.
+        obs = ctx.first("neuro_deficit")
         if obs is not None:
-            done = (obs.effective_date, f"neuro deficit {fmt_value(obs.value)} recorded on {obs.effective_date}")
+            done = (
+                obs.effective_date,
+                f"neuro deficit {fmt_value(obs.value)} recorded on {obs.effective_date}",
+            )
     return _single(rule, ctx.identified, ("episode identified",), done=done)
 
 
 def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
     done = None
-    obs = ctx.latest("malignancy_suspected")
+    obs = ctx.first("malignancy_suspected")
     if obs is not None:
         done = (
             obs.effective_date,
@@ -72,14 +78,16 @@ def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
 
 
 def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
+    # Triage rules are raised at episode creation, when the episode has no
+    # facts yet, so "no MRI recorded for this episode" always holds then; any
+    # MRI recorded afterwards -- the diagnostic one included -- is the fact the
+    # task asks for and completes it (spec: "an MRI completes mri_initial").
     mris = ctx.mris()
-    # An MRI that made the diagnosis means the rule is not raised at all.
-    before = [m for m in mris if m.performed_date <= ctx.identified]
-    if before:
-        return Plan(why_not=f"MRI recorded on {before[-1].performed_date}")
     done = (mris[0].performed_date, f"MRI performed on {mris[0].performed_date}") if mris else None
     return _single(
-        rule, add_days(ctx.identified, rule.offset_days), ("no MRI recorded for this episode",),
+        rule,
+        add_days(ctx.identified, rule.offset_days),
+        ("no MRI recorded for this episode",),
         done=done,
     )
 
@@ -92,14 +100,20 @@ def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
     for kind in SURGICAL_URGENT_KINDS:
         obs = ctx.flag_on(kind)
         if obs is not None:
-            out.append(Trigger(obs.effective_date, f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"))
+            out.append(
+                Trigger(
+                    obs.effective_date, f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"
+                )
+            )
     return sorted(out, key=lambda t: t.on)
 
 
 def plan_surgical_consult_urgent(ctx: Context, rule: Rule) -> Plan:
     triggers = surgical_urgent_triggers(ctx)
     if not triggers:
-        return Plan(why_not="no neurological deficit, instability, canal compromise or deterioration")
+        return Plan(
+            why_not="no neurological deficit, instability, canal compromise or deterioration"
+        )
     occurrences: list[Planned] = []
     occurrence = 1
     texts = tuple(t.text for t in triggers)
@@ -127,7 +141,10 @@ def deformity_surgical(ctx: Context) -> list[Trigger]:
     height = ctx.first_at_least("height_loss_pct", SURGICAL_HEIGHT_LOSS_PCT)
     if height is not None:
         out.append(
-            Trigger(height.effective_date, f"vertebral height loss {fmt_value(height.value)} % (>= 20 %)")
+            Trigger(
+                height.effective_date,
+                f"vertebral height loss {fmt_value(height.value)} % (>= 20 %)",
+            )
         )
     return sorted(out, key=lambda t: t.on)
 
@@ -160,19 +177,24 @@ def pathologic_confirmed(ctx: Context) -> Trigger | None:
     return None
 
 
+def branch_due(ctx: Context, rule: Rule, trig: Trigger) -> date:
+    """Day 7 (from ``identified``: the spec names no other anchor), but a
+    suspicion that arises later is due on the day it arises, never before it
+    existed."""
+    return max(add_days(ctx.identified, rule.offset_days), trig.on)
+
+
 def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
     trig = malignancy_suspected(ctx) or pathologic_confirmed(ctx)
     if trig is None:
         return Plan(why_not="malignancy no longer suspected")
-    contrast = [
-        i for i in ctx.mris() if i.contrast and i.performed_date >= trig.on
-    ]
+    contrast = [i for i in ctx.mris() if i.contrast and i.performed_date >= trig.on]
     done = (
         (contrast[0].performed_date, f"MRI with contrast performed on {contrast[0].performed_date}")
         if contrast
         else None
     )
-    return _single(rule, add_days(trig.on, rule.offset_days), (trig.text,), done=done)
+    return _single(rule, branch_due(ctx, rule, trig), (trig.text,), done=done)
 
 
 def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
@@ -196,20 +218,22 @@ def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
         if severe
         else "radiation oncology consult (asymptomatic)"
     )
-    return _single(rule, add_days(trig.on, rule.offset_days), (trig.text, f"recommended: {advice}"))
+    return _single(rule, branch_due(ctx, rule, trig), (trig.text, f"recommended: {advice}"))
 
 
 # ----------------------------------------------------- acute/conservative --
 def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     presented_day = (ctx.identified - ctx.onset).days
     if presented_day > 5:
-        return Plan(why_not=f"presented on day {presented_day} after onset: calcitonin window passed")
+        return Plan(
+            why_not=f"presented on day {presented_day} after onset: calcitonin window passed"
+        )
     window_end = add_days(ctx.onset, 5)
-    started = [
-        m for m in ctx.meds({"calcitonin"}) if ctx.onset <= m.start_date <= window_end
-    ]
+    started = [m for m in ctx.meds({"calcitonin"}) if ctx.onset <= m.start_date <= window_end]
     done = (
-        (started[0].start_date, f"calcitonin started on {started[0].start_date}") if started else None
+        (started[0].start_date, f"calcitonin started on {started[0].start_date}")
+        if started
+        else None
     )
     return _single(
         rule,
@@ -284,7 +308,10 @@ def plan_pain_review_3w(ctx: Context, rule: Rule) -> Plan:
     due = ctx.day(21)
     scores = [p for p in ctx.pain_scores() if p.effective_date >= due]
     done = (
-        (scores[0].effective_date, f"pain NRS {fmt_value(scores[0].value)} recorded on {scores[0].effective_date}")
+        (
+            scores[0].effective_date,
+            f"pain NRS {fmt_value(scores[0].value)} recorded on {scores[0].effective_date}",
+        )
         if scores
         else None
     )
@@ -325,7 +352,9 @@ def early_deformity(ctx: Context) -> list[Trigger]:
         if obs is not None:
             label = kind.removesuffix("_pct").replace("_", " ")
             out.append(
-                Trigger(obs.effective_date, f"{label} {fmt_value(obs.value)} % (>= {threshold:g} %)")
+                Trigger(
+                    obs.effective_date, f"{label} {fmt_value(obs.value)} % (>= {threshold:g} %)"
+                )
             )
     return out
 
@@ -349,7 +378,9 @@ def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     for kind in EARLY_AUG_FLAG_KINDS:
         obs = ctx.flag_on(kind)
         if obs is not None:
-            out.append(Trigger(obs.effective_date, f"{kind.replace('_', ' ')} on {obs.effective_date}"))
+            out.append(
+                Trigger(obs.effective_date, f"{kind.replace('_', ' ')} on {obs.effective_date}")
+            )
     worse = pain_worsening(ctx)
     if worse is not None:
         out.append(worse)
@@ -398,7 +429,10 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
                 if last is None or add_months(last, 3) < obs.effective_date:
                     age = "no spine imaging" if last is None else f"last spine imaging {last}"
                     reasons.append(
-                        (obs.effective_date, f"{kind.replace('_', ' ')} on {obs.effective_date}; {age}")
+                        (
+                            obs.effective_date,
+                            f"{kind.replace('_', ' ')} on {obs.effective_date}; {age}",
+                        )
                     )
     # Before an augmentation referral the MRI must be recent (seed 000).
     for code in ("augmentation_review_3m", "augmentation_consider_early"):
@@ -416,7 +450,11 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
     occurrences = []
     for n, (on, text) in enumerate(reasons, start=1):
         after = [m for m in ctx.mris() if m.performed_date >= on]
-        done = (after[0].performed_date, f"MRI performed on {after[0].performed_date}") if after else None
+        done = (
+            (after[0].performed_date, f"MRI performed on {after[0].performed_date}")
+            if after
+            else None
+        )
         occurrences.append(Planned(n, add_days(on, rule.offset_days), (text,), done=done))
     return Plan(tuple(occurrences))
 
@@ -428,16 +466,23 @@ def treatment_start(ctx: Context) -> tuple[date, str] | None:
     for med in ctx.meds({"calcitonin"}):
         # Calcitonin beyond the 4-week acute course is osteoporosis treatment
         # (seed 004 monitors its BMD yearly).
-        if med.stop_date is None or (med.stop_date - med.start_date).days > 28:
-            if add_days(med.start_date, 28) <= (med.stop_date or ctx.as_of):
+        long_term = add_days(med.start_date, 28)
+        if med.stop_date is not None:
+            if long_term < med.stop_date:
                 starts.append((med.start_date, "calcitonin"))
+        elif ctx.reached(long_term):
+            starts.append((med.start_date, "calcitonin"))
     return min(starts) if starts else None
 
 
-def on_treatment(ctx: Context, day: date) -> bool:
-    if ctx.active(ANTI_OSTEOPOROSIS, day):
+def on_treatment(ctx: Context) -> bool:
+    """On anti-osteoporosis treatment as of ``as_of`` (long-term calcitonin counts)."""
+    if ctx.active(ANTI_OSTEOPOROSIS, ctx.as_of):
         return True
-    return any(m.active_on(day) and add_days(m.start_date, 28) <= day for m in ctx.meds({"calcitonin"}))
+    return any(
+        m.active_on(ctx.as_of) and ctx.reached(add_days(m.start_date, 28))
+        for m in ctx.meds({"calcitonin"})
+    )
 
 
 def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
@@ -452,7 +497,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     for n in range(1, len(scan_dates) + 2):
         due = add_months(anchor, 12)
         done_on = scan_dates[n - 1] if n - 1 < len(scan_dates) else None
-        if done_on is None and not on_treatment(ctx, ctx.as_of):
+        if done_on is None and not on_treatment(ctx):
             break
         occurrences.append(
             Planned(
@@ -469,56 +514,49 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-def _declines(ctx: Context) -> list[dict[str, object]]:
-    return ctx.bmd_changes()
-
-
 def plan_calcitonin_switch(ctx: Context, rule: Rule) -> Plan:
-    occurrences: list[Planned] = []
-    by_site: dict[str, list[dict[str, object]]] = {}
-    for change in _declines(ctx):
-        by_site.setdefault(str(change["site"]), []).append(change)
+    by_site: dict[str, list[BmdChange]] = {}
+    for change in ctx.bmd_series():
+        by_site.setdefault(change.site, []).append(change)
     hits: dict[date, str] = {}
     for site, changes in by_site.items():
         for first, second in zip(changes, changes[1:], strict=False):
-            on: date = second["to"]  # type: ignore[assignment]
+            # "falls more than 4 % per year over two successive years" (seed 004):
+            # two successive yearly changes, both below -4 %/yr, on calcitonin.
             if (
-                float(first["pct_per_year"]) < BMD_DECLINE_PCT_PER_YEAR  # type: ignore[arg-type]
-                and float(second["pct_per_year"]) < BMD_DECLINE_PCT_PER_YEAR  # type: ignore[arg-type]
-                and ctx.active({"calcitonin"}, on)
+                first.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
+                and second.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
+                and ctx.active({"calcitonin"}, second.to)
             ):
                 hits.setdefault(
-                    on,
-                    f"{site.replace('_', ' ')} BMD fell {first['pct_per_year']} %/yr then "
-                    f"{second['pct_per_year']} %/yr on calcitonin",
+                    second.to,
+                    f"{site.replace('_', ' ')} BMD fell {first.shown} %/yr then "
+                    f"{second.shown} %/yr on calcitonin",
                 )
-    for n, on in enumerate(sorted(hits), start=1):
-        occurrences.append(Planned(n, on, (hits[on],)))
-    if not occurrences:
+    if not hits:
         return Plan(why_not="no two successive yearly BMD falls > 4 % on calcitonin")
-    return Plan(tuple(occurrences))
+    return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
 def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
-    stopped = [m for m in ctx.meds({"calcitonin"}) if m.stop_date is not None]
+    stopped = [m.stop_date for m in ctx.meds({"calcitonin"}) if m.stop_date is not None]
     if not stopped:
         return Plan(why_not="calcitonin never stopped")
+    stop = max(stopped)
+    latest_by_site: dict[str, BmdChange] = {}
+    for change in ctx.bmd_series():
+        latest_by_site[change.site] = change
     hits: dict[date, str] = {}
-    latest_by_site: dict[str, dict[str, object]] = {}
-    for change in _declines(ctx):
-        latest_by_site[str(change["site"])] = change
     for site, change in latest_by_site.items():
-        on: date = change["to"]  # type: ignore[assignment]
-        stop = max(m.stop_date for m in stopped if m.stop_date is not None)
         if (
-            float(change["pct_per_year"]) < BMD_DECLINE_PCT_PER_YEAR  # type: ignore[arg-type]
-            and on > stop
-            and not ctx.active({"calcitonin"}, on)
+            change.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
+            and change.to > stop
+            and not ctx.active({"calcitonin"}, change.to)
         ):
             hits.setdefault(
-                on,
+                change.to,
                 f"calcitonin stopped on {stop}; {site.replace('_', ' ')} BMD fell "
-                f"{change['pct_per_year']} %/yr by {on}",
+                f"{change.shown} %/yr by {change.to}",
             )
     if not hits:
         return Plan(why_not="no yearly BMD fall > 4 % after calcitonin was stopped")
@@ -671,7 +709,7 @@ RULES_V1 = (
         seed_refs=("002", "000"),
         group="branch",
         phases=OPEN_PHASES,
-        anchor="trigger",
+        anchor="identified (not before the trigger)",
         offset_days=7,
         trigger="malignancy suspected (known malignancy, atypical features, multiple "
         "fractures with atypical features)",
@@ -688,7 +726,7 @@ RULES_V1 = (
         seed_refs=("002",),
         group="branch",
         phases=OPEN_PHASES,
-        anchor="trigger",
+        anchor="identified (not before the trigger)",
         offset_days=7,
         trigger="pathologic fracture confirmed",
         priority="high",
