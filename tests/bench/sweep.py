@@ -1,0 +1,240 @@
+"""Sweep benchmark (a benchmark, not a timed test).
+
+    python -m tests.bench.sweep [--episodes 100000] [--due 10000] [--rebuild]
+
+Builds (once; reused on later runs) a PostgreSQL panel of 100,000 active
+episodes with realistic facts in the database ``vcftrack_bench_sweep``,
+brings it to a steady state, then measures:
+
+(a) a sweep when nothing is due;
+(b) a sweep when 10,000 episodes are due (each got a new pain score today,
+    as a clinic's day of new facts would);
+(c) the plainest raw-SQL path over the same 10,000 episodes, as the lower
+    bound: claim them in batches with FOR UPDATE SKIP LOCKED, read every fact
+    the engine reads (same tables, same rows), and write one row per episode
+    and per open task -- no rules, no decisions. It runs first, in a
+    transaction that is rolled back, so (b) sees the same data.
+
+Prints episodes/s, queries issued (and per batch) and the ratio (b)/(c).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+
+BENCH_DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vcftrack_bench_sweep")
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = BENCH_DB
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vcftrack.settings")
+    import psycopg
+
+    base, name = BENCH_DB.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def build(episodes: int, rebuild: bool) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from pathways.demo import build_panel, ensure_clinics, ensure_staff, save_rows
+    from pathways.models import Episode
+    from pathways.services import pathway_sweep
+
+    have = Episode.objects.count()
+    if have >= episodes and not rebuild:
+        print(f"reusing the bench panel: {have} episodes")
+        return
+    if have:
+        with connection.cursor() as cur:
+            cur.execute(
+                "TRUNCATE pathways_phasetransition, pathways_followuptask, pathways_observation, "
+                "pathways_imaging, pathways_procedure, pathways_episode, patients_medication, "
+                "patients_bonedensity, patients_accessevent, notifications_notification, "
+                "patients_patient CASCADE"
+            )
+    now = timezone.now()
+    clinics = ensure_clinics(3)
+    ensure_staff(clinics)
+    rng = random.Random(7)
+    today = clinics[0].today(now)
+    t0 = time.perf_counter()
+    # ~1.06 episodes per patient in the demo generator.
+    rows = build_panel(clinics=clinics, patients=int(episodes / 1.06) + 1, today=today, now=now,
+                       rng=rng, mrn_prefix="B")
+    rows.episodes = rows.episodes[:episodes]
+    keep = {e.id for e in rows.episodes}
+    rows.observations = [o for o in rows.observations if o.episode_id in keep]
+    rows.imaging = [o for o in rows.imaging if o.episode_id in keep]
+    rows.procedures = [o for o in rows.procedures if o.episode_id in keep]
+    print(f"generated {sum(len(r) for r in rows.all())} rows in {time.perf_counter() - t0:.1f}s")
+    t0 = time.perf_counter()
+    save_rows(rows, now=now, batch_size=5000)
+    print(f"inserted in {time.perf_counter() - t0:.1f}s")
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    t0 = time.perf_counter()
+    report = pathway_sweep(now=now, batch_size=500)
+    print(f"steady state: {report.summary()} in {time.perf_counter() - t0:.1f}s")
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+
+
+def make_due(count: int, rng: random.Random) -> list:
+    """A day of new facts: a pain score today on ``count`` random episodes."""
+    import uuid
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from pathways.models import Episode, Observation
+    from patients.sync import allocate_change_seq
+
+    now = timezone.now()
+    ids = list(Episode.objects.active().values_list("id", "clinic__timezone"))
+    chosen = rng.sample(ids, count)
+    from zoneinfo import ZoneInfo
+
+    obs = []
+    for eid, tz in chosen:
+        day = now.astimezone(ZoneInfo(tz)).date()
+        obs.append(
+            Observation(id=uuid.uuid4(), episode_id=eid, kind="pain_nrs",
+                        value_number=float(rng.randint(2, 9)), effective_date=day, recorded_on=day,
+                        created_at=now, updated_at=now)
+        )
+    with transaction.atomic():
+        first = allocate_change_seq(len(obs))
+        for n, o in enumerate(obs):
+            o.change_seq = first + n
+        Observation.objects.bulk_create(obs, batch_size=5000)
+        Episode.objects.filter(id__in=[e for e, _ in chosen]).update(next_review_at=now - timedelta(seconds=1))
+    return [e for e, _ in chosen]
+
+
+def raw_lower_bound(due_ids: list, batch: int) -> tuple[float, int]:
+    """The plainest SQL doing the same reads and one write per row, rolled back."""
+    from django.db import connection
+
+    queries = 0
+    t0 = time.perf_counter()
+    raw = connection.connection  # the psycopg connection under Django's
+    with raw.transaction(force_rollback=True):
+        cur = raw.cursor()
+        while True:
+            cur.execute(
+                "SELECT id, patient_id FROM pathways_episode WHERE status = 'active' "
+                "AND deleted_at IS NULL AND next_review_at <= now() "
+                "ORDER BY next_review_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                [batch],
+            )
+            rows = cur.fetchall()
+            queries += 1
+            if not rows:
+                break
+            ids = [r[0] for r in rows]
+            pids = list({r[1] for r in rows})
+            for sql, arg in (
+                ("SELECT * FROM pathways_episode WHERE id = ANY(%s)", ids),
+                ("SELECT * FROM pathways_observation WHERE episode_id = ANY(%s) AND deleted_at IS NULL", ids),
+                ("SELECT * FROM pathways_imaging WHERE episode_id = ANY(%s) AND deleted_at IS NULL", ids),
+                ("SELECT * FROM pathways_procedure WHERE episode_id = ANY(%s) AND deleted_at IS NULL", ids),
+                ("SELECT * FROM patients_medication WHERE patient_id = ANY(%s) AND deleted_at IS NULL", pids),
+                ("SELECT * FROM patients_bonedensity WHERE patient_id = ANY(%s) AND deleted_at IS NULL", pids),
+                ("SELECT * FROM pathways_followuptask WHERE episode_id = ANY(%s)", ids),
+                ("SELECT patient_id, id FROM pathways_episode WHERE patient_id = ANY(%s) AND status = 'active'", pids),
+            ):
+                cur.execute(sql, [arg])
+                cur.fetchall()
+                queries += 1
+            cur.execute(
+                "UPDATE pathways_followuptask SET updated_at = now() "
+                "WHERE episode_id = ANY(%s) AND status = 'open'",
+                [ids],
+            )
+            cur.execute(
+                "UPDATE pathways_episode SET next_review_at = now() + interval '1 day' WHERE id = ANY(%s)",
+                [ids],
+            )
+            queries += 2
+    return time.perf_counter() - t0, queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--episodes", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    setup_django()
+    from django.db import connection
+    from django.utils import timezone
+
+    from pathways.models import Episode
+    from pathways.services import pathway_sweep
+
+    build(args.episodes, args.rebuild)
+    active = Episode.objects.active().count()
+    print(f"panel: {active} active episodes")
+    rng = random.Random()
+
+    # (a) nothing due
+    pathway_sweep(now=timezone.now())  # settle anything that fell due since the build
+    timings = []
+    counter = QueryCounter()
+    for _ in range(20):
+        counter.count = 0
+        with connection.execute_wrapper(counter):
+            t0 = time.perf_counter()
+            report = pathway_sweep(now=timezone.now(), batch_size=args.batch_size)
+            timings.append(time.perf_counter() - t0)
+        assert report.outcome.evaluated == 0, report.summary()
+    timings.sort()
+    print(f"(a) nothing due: median {timings[len(timings) // 2] * 1000:.1f} ms, "
+          f"max {timings[-1] * 1000:.1f} ms, {counter.count} queries  [target < 50 ms]")
+
+    # (b) and (c): 10,000 due
+    due_ids = make_due(args.due, rng)
+    raw_seconds, raw_queries = raw_lower_bound(due_ids, args.batch_size)
+    counter.count = 0
+    with connection.execute_wrapper(counter):
+        t0 = time.perf_counter()
+        report = pathway_sweep(now=timezone.now(), batch_size=args.batch_size)
+        seconds = time.perf_counter() - t0
+    evaluated = report.outcome.evaluated
+    print(f"(b) {evaluated} due: {seconds:.2f} s = {evaluated / seconds:,.0f} episodes/s, "
+          f"{counter.count} queries ({counter.count / max(report.batches, 1):.1f} per batch of "
+          f"{args.batch_size}); {report.summary()}  [target >= 2,000 episodes/s]")
+    print(f"(c) raw-SQL lower bound over the same {len(due_ids)}: {raw_seconds:.2f} s = "
+          f"{len(due_ids) / raw_seconds:,.0f} episodes/s, {raw_queries} queries")
+    print(f"ratio (b)/(c): {seconds / raw_seconds:.1f}x the raw-SQL time")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
