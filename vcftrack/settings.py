@@ -41,10 +41,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "patients",
     "pathways",
     "notifications",
+    "vcftrack.api",
 ]
 
 MIDDLEWARE = [
@@ -186,18 +188,41 @@ PATHWAY_SWEEP_BATCH_SIZE = envint("PATHWAY_SWEEP_BATCH_SIZE", 500, minimum=1)
 
 # --- REST -----------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "vcftrack.api.schema.ApiAutoSchema",
+    # Token first: its WWW-Authenticate makes unauthenticated requests 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "vcftrack.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "vcftrack.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "vcftrack API",
-    "DESCRIPTION": "Follow-up tracker for osteoporotic vertebral compression fractures.",
+    "DESCRIPTION": "Follow-up tracker for osteoporotic vertebral compression fractures. "
+    "Error format, sync algorithm, ETags, idempotency and bulk writes: docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "PREPROCESSING_HOOKS": ["vcftrack.api.schema.only_the_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "vcftrack.api.schema.strict_request_bodies",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ObservationKindEnum": "pathways.models.ObservationKind",
+        "ProcedureKindEnum": "pathways.models.ProcedureKind",
+        "VertebralLevelEnum": "pathways.levels.LEVELS",
+        "TaskStatusEnum": "pathways.models.TaskStatus",
+        "EpisodeStatusEnum": "pathways.models.EpisodeStatus",
+        "CloseReasonEnum": "pathways.models.CloseReason",
+    },
+    # Swagger UI served from the sidecar package's static files (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {

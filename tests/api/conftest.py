@@ -1,0 +1,92 @@
+"""API test helpers: a JSON client per user, authenticated with a real token."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.factories import NOW
+from vcftrack.api.services import token_create
+
+
+class Api:
+    """A REST client as a user: JSON in, JSON out, a bearer token."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.key = token_create(user=user, name=f"{user.username} test client", now=NOW).key
+        self.client = Client()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        **params: Any,
+    ) -> Any:
+        extra = {"HTTP_AUTHORIZATION": f"Bearer {self.key}"}
+        for name, value in (headers or {}).items():
+            extra["HTTP_" + name.upper().replace("-", "_")] = value
+        if method == "GET":
+            return self.client.get(path, params, **extra)
+        data: Any = raw if raw is not None else (None if body is None else json.dumps(body))
+        call = getattr(self.client, method.lower())
+        if data is None:
+            return call(path, **extra)
+        return call(path, data=data, content_type=content_type, **extra)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, **params)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api_for(db: Any) -> Any:
+    return Api
+
+
+@pytest.fixture
+def as_alice(alice: Any) -> Api:
+    return Api(alice)
+
+
+@pytest.fixture
+def as_bob(bob: Any) -> Api:
+    return Api(bob)
+
+
+@pytest.fixture
+def as_charlie(charlie: Any) -> Api:
+    return Api(charlie)
+
+
+@pytest.fixture
+def as_vera(vera: Any) -> Api:
+    return Api(vera)
+
+
+@pytest.fixture
+def frozen(now: Any) -> Any:
+    """The API reads the clock: freeze it at the fixtures' ``now``."""
+    import time_machine
+
+    with time_machine.travel(now, tick=False):
+        yield now

@@ -1,0 +1,45 @@
+"""Routes of the REST API: ``/api/v1/...``, ``/api/schema/``, ``/api/docs/``."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
+
+from pathways import api as pathways_api
+from patients import api as patients_api
+from vcftrack.api.docs import ApiDocsView
+from vcftrack.api.views import UUID_REGEX
+
+router = SimpleRouter()
+router.register("clinics", patients_api.ClinicViewSet, basename="clinic")
+router.register("patients", patients_api.PatientViewSet, basename="patient")
+router.register(
+    rf"patients/(?P<patient_pk>{UUID_REGEX})/medications",
+    patients_api.PatientMedicationViewSet,
+    basename="patient-medication",
+)
+router.register(
+    rf"patients/(?P<patient_pk>{UUID_REGEX})/bone-density",
+    patients_api.PatientBoneDensityViewSet,
+    basename="patient-bone-density",
+)
+router.register("medications", patients_api.MedicationViewSet, basename="medication")
+router.register("bone-density", patients_api.BoneDensityViewSet, basename="bone-density")
+router.register("episodes", pathways_api.EpisodeViewSet, basename="episode")
+for segment, nested, flat in (
+    ("observations", pathways_api.EpisodeObservationViewSet, pathways_api.ObservationViewSet),
+    ("imaging", pathways_api.EpisodeImagingViewSet, pathways_api.ImagingViewSet),
+    ("procedures", pathways_api.EpisodeProcedureViewSet, pathways_api.ProcedureViewSet),
+):
+    router.register(
+        rf"episodes/(?P<episode_pk>{UUID_REGEX})/{segment}", nested, basename=f"episode-{segment}"
+    )
+    router.register(segment, flat, basename=segment)
+router.register("tasks", pathways_api.TaskViewSet, basename="task")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,296 @@
+"""The base of every API viewset: scoping, listings, sync, ETags, writes.
+
+Subclasses say which rows the caller may see (``scoped``), how to render
+them, and which service each write calls. Everything else - the listing
+envelope, the sync feed with tombstones, ETag / If-Match, Idempotency-Key,
+the one error format, the role check - lives here, once.
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, viewsets
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from patients.models import Clinic
+from patients.selectors import can_write, clinic_ids_for
+from vcftrack.api.concurrency import check_if_match, etag_for
+from vcftrack.api.errors import ApiError, as_api_error, invalid, not_found
+from vcftrack.api.idempotency import idempotent
+from vcftrack.api.inputs import Errors, check_object, check_query, merge
+from vcftrack.api.pagination import EnvelopePagination, paginate_pages, paginate_sync, scope_key
+from vcftrack.api.pagination import is_sync as _is_sync
+
+UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+MAX_BULK = 500
+
+
+class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    pagination_class = EnvelopePagination
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    lookup_value_regex = UUID_REGEX
+    # Filters on immutable columns: the only ones a sync feed accepts.
+    sync_filters: ClassVar[tuple[str, ...]] = ()
+    ordering: ClassVar[tuple[str, ...]] = ()
+    # POST actions on one object that return it (get If-Match and ETag).
+    object_actions: ClassVar[tuple[str, ...]] = ()
+    now: datetime
+
+    # ------------------------------------------------------------- scope --
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The one clock read of the request (house style).
+        self.now = timezone.now()
+        check_query(request)
+
+    def clinic_ids(self) -> list[uuid.UUID]:
+        return clinic_ids_for(self.request.user)
+
+    def scoped(self) -> QuerySet[Any]:
+        """Every row the caller may see, tombstones included."""
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.scoped().filter(deleted_at__isnull=True)
+
+    def todays(self) -> dict[uuid.UUID, date]:
+        """The calendar date of each of the caller's clinics, now."""
+        cached: dict[uuid.UUID, date] | None = getattr(self, "_todays", None)
+        if cached is None:
+            cached = {
+                cid: Clinic(timezone=tz).today(self.now)
+                for cid, tz in Clinic.objects.filter(id__in=self.clinic_ids()).values_list(
+                    "id", "timezone"
+                )
+            }
+            self._todays = cached
+        return cached
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        context["view"] = self
+        return context
+
+    def require_writer(self, clinic_id: uuid.UUID) -> None:
+        if not can_write(self.request.user, clinic_id):
+            raise ApiError(
+                "Your role in this clinic can read but not change records.",
+                status_code=403,
+                code="permission_denied",
+            )
+
+    # ----------------------------------------------------------- listing --
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if _is_sync(request):
+            return self.sync_list(request)
+        queryset = self.filter_queryset(self.get_queryset())
+        ordering: Sequence[Any] = tuple(queryset.query.order_by) or self.ordering
+        queryset = queryset.order_by(*ordering, "pk")
+        page = paginate_pages(request, queryset)
+        return Response(page.envelope(self.render_many(page.rows)))
+
+    def sync_list(self, request: Request) -> Response:
+        filter_values: dict[str, str] = {}
+        refused: Errors = {}
+        for name in request.query_params:
+            if name in ("updated_since", "cursor", "page_size"):
+                continue
+            if name in self.sync_filters:
+                filter_values[name] = str(request.query_params.get(name))
+            else:
+                refused[name] = [
+                    "Cannot be combined with updated_since/cursor: a sync feed is filtered "
+                    f"only by {', '.join(self.sync_filters) or 'your clinics'}."
+                ]
+        if refused:
+            raise invalid(refused)
+        scoped = self.filter_queryset_for_sync(self.scoped())
+        scope = scope_key(
+            self.basename or "",
+            self.clinic_ids(),
+            {**filter_values, **{k: str(v) for k, v in self.kwargs.items()}},
+        )
+        page = paginate_sync(request, scoped, scope)
+        return Response(page.envelope(self.render_many(page.rows, tombstones=True)))
+
+    def filter_queryset_for_sync(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return DjangoFilterBackend().filter_queryset(self.request, queryset, self)
+
+    def render_many(self, rows: Sequence[Any], *, tombstones: bool = False) -> builtins.list[Any]:
+        alive = [r for r in rows if r.deleted_at is None]
+        rendered = dict(
+            zip(
+                (r.pk for r in alive),
+                self.get_serializer(alive, many=True).data,
+                strict=True,
+            )
+        )
+        out: builtins.list[Any] = []
+        for row in rows:
+            if row.deleted_at is None:
+                out.append(rendered[row.pk])
+            elif tombstones:
+                out.append(tombstone(row))
+        return out
+
+    # ------------------------------------------------------------ detail --
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.object_response(self.get_object())
+
+    def get_object(self) -> Any:
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        obj = self.get_queryset().filter(pk=lookup).first()
+        if obj is None:
+            raise not_found()
+        return obj
+
+    def object_response(self, obj: Any, status: int = 200) -> Response:
+        response = Response(self.get_serializer(obj).data, status=status)
+        response["ETag"] = etag_for(obj)
+        if status == 201:
+            response["Location"] = self.request.build_absolute_uri(self.location_of(obj))
+        return response
+
+    def location_of(self, obj: Any) -> str:
+        return f"{self.request.path.rstrip('/')}/{obj.pk}/"
+
+    def reload(self, obj: Any) -> Any:
+        """The object as listings show it, after the write's on-commit work ran."""
+        fresh = self.scoped().filter(pk=obj.pk).first()
+        return fresh if fresh is not None else obj
+
+    # ------------------------------------------------------------ writes --
+    def run_service(self, call: Callable[[], Any], errors: Errors) -> Any:
+        """Call a service with the errors the API layer already found.
+
+        The service validates everything it knows. If the API layer found
+        errors too (unknown fields, bad references), the service still runs,
+        so that one answer names every bad field - inside a savepoint that
+        is rolled back, so nothing is written.
+        """
+        result: Any = None
+        try:
+            with transaction.atomic():
+                result = call()
+                if errors:
+                    raise _Discard
+        except _Discard:
+            pass
+        except Exception as exc:
+            error = as_api_error(exc)
+            if error is None or error.status_code != 400 or not errors:
+                raise
+            errors = merge(errors, error.errors)
+        if errors:
+            raise invalid(errors)
+        return result
+
+    def write(
+        self,
+        request: Request,
+        *,
+        update: Callable[[Any], Any],
+        status: int = 200,
+    ) -> Response:
+        """Lock the object, check role and If-Match, call the service, answer."""
+        with transaction.atomic():
+            current = self.get_object()
+            locked = type(current).objects.select_for_update().get(pk=current.pk)
+            self.require_writer(self.clinic_of(locked))
+            check_if_match(request, locked)
+            result = update(locked)
+        if result is None:
+            return Response(status=204)
+        return self.object_response(self.reload(result), status)
+
+    def clinic_of(self, obj: Any) -> uuid.UUID:
+        return obj.clinic_id  # type: ignore[no-any-return]
+
+    def idempotent(self, request: Request, handler: Callable[[], Response]) -> Response:
+        return idempotent(request, now=self.now, handler=handler)
+
+    def body(
+        self, request: Request, *, allowed: Iterable[str], required: Iterable[str] = ()
+    ) -> tuple[dict[str, Any], Errors]:
+        from vcftrack.api.inputs import body_object
+
+        return body_object(request, allowed=allowed, required=required)
+
+    # -------------------------------------------------------------- bulk --
+    def bulk(
+        self,
+        request: Request,
+        *,
+        create_one: Callable[[dict[str, Any]], Model],
+        serializer: type[BaseSerializer[Any]],
+    ) -> Response:
+        """All-or-nothing: every item is tried, any error rolls back all."""
+        data = request.data
+        if not isinstance(data, dict):
+            raise invalid({"body": ["Expected a JSON object with `items`."]})
+        _, errors = check_object(data, allowed=["items"], required=["items"])
+        if errors:
+            raise invalid(errors)
+        items = data["items"]
+        if not isinstance(items, list) or not items:
+            raise invalid({"items": ["Must be a non-empty list."]})
+        if len(items) > MAX_BULK:
+            raise invalid({"items": [f"At most {MAX_BULK} items per request."]})
+        created: builtins.list[Model] = []
+        item_errors: list[dict[str, Any]] = []
+        try:
+            with transaction.atomic():
+                for index, item in enumerate(items):
+                    try:
+                        if not isinstance(item, dict):
+                            raise invalid({"body": ["Each item must be a JSON object."]})
+                        with transaction.atomic():
+                            created.append(create_one(item))
+                    except Exception as exc:
+                        error = as_api_error(exc)
+                        if error is None or error.status_code >= 500:
+                            raise
+                        messages = error.errors or {"non_field_errors": [error.message]}
+                        item_errors.append({"index": index, "errors": messages})
+                if item_errors:
+                    raise _Discard
+        except _Discard:
+            raise ApiError(
+                f"{len(item_errors)} of {len(items)} items are invalid; nothing was written.",
+                status_code=400,
+                code="invalid",
+                items=item_errors,
+            ) from None
+        fresh = {obj.pk: obj for obj in self.scoped().filter(pk__in=[o.pk for o in created])}
+        rows = [fresh.get(obj.pk, obj) for obj in created]
+        results = serializer(rows, many=True, context=self.get_serializer_context()).data
+        return Response({"results": results}, status=201)
+
+
+class _Discard(Exception):
+    """Roll back a savepoint on purpose."""
+
+
+def tombstone(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row.pk),
+        "deleted": True,
+        "deleted_at": row.deleted_at.isoformat().replace("+00:00", "Z"),
+        "version": row.version,
+        "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
+    }
