@@ -1,0 +1,320 @@
+"""import_fhir: the real Synthea bundles, idempotent re-import, bad files, missing levels."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from pathways.fhir.importer import import_paths
+from pathways.models import Episode, FollowUpTask, Observation, PhaseTransition
+from patients.models import BoneDensity, Medication, Patient
+
+pytestmark = pytest.mark.django_db
+
+SYNTHEA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "synthea"
+needs_synthea = pytest.mark.skipif(
+    not SYNTHEA.is_dir(), reason=f"Synthea sample bundles not found at {SYNTHEA}"
+)
+TWYLA = "Twyla_Moen_a3f60302-e902-468f-a683-6373d24fc4fd.json"
+CLORINDA = "Clorinda_Wilkinson_3a77c3ad-6d14-4ec5-ac60-05a01355bb27.json"
+
+# The osteoporosis-related patients in the sample: everyone but two young men
+# with no osteoporosis record (Buster Hoeger, Clemente Kreiger).
+SAMPLE_PATIENTS = 12
+SAMPLE_ALENDRONATE = 9
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the importer can touch, with its version and change_seq."""
+    return {
+        "patients": sorted(Patient.objects.values_list("id", "version", "change_seq")),
+        "medications": sorted(Medication.objects.values_list("id", "version", "change_seq")),
+        "scans": sorted(BoneDensity.objects.values_list("id", "version", "change_seq")),
+        "episodes": sorted(Episode.objects.values_list("id", "version", "change_seq")),
+        "observations": sorted(Observation.objects.values_list("id", "version", "change_seq")),
+        "tasks": sorted(FollowUpTask.objects.values_list("id", "version", "change_seq")),
+        "transitions": sorted(PhaseTransition.objects.values_list("id", flat=True)),
+    }
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("import_fhir", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def with_vertebral_fracture(
+    source: Path, target: Path, *, onset: str, levels: list[str] | None, extra: list[dict] = ()
+) -> Path:
+    """A copy of a real Synthea bundle with a vertebral fracture (and more) added.
+
+    Synthea never emits a vertebral level, so the level-bearing Condition is
+    added here, coded as a real EHR would (SNOMED vertebra body structures).
+    """
+    bundle = json.loads(source.read_text(encoding="utf-8"))
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    subject = {"reference": patient["fullUrl"]}
+    vertebra = {"T12": "23215003", "L1": "66794005"}
+    condition: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": f"vcf-{onset}",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {
+            "coding": [
+                {
+                    "system": "http://snomed.info/sct",
+                    "code": "15724005",
+                    "display": "Fracture of vertebral column without spinal cord injury",
+                }
+            ]
+        },
+        "subject": subject,
+        "encounter": {"reference": f"urn:uuid:enc-{onset}"},
+        "onsetDateTime": f"{onset}T10:00:00+00:00",
+        "recordedDate": f"{onset}T10:00:00+00:00",
+    }
+    if levels:
+        condition["bodySite"] = [
+            {
+                "coding": [{"system": "http://snomed.info/sct", "code": vertebra[lv]}],
+                "text": f"{lv} vertebra",
+            }
+            for lv in levels
+        ]
+    bundle["entry"].append({"fullUrl": f"urn:uuid:vcf-{onset}", "resource": condition})
+    for resource in extra:
+        resource = copy.deepcopy(resource)
+        resource["subject"] = subject
+        bundle["entry"].append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
+    target.write_text(json.dumps(bundle), encoding="utf-8")
+    return target
+
+
+def dxa(rid: str, day: str, bmd: float, t_score: float) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24966-4"}]},
+        "effectiveDateTime": day,
+        "valueQuantity": {
+            "value": bmd,
+            "unit": "g/cm2",
+            "system": "http://unitsofmeasure.org",
+            "code": "g/cm2",
+        },
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "38267-1"}]},
+                "valueQuantity": {"value": t_score, "unit": "{T-score}"},
+            }
+        ],
+    }
+
+
+def pain(rid: str, day: str, value: float) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+        "effectiveDateTime": f"{day}T09:00:00+00:00",
+        "valueQuantity": {"value": value, "unit": "{score}"},
+    }
+
+
+@needs_synthea
+def test_real_synthea_bundles_import_patients_and_drugs_and_report_the_rest(clinic_a, now):
+    report = import_paths([SYNTHEA], clinic=clinic_a, now=now)
+    assert report.errors == []
+    assert report.files == 15
+    assert Patient.objects.filter(clinic=clinic_a).count() == SAMPLE_PATIENTS
+    assert report.created["patients"] == SAMPLE_PATIENTS
+    # Synthea's MRN (the MR identifier), names, sex and birth date.
+    gayla = Patient.objects.get(mrn="259bc6c6-9c1d-43e9-bd25-7539cf07f8ac")
+    assert (gayla.given_name, gayla.family_name, gayla.sex) == ("Gayla", "Ferry", "female")
+    assert gayla.birth_date == dt.date(1937, 6, 3)
+    meds = Medication.objects.all()
+    assert meds.count() == SAMPLE_ALENDRONATE
+    assert {m.drug for m in meds} == {"alendronate"}
+    assert Medication.objects.get(patient=gayla).start_date == dt.date(2017, 8, 3)
+    assert Medication.objects.get(patient=gayla).route == "oral"
+    # Clorinda Wilkinson died on 2019-07-01: her alendronate stops there.
+    clorinda = Patient.objects.get(family_name="Wilkinson")
+    assert Medication.objects.get(patient=clorinda).stop_date == dt.date(2019, 7, 1)
+    # Every osteoporotic fracture in the sample is of another bone: no episodes,
+    # and each is named in the report with the bone.
+    assert Episode.objects.count() == 0
+    non_vertebral = [s for s in report.skipped if "not vertebral; no VCF episode" in s]
+    assert len(non_vertebral) == 15
+    assert any("of the hip" in s for s in non_vertebral)
+    # Synthea's DXA results are T-scores without a BMD: reported, not invented.
+    assert BoneDensity.objects.count() == 0
+    assert len([s for s in report.skipped if "T-score" in s and "no BMD" in s]) == 6
+    assert any("practitioner" in s for s in report.skipped)
+    assert len([s for s in report.skipped if "no osteoporosis-related record" in s]) == 2
+
+
+@needs_synthea
+def test_reimporting_the_same_files_changes_nothing(
+    clinic_a, now, tmp_path, django_capture_on_commit_callbacks
+):
+    twyla = with_vertebral_fracture(
+        SYNTHEA / TWYLA,
+        tmp_path / TWYLA,
+        onset="2026-10-01",
+        levels=["T12", "L1"],
+        extra=[dxa("dxa-1", "2026-10-05", 0.801, -2.8), pain("pain-1", "2026-10-20", 7)],
+    )
+    paths = [SYNTHEA, twyla]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = import_paths(paths, clinic=clinic_a, now=now)
+    assert first.errors == []
+    assert first.created["episodes"] == 1
+    before = snapshot()
+    later = now + dt.timedelta(days=3)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        second = import_paths(paths, clinic=clinic_a, now=later)
+    assert snapshot() == before  # no new rows, no version or change_seq bump
+    assert callbacks == []  # nothing scheduled for re-evaluation either
+    assert dict(second.created) == {}
+    # Twyla Moen is in two of the files: her row is found twice, created never.
+    assert second.unchanged["patients"] == SAMPLE_PATIENTS + 1
+    assert Patient.objects.count() == SAMPLE_PATIENTS
+    assert second.unchanged["episodes"] == 1
+
+
+@needs_synthea
+def test_vertebral_fracture_with_levels_becomes_an_episode_with_its_facts(
+    clinic_a, now, tmp_path, django_capture_on_commit_callbacks
+):
+    path = with_vertebral_fracture(
+        SYNTHEA / TWYLA,
+        tmp_path / TWYLA,
+        onset="2026-10-01",
+        levels=["L1", "T12"],
+        extra=[
+            dxa("dxa-1", "2026-10-05", 0.801, -2.8),
+            pain("pain-1", "2026-10-20", 7),
+            pain("pain-old", "2019-01-01", 3),  # years before the fracture: not its pain
+        ],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    (episode,) = Episode.objects.all()
+    assert episode.levels == ["T12", "L1"]
+    assert (episode.onset_date, episode.identified_date) == (dt.date(2026, 10, 1),) * 2
+    # Twyla has had osteoporosis since 2006: the fracture is osteoporotic.
+    assert episode.etiology == "osteoporotic"
+    (scan,) = BoneDensity.objects.all()
+    assert (scan.site, float(scan.bmd_g_cm2), float(scan.t_score)) == ("lumbar_spine", 0.801, -2.8)
+    (obs,) = Observation.objects.filter(episode=episode)
+    assert (obs.kind, obs.value_number, obs.effective_date) == (
+        "pain_nrs",
+        7,
+        dt.date(2026, 10, 20),
+    )
+    # The drugs are imported before the episode: its first evaluation already
+    # sees alendronate since 2006 and never asks to start treatment.
+    assert not FollowUpTask.objects.filter(episode=episode, rule="osteoporosis_rx_start").exists()
+
+
+@needs_synthea
+def test_vertebral_fracture_without_a_level_is_reported_not_guessed(clinic_a, now, tmp_path):
+    path = with_vertebral_fracture(
+        SYNTHEA / TWYLA, tmp_path / TWYLA, onset="2026-10-01", levels=None
+    )
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert Episode.objects.count() == 0
+    (line,) = [s for s in report.skipped if "without a vertebral level" in s]
+    assert "Twyla Moen" in line and "2026-10-01" in line
+
+
+@needs_synthea
+def test_deceased_patients_fracture_is_imported_closed(clinic_a, now, tmp_path):
+    path = with_vertebral_fracture(
+        SYNTHEA / CLORINDA, tmp_path / CLORINDA, onset="2016-03-01", levels=["T12"]
+    )
+    import_paths([path], clinic=clinic_a, now=now)
+    (episode,) = Episode.objects.all()
+    assert (episode.status, episode.close_reason) == ("closed", "deceased")
+    assert not FollowUpTask.objects.filter(episode=episode, status="open").exists()
+
+
+@needs_synthea
+def test_future_dates_are_skipped_and_reported(clinic_a, now, tmp_path):
+    path = with_vertebral_fracture(
+        SYNTHEA / TWYLA,
+        tmp_path / TWYLA,
+        onset="2027-01-15",
+        levels=["L1"],
+        extra=[dxa("dxa-future", "2027-02-01", 0.8, -2.9)],
+    )
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    assert Episode.objects.count() == 0 and BoneDensity.objects.count() == 0
+    future = [s for s in report.skipped if "after the import date 2026-11-22" in s]
+    assert len(future) == 2
+    assert Patient.objects.count() == 1  # the rest of the bundle is imported
+
+
+def test_bad_files_are_named_and_leave_nothing_behind(clinic_a, now, tmp_path):
+    not_json = tmp_path / "broken.json"
+    not_json.write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
+    not_bundle = tmp_path / "patient.json"
+    not_bundle.write_text(json.dumps({"resourceType": "Patient", "id": "x"}), encoding="utf-8")
+    report = import_paths([not_json, not_bundle], clinic=clinic_a, now=now)
+    assert len(report.errors) == 2
+    assert "broken.json: not JSON" in report.errors[0]
+    assert "patient.json: not a FHIR Bundle (resourceType is 'Patient')" in report.errors[1]
+    assert Patient.objects.count() == 0
+
+
+@needs_synthea
+def test_a_malformed_resource_fails_its_file_whole(clinic_a, now, tmp_path):
+    bundle = json.loads((SYNTHEA / TWYLA).read_text(encoding="utf-8"))
+    (alendronate,) = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationRequest"
+        and "Alendronic" in e["resource"]["medicationCodeableConcept"]["coding"][0]["display"]
+    ]
+    alendronate["authoredOn"] = "last spring"
+    path = tmp_path / "malformed.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    report = import_paths([path, SYNTHEA / CLORINDA], clinic=clinic_a, now=now)
+    (error,) = report.errors
+    assert "malformed.json" in error
+    assert f"MedicationRequest/{alendronate['id']} is not valid FHIR R4: authoredOn" in error
+    # Nothing of that file (not even the valid patient), the next file imported.
+    assert list(Patient.objects.values_list("family_name", flat=True)) == ["Wilkinson"]
+    assert report.created["patients"] == 1
+
+
+@needs_synthea
+def test_command_prints_a_summary_and_fails_on_a_bad_file(clinic_a, tmp_path):
+    out = run(str(SYNTHEA / TWYLA), "--clinic", "clinic-a")
+    assert "patients: 1 created" in out
+    assert "medications: 1 created" in out
+    assert "osteoporotic fracture of the wrist, not vertebral" in out
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json", encoding="utf-8")
+    with pytest.raises(CommandError, match="1 file"):
+        run(str(bad), "--clinic", "clinic-a")
+    with pytest.raises(CommandError, match="no clinic with code"):
+        run(str(bad), "--clinic", "nowhere")
