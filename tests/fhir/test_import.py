@@ -318,3 +318,53 @@ def test_command_prints_a_summary_and_fails_on_a_bad_file(clinic_a, tmp_path):
         run(str(bad), "--clinic", "clinic-a")
     with pytest.raises(CommandError, match="no clinic with code"):
         run(str(bad), "--clinic", "nowhere")
+
+
+def test_an_exported_episode_imports_into_another_clinic(
+    make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
+):
+    from pathways.fhir.export import episode_bundle
+    from pathways.services import fact_record
+    from patients.services import bone_density_record, medication_record
+
+    episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
+    with django_capture_on_commit_callbacks(execute=True):
+        fact_record(
+            episode=episode,
+            kind="observation",
+            data={"kind": "pain_nrs", "value": 6, "effective_date": "2026-11-02"},
+            now=now,
+        )
+        medication_record(
+            patient=episode.patient,
+            data={"drug": "denosumab", "start_date": "2026-11-03"},
+            now=now,
+        )
+        bone_density_record(
+            patient=episode.patient,
+            data={
+                "performed_date": "2026-11-04",
+                "site": "femoral_neck",
+                "bmd_g_cm2": "0.612",
+                "t_score": "-2.9",
+            },
+            now=now,
+        )
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_paths([path], clinic=clinic_b, now=now)
+    assert report.errors == []
+    copy_ = Episode.objects.get(clinic=clinic_b)
+    assert copy_.levels == ["L3"]
+    assert (copy_.onset_date, copy_.identified_date) == (
+        dt.date(2026, 10, 28),
+        dt.date(2026, 10, 30),
+    )
+    assert copy_.etiology == "osteoporotic"
+    assert copy_.patient.mrn == "A-0001" and copy_.patient.birth_date == dt.date(1946, 3, 2)
+    scan = BoneDensity.objects.get(patient__clinic=clinic_b)
+    assert (scan.site, str(scan.bmd_g_cm2), str(scan.t_score)) == ("femoral_neck", "0.612", "-2.9")
+    assert Medication.objects.get(patient__clinic=clinic_b).drug == "denosumab"
+    (pain_obs,) = Observation.objects.filter(episode=copy_)
+    assert (pain_obs.kind, pain_obs.value_number) == ("pain_nrs", 6)

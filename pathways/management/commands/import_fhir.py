@@ -25,7 +25,9 @@ hand from the imaging report. Synthea records no level, and its osteoporotic
 fractures are of the hip, forearm, wrist, ankle, clavicle or rib: they are
 reported as non-vertebral and create no episode.
 
-Re-importing a file changes nothing (rows are keyed on the FHIR resource ids).
+Re-importing a file changes nothing: each row's id is derived from the clinic
+and the FHIR resource it came from (a patient's from its MRN), and rows that
+exist - even deleted ones - are left alone.
 Each file is imported in one transaction; a bad file is named and leaves
 nothing behind. Dates after the import date are skipped and reported.
 """
