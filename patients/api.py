@@ -146,8 +146,8 @@ def resolve_clinic(view: ApiViewSet, value: Any, errors: Errors) -> Clinic | Non
     roles = roles_for(user)
     if value is None:
         writable = [cid for cid, role in roles.items() if role in ("coordinator", "physician")]
-        if len(writable) == 1:
-            return Clinic.objects.get(pk=writable[0])
+        if len(roles) == 1 or len(writable) == 1:
+            return Clinic.objects.get(pk=writable[0] if writable else next(iter(roles)))
         errors.setdefault("clinic", []).append(
             "This field is required (you can write in more than one clinic)."
             if writable

@@ -1,0 +1,173 @@
+"""Patients, medications and bone density through the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from patients.models import BoneDensity, Medication, Patient
+
+pytestmark = pytest.mark.django_db
+
+NEW = {
+    "mrn": "A-0002",
+    "given_name": "Hilde",
+    "family_name": "Brandt",
+    "birth_date": "1940-01-31",
+    "sex": "female",
+}
+
+
+def test_create_goes_to_the_callers_only_clinic_and_answers_with_an_etag(as_alice, clinic_a, frozen):
+    response = as_alice.post("/api/v1/patients/", NEW)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["clinic"] == str(clinic_a.id)
+    assert {k: body[k] for k in NEW} == NEW
+    assert body["version"] == 1
+    assert response["ETag"] == '"v1"'
+    assert response["Location"].endswith(f"/api/v1/patients/{body['id']}/")
+    assert Patient.objects.filter(pk=body["id"]).exists()
+
+
+def test_every_bad_field_is_named_in_one_answer(as_alice, frozen):
+    response = as_alice.post(
+        "/api/v1/patients/",
+        {
+            "mrn": "x" * 65,
+            "given_name": 7,
+            "family_name": "",
+            "birth_date": "2030-01-01",
+            "sex": "robot",
+            "shoe_size": 42,
+        },
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert set(body["errors"]) == {
+        "mrn", "given_name", "family_name", "birth_date", "sex", "shoe_size",
+    }
+    assert Patient.objects.count() == 0
+
+
+def test_a_duplicate_mrn_is_refused(as_alice, patient, frozen):
+    response = as_alice.post("/api/v1/patients/", {**NEW, "mrn": patient.mrn})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["mrn"]
+
+
+def test_another_clinic_is_not_found(as_alice, clinic_b, frozen):
+    response = as_alice.post("/api/v1/patients/", {**NEW, "clinic": str(clinic_b.id)})
+    assert response.status_code == 404
+    assert response.json()["errors"] == {"clinic": ["No such clinic among yours."]}
+    assert Patient.objects.count() == 0
+
+
+def test_a_viewer_reads_but_cannot_write(as_vera, patient, frozen):
+    assert as_vera.get(f"/api/v1/patients/{patient.id}/").status_code == 200
+    response = as_vera.patch(f"/api/v1/patients/{patient.id}/", {"given_name": "X"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert as_vera.post("/api/v1/patients/", NEW).status_code == 403
+    patient.refresh_from_db()
+    assert patient.given_name == "Greta"
+
+
+def test_patch_put_and_delete(as_alice, patient, frozen):
+    response = as_alice.patch(f"/api/v1/patients/{patient.id}/", {"given_name": "Margarete"})
+    assert response.status_code == 200
+    assert response.json()["given_name"] == "Margarete"
+    assert response["ETag"] == '"v2"'
+    # PUT replaces: every field is required.
+    response = as_alice.put(f"/api/v1/patients/{patient.id}/", {"given_name": "M"})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"mrn", "family_name", "birth_date", "sex"}
+    response = as_alice.put(f"/api/v1/patients/{patient.id}/", {**NEW, "mrn": "A-0001"})
+    assert response.status_code == 200
+    assert response.json()["family_name"] == "Brandt"
+    assert as_alice.delete(f"/api/v1/patients/{patient.id}/").status_code == 204
+    assert as_alice.get(f"/api/v1/patients/{patient.id}/").status_code == 404
+    assert as_alice.get("/api/v1/patients/").json()["count"] == 0
+
+
+def test_a_patient_with_episodes_cannot_be_deleted(as_alice, patient, make_episode, frozen):
+    make_episode()
+    response = as_alice.delete(f"/api/v1/patients/{patient.id}/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    assert "patient" in response.json()["errors"]
+
+
+def test_filters_and_ordering(as_alice, clinic_a, patient, frozen):
+    as_alice.post("/api/v1/patients/", NEW)
+    as_alice.post("/api/v1/patients/", {**NEW, "mrn": "A-0003", "family_name": "Abbott"})
+    names = [p["family_name"] for p in as_alice.get("/api/v1/patients/").json()["results"]]
+    assert names == ["Abbott", "Brandt", "Hartmann"]
+    names = [
+        p["family_name"]
+        for p in as_alice.get("/api/v1/patients/", ordering="-family_name").json()["results"]
+    ]
+    assert names == ["Hartmann", "Brandt", "Abbott"]
+    found = as_alice.get("/api/v1/patients/", mrn="A-0002").json()
+    assert [p["mrn"] for p in found["results"]] == ["A-0002"]
+    page = as_alice.get("/api/v1/patients/", page_size=2).json()
+    assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
+    second = as_alice.get("/api/v1/patients/", page_size=2, page=2).json()
+    assert [p["family_name"] for p in second["results"]] == ["Hartmann"]
+    assert second["next"] is None and second["previous"]
+
+
+def test_medications_belong_to_the_patient(as_alice, patient, make_episode, frozen,
+                                           django_capture_on_commit_callbacks):
+    episode = make_episode()
+    url = f"/api/v1/patients/{patient.id}/medications/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_alice.post(
+            url, {"drug": "alendronate", "start_date": "2026-11-21", "dose": "70 mg weekly",
+                  "route": "oral"},
+        )
+    assert response.status_code == 201, response.json()
+    med = response.json()
+    assert med["drug_class"] == "bisphosphonate" and med["patient"] == str(patient.id)
+    # Recording it re-evaluated the episode: the treatment task is done.
+    tasks = as_alice.get("/api/v1/tasks/", episode=str(episode.id), rule="osteoporosis_rx_start")
+    assert tasks.json()["results"][0]["status"] == "done"
+    listed = as_alice.get(url).json()
+    assert [m["id"] for m in listed["results"]] == [med["id"]]
+    response = as_alice.patch(f"{url}{med['id']}/", {"stop_date": "2026-11-01"})
+    assert response.status_code == 400
+    assert "stop_date" in response.json()["errors"]
+    response = as_alice.patch(f"{url}{med['id']}/", {"dose": "35 mg"})
+    assert response.status_code == 200 and response.json()["dose"] == "35 mg"
+    assert as_alice.delete(f"{url}{med['id']}/").status_code == 204
+    assert as_alice.get(url).json()["results"] == []
+    assert Medication.objects.get(pk=med["id"]).deleted_at is not None
+
+
+def test_bone_density_scans(as_alice, patient, frozen):
+    url = f"/api/v1/patients/{patient.id}/bone-density/"
+    response = as_alice.post(
+        url, {"performed_date": "2026-11-20", "site": "lumbar_spine", "bmd_g_cm2": 0.712,
+              "t_score": -2.6},
+    )
+    assert response.status_code == 201, response.json()
+    scan = response.json()
+    assert scan["bmd_g_cm2"] == 0.712 and scan["t_score"] == -2.6
+    bad = as_alice.post(url, {"performed_date": "2026-11-20", "site": "skull", "bmd_g_cm2": 9})
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"site", "bmd_g_cm2"}
+    flat = as_alice.get("/api/v1/bone-density/", patient=str(patient.id)).json()
+    assert [s["id"] for s in flat["results"]] == [scan["id"]]
+    assert as_alice.delete(f"{url}{scan['id']}/").status_code == 204
+    assert BoneDensity.objects.alive().count() == 0
+
+
+def test_clinics_show_the_callers_role_and_members(as_alice, bob, vera, clinic_a, clinic_b):
+    body = as_alice.get("/api/v1/clinics/").json()
+    assert [c["code"] for c in body["results"]] == ["clinic-a"]
+    clinic = body["results"][0]
+    assert clinic["role"] == "coordinator"
+    assert {m["username"]: m["role"] for m in clinic["members"]} == {
+        "alice": "coordinator", "bob": "physician", "vera": "viewer",
+    }
+    assert as_alice.get(f"/api/v1/clinics/{clinic_b.id}/").status_code == 404
