@@ -3,8 +3,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
+from vcftrack import web
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     # REST API (issue 3): /api/v1/..., /api/schema/, /api/docs/.
     path("api/", include("vcftrack.api.urls")),
+    # Web app (issue 4): sign-in, clinic switcher, worklist, dashboard, patients.
+    path("accounts/login/", web.LoginView.as_view(), name="login"),
+    path("accounts/logout/", web.LogoutView.as_view(), name="logout"),
+    path("accounts/clinic/", web.switch_clinic, name="switch_clinic"),
+    path("patients/", include("patients.urls")),
+    path("", include("pathways.urls")),
 ]

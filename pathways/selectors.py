@@ -1,0 +1,595 @@
+"""Reads of the pathways app for the web app: the worklist, a patient's
+timeline, the dashboard lists.
+
+Every function here runs a fixed number of queries whatever the panel size:
+lists are paginated in SQL, counts are aggregated in SQL, and related rows
+are fetched with ``select_related`` or one ``IN`` query per kind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+
+from pathways.engine import Evaluation, TaskSpec, evaluate, get_ruleset
+from pathways.levels import mask_to_levels
+from pathways.models import (
+    Episode,
+    FollowUpTask,
+    Imaging,
+    Observation,
+    PhaseTransition,
+    Procedure,
+    TaskPriority,
+    TaskState,
+    TaskStatus,
+)
+from pathways.services.evaluation import load_facts
+from patients.models import BoneDensity, Medication, Membership, Patient
+
+UPCOMING_DAYS = 14
+PAGE_SIZE = 50
+MAX_CSV_ROWS = 50_000
+
+# Group order on the worklist: what needs doing first comes first.
+GROUPS = (
+    (TaskState.OVERDUE, "Overdue"),
+    (TaskState.DUE, "Due today"),
+    (TaskState.UPCOMING, f"Upcoming (next {UPCOMING_DAYS} days)"),
+)
+GROUP_RANK = {state: rank for rank, (state, _label) in enumerate(GROUPS)}
+PRIORITY_RANK = {TaskPriority.URGENT: 0, TaskPriority.HIGH: 1, TaskPriority.ROUTINE: 2}
+SORTS = {
+    "due": ("due_date",),
+    "-due": ("-due_date",),
+    "priority": ("priority_rank", "due_date"),
+    "patient": ("episode__patient__family_name", "episode__patient__given_name", "due_date"),
+    "rule": ("title", "due_date"),
+    "assignee": ("assignee__username", "due_date"),
+}
+
+
+# ---------------------------------------------------------------- worklist --
+@dataclass(frozen=True)
+class WorklistQuery:
+    clinic_ids: list[uuid.UUID]
+    # Each clinic's date: a task's state depends on its clinic's calendar.
+    todays: dict[uuid.UUID, date]
+    user_id: int | None = None
+    rule: str = ""
+    priority: str = ""
+    # "" any, "none" unassigned, or a user id.
+    assignee: str = ""
+    mine: bool = False
+    state: str = ""
+    q: str = ""
+    sort: str = "due"
+    page: int = 1
+
+
+@dataclass
+class WorklistRow:
+    task: FollowUpTask
+    state: str
+    days_overdue: int
+    levels: list[str]
+    # Outcomes a decision task is closed with; people it can be assigned to.
+    outcomes: tuple[str, ...] = ()
+    assignees: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class WorklistPage:
+    rows: list[WorklistRow]
+    counts: dict[str, int]
+    total: int
+    page: int
+    pages: int
+    groups: list[tuple[str, str, list[WorklistRow]]] = field(default_factory=list)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _per_clinic(clinic_ids: Iterable[uuid.UUID], todays: dict[uuid.UUID, date], build: Any) -> Q:
+    q = Q(pk__in=[])
+    for cid in clinic_ids:
+        q |= Q(clinic_id=cid) & build(todays[cid])
+    return q
+
+
+def _overdue(today: date) -> Q:
+    return Q(overdue_from__lte=today)
+
+
+def _due(today: date) -> Q:
+    return Q(overdue_from__gt=today, due_date__lte=today) & (
+        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
+    )
+
+
+def _visible(today: date) -> Q:
+    # On the worklist: overdue, due, or due within the next 14 days. An
+    # overdue task's effective due date is before today, so one test covers all.
+    horizon = today + timedelta(days=UPCOMING_DAYS)
+    return Q(due_date__lte=horizon) & (
+        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=horizon)
+    )
+
+
+def _state_q(state: str, clinic_ids: list[uuid.UUID], todays: dict[uuid.UUID, date]) -> Q:
+    if state == TaskState.OVERDUE:
+        return _per_clinic(clinic_ids, todays, _overdue)
+    if state == TaskState.DUE:
+        return _per_clinic(clinic_ids, todays, _due)
+    return ~_per_clinic(clinic_ids, todays, _overdue) & ~_per_clinic(clinic_ids, todays, _due)
+
+
+def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
+    """Open tasks of the clinics, filtered; not yet ordered or grouped."""
+    clinic_ids = [c for c in query.clinic_ids if c in query.todays]
+    qs = FollowUpTask.objects.open().filter(
+        clinic_id__in=clinic_ids, episode__deleted_at__isnull=True
+    )
+    qs = qs.filter(_per_clinic(clinic_ids, query.todays, _visible))
+    if query.rule:
+        qs = qs.filter(rule=query.rule)
+    if query.priority:
+        qs = qs.filter(priority=query.priority)
+    if query.mine and query.user_id is not None:
+        qs = qs.filter(assignee_id=query.user_id)
+    elif query.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif query.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(query.assignee))
+    for token in query.q.split()[:4]:
+        qs = qs.filter(
+            Q(episode__patient__family_name__icontains=token)
+            | Q(episode__patient__given_name__icontains=token)
+            | Q(episode__patient__mrn__iexact=token)
+        )
+    return qs
+
+
+def _annotate_group(qs: QuerySet[FollowUpTask], query: WorklistQuery) -> QuerySet[FollowUpTask]:
+    clinic_ids = [c for c in query.clinic_ids if c in query.todays]
+    return qs.annotate(
+        group_rank=Case(
+            When(_per_clinic(clinic_ids, query.todays, _overdue), then=Value(0)),
+            When(_per_clinic(clinic_ids, query.todays, _due), then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+        priority_rank=Case(
+            *[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
+            default=Value(3),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def worklist_counts(query: WorklistQuery) -> dict[str, int]:
+    """Tasks per group with the current filters (one aggregate query)."""
+    clinic_ids = [c for c in query.clinic_ids if c in query.todays]
+    qs = worklist_queryset(query)
+    agg = qs.aggregate(
+        overdue=Count("id", filter=_per_clinic(clinic_ids, query.todays, _overdue)),
+        due=Count("id", filter=_per_clinic(clinic_ids, query.todays, _due)),
+        total=Count("id"),
+    )
+    return {
+        TaskState.OVERDUE: agg["overdue"],
+        TaskState.DUE: agg["due"],
+        TaskState.UPCOMING: agg["total"] - agg["overdue"] - agg["due"],
+    }
+
+
+def worklist_ordered(query: WorklistQuery) -> QuerySet[FollowUpTask]:
+    qs = worklist_queryset(query)
+    if query.state in GROUP_RANK:
+        qs = qs.filter(_state_q(query.state, query.clinic_ids, query.todays))
+    order = SORTS.get(query.sort, SORTS["due"])
+    return (
+        _annotate_group(qs, query)
+        .select_related("episode__patient", "assignee")
+        .order_by("group_rank", *order, "id")  # type: ignore[misc]
+    )
+
+
+def make_row(task: FollowUpTask, todays: dict[uuid.UUID, date]) -> WorklistRow:
+    today = todays[task.clinic_id]
+    state = task.state_on(today) or ""
+    overdue_days = (today - task.effective_due).days if state == TaskState.OVERDUE else 0
+    try:
+        outcomes = get_ruleset(task.episode.pathway_version).get(task.rule).outcomes
+    except KeyError:
+        outcomes = ()
+    return WorklistRow(
+        task, state, overdue_days, mask_to_levels(task.episode.levels_mask), outcomes
+    )
+
+
+def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> WorklistPage:
+    """One page of the worklist, grouped, plus the group counts: 2 queries."""
+    counts = worklist_counts(query)
+    total = counts[query.state] if query.state in counts else sum(counts.values())
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, query.page), pages)
+    start = (page - 1) * page_size
+    tasks = list(worklist_ordered(query)[start : start + page_size])
+    rows = [make_row(t, query.todays) for t in tasks]
+    groups: list[tuple[str, str, list[WorklistRow]]] = []
+    for state, label in GROUPS:
+        in_group = [r for r in rows if r.state == state]
+        if in_group:
+            groups.append((state, label, in_group))
+    return WorklistPage(rows, counts, total, page, pages, groups)
+
+
+def worklist_export(query: WorklistQuery) -> Iterable[WorklistRow]:
+    """Every row of the filtered worklist, streamed in chunks (for CSV)."""
+    qs = worklist_ordered(query)[:MAX_CSV_ROWS]
+    for task in qs.iterator(chunk_size=2000):
+        yield make_row(task, query.todays)
+
+
+def task_row(task_id: uuid.UUID, clinic_ids: list[uuid.UUID]) -> FollowUpTask | None:
+    return (
+        FollowUpTask.objects.alive()
+        .filter(id=task_id, clinic_id__in=clinic_ids)
+        .select_related("episode__patient", "episode__clinic", "assignee", "closed_by")
+        .first()
+    )
+
+
+def tasks_for_bulk(task_ids: list[uuid.UUID], clinic_ids: list[uuid.UUID]) -> list[FollowUpTask]:
+    return list(
+        FollowUpTask.objects.open()
+        .filter(id__in=task_ids, clinic_id__in=clinic_ids)
+        .select_related("episode__clinic")
+    )
+
+
+def assignable_by_clinic(clinic_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """Members who can act on tasks, per clinic (coordinators, physicians): one query."""
+    out: dict[uuid.UUID, list[Any]] = {cid: [] for cid in clinic_ids}
+    for m in (
+        Membership.objects.filter(
+            clinic_id__in=clinic_ids, role__in=["coordinator", "physician"], user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    ):
+        out[m.clinic_id].append(m.user)
+    return out
+
+
+def distinct_users(by_clinic: dict[uuid.UUID, list[Any]]) -> list[Any]:
+    seen: dict[int, Any] = {}
+    for users in by_clinic.values():
+        for u in users:
+            seen.setdefault(u.pk, u)
+    return sorted(seen.values(), key=lambda u: (u.last_name, u.first_name, u.username))
+
+
+def member_ids(clinic_id: uuid.UUID) -> set[int]:
+    return set(Membership.objects.filter(clinic_id=clinic_id).values_list("user_id", flat=True))
+
+
+def rule_choices(version: str = "v1") -> list[tuple[str, str]]:
+    return sorted(((r.code, r.title) for r in get_ruleset(version).rules), key=lambda c: c[1])
+
+
+def rule_outcomes(version: str = "v1") -> dict[str, tuple[str, ...]]:
+    return {r.code: r.outcomes for r in get_ruleset(version).rules if r.outcomes}
+
+
+# --------------------------------------------------------------- timeline --
+@dataclass
+class TimelineEntry:
+    on: date
+    kind: str  # fact | task | phase | projected
+    category: str  # pain, imaging, dxa, medication, procedure, observation, task, phase
+    title: str
+    detail: str = ""
+    status: str = ""
+    episode_id: uuid.UUID | None = None
+    episode_label: str = ""
+    task: FollowUpTask | None = None
+
+
+@dataclass
+class EpisodeView:
+    episode: Episode
+    levels: list[str]
+    transitions: list[PhaseTransition]
+    evaluation: Evaluation | None
+    open_tasks: list[FollowUpTask]
+    projected: list[tuple[TaskSpec, str]]
+    observations: list[Observation]
+    imaging: list[Imaging]
+    procedures: list[Procedure]
+    today: date
+    open_rows: list[WorklistRow] = field(default_factory=list)
+
+    @property
+    def day(self) -> int:
+        """Days since identification (pathway-spec counts "day N" from it)."""
+        return (self.today - self.episode.identified_date).days
+
+    @property
+    def label(self) -> str:
+        return f"{'/'.join(self.levels)} · {self.episode.identified_date:%d %b %Y}"
+
+
+@dataclass
+class PatientRecord:
+    patient: Patient
+    today: date
+    episodes: list[EpisodeView]
+    medications: list[Medication]
+    bone_density: list[BoneDensity]
+    timeline: list[TimelineEntry]
+    pain_series: dict[str, list[tuple[date, float]]]
+    bmd_series: dict[str, list[tuple[date, float]]]
+    bmd_changes: list[dict[str, Any]]
+
+    @property
+    def timeline_past(self) -> list[TimelineEntry]:
+        return [e for e in self.timeline if e.on <= self.today]
+
+    @property
+    def timeline_future(self) -> list[TimelineEntry]:
+        return [e for e in self.timeline if e.on > self.today]
+
+
+def _fmt_obs(obs: Observation) -> str:
+    label = obs.kind.replace("_", " ")
+    value = obs.value
+    if isinstance(value, bool):
+        return f"{label}: {'yes' if value else 'no'}"
+    if obs.kind == "pain_nrs":
+        return f"Pain NRS {value:g}/10"
+    if obs.kind.endswith("_pct"):
+        return f"{label.removesuffix(' pct')} {value:g} %"
+    return f"{label} {value:g}"
+
+
+def patient_record(patient: Patient, *, today: date) -> PatientRecord:
+    """A patient's episodes, facts, tasks and projected plan (fixed query count).
+
+    The projected tasks come from the pure engine run on the loaded facts as
+    of today, exactly as the sweep would see them.
+    """
+    episodes = list(Episode.objects.alive().filter(patient=patient).order_by("-identified_date"))
+    ids = [e.id for e in episodes]
+    by_id = {e.id: e for e in episodes}
+    for e in episodes:
+        e.patient = patient
+    transitions: dict[uuid.UUID, list[PhaseTransition]] = defaultdict(list)
+    for t in PhaseTransition.objects.filter(episode_id__in=ids).select_related("actor"):
+        transitions[t.episode_id].append(t)
+    tasks: dict[uuid.UUID, list[FollowUpTask]] = defaultdict(list)
+    for task in (
+        FollowUpTask.objects.alive()
+        .filter(episode_id__in=ids)
+        .select_related("closed_by", "assignee")
+        .order_by("due_date", "rule")
+    ):
+        task.episode = by_id[task.episode_id]  # already loaded: no query per row
+        tasks[task.episode_id].append(task)
+    obs: dict[uuid.UUID, list[Observation]] = defaultdict(list)
+    for o in Observation.objects.alive().filter(episode_id__in=ids):
+        obs[o.episode_id].append(o)
+    img: dict[uuid.UUID, list[Imaging]] = defaultdict(list)
+    for i in Imaging.objects.alive().filter(episode_id__in=ids):
+        img[i.episode_id].append(i)
+    procs: dict[uuid.UUID, list[Procedure]] = defaultdict(list)
+    for p in Procedure.objects.alive().filter(episode_id__in=ids):
+        procs[p.episode_id].append(p)
+    meds = list(Medication.objects.alive().filter(patient=patient).order_by("start_date"))
+    scans = list(BoneDensity.objects.alive().filter(patient=patient).order_by("performed_date"))
+    loaded = load_facts(ids) if ids else {}
+
+    views: list[EpisodeView] = []
+    timeline: list[TimelineEntry] = []
+    bmd_changes: list[dict[str, Any]] = []
+    pain: dict[str, list[tuple[date, float]]] = {}
+    for ep in episodes:
+        levels = mask_to_levels(ep.levels_mask)
+        item = loaded.get(ep.id)
+        evaluation = None
+        projected: list[tuple[TaskSpec, str]] = []
+        if item is not None:
+            ruleset = get_ruleset(ep.pathway_version)
+            evaluation = evaluate(item.facts, today, ruleset)
+            projected = [(s, ruleset.get(s.rule).title) for s in evaluation.projected]
+            if not bmd_changes:
+                bmd_changes = list(evaluation.derived.get("bmd_changes", []))  # type: ignore[call-overload]
+        view = EpisodeView(
+            episode=ep,
+            levels=levels,
+            transitions=transitions.get(ep.id, []),
+            evaluation=evaluation,
+            open_tasks=[t for t in tasks.get(ep.id, []) if t.status == TaskStatus.OPEN],
+            projected=projected,
+            observations=obs.get(ep.id, []),
+            imaging=img.get(ep.id, []),
+            procedures=procs.get(ep.id, []),
+            today=today,
+        )
+        views.append(view)
+        label = view.label
+        for o in view.observations:
+            category = "pain" if o.kind == "pain_nrs" else "observation"
+            timeline.append(
+                TimelineEntry(
+                    o.effective_date,
+                    "fact",
+                    category,
+                    _fmt_obs(o),
+                    episode_id=ep.id,
+                    episode_label=label,
+                )
+            )
+        series = [
+            (o.effective_date, float(o.value_number or 0))
+            for o in view.observations
+            if o.kind == "pain_nrs"
+        ]
+        if series:
+            pain[label] = sorted(series)
+        for i in view.imaging:
+            edema = {True: "edema", False: "no edema", None: "edema not reported"}[i.edema]
+            timeline.append(
+                TimelineEntry(
+                    i.performed_date,
+                    "fact",
+                    "imaging",
+                    f"{i.get_modality_display().upper()} {i.region}",
+                    f"{edema}{', with contrast' if i.contrast else ''}",
+                    episode_id=ep.id,
+                    episode_label=label,
+                )
+            )
+        for p in view.procedures:
+            timeline.append(
+                TimelineEntry(
+                    p.performed_date,
+                    "fact",
+                    "procedure",
+                    p.kind.replace("_", " ").capitalize(),
+                    p.level,
+                    episode_id=ep.id,
+                    episode_label=label,
+                )
+            )
+        for t in view.transitions:
+            timeline.append(
+                TimelineEntry(
+                    t.effective_date,
+                    "phase",
+                    "phase",
+                    f"Phase: {(t.from_phase or 'new').replace('_', ' ')} → "
+                    f"{t.to_phase.replace('_', ' ')}",
+                    t.cause,
+                    episode_id=ep.id,
+                    episode_label=label,
+                )
+            )
+        for task in tasks.get(ep.id, []):
+            on = (
+                task.closed_on
+                if task.status != TaskStatus.OPEN and task.closed_on
+                else task.due_date
+            )
+            state = task.state_on(today) if task.status == TaskStatus.OPEN else task.status
+            timeline.append(
+                TimelineEntry(
+                    on,
+                    "task",
+                    "task",
+                    task.title,
+                    task.outcome.replace("_", " ") or task.reason or task.note,
+                    status=state or "",
+                    episode_id=ep.id,
+                    episode_label=label,
+                    task=task,
+                )
+            )
+        for spec, title in projected:
+            timeline.append(
+                TimelineEntry(
+                    spec.due_date,
+                    "projected",
+                    "task",
+                    title,
+                    f"expected; raised {spec.lead_days} days ahead",
+                    status="projected",
+                    episode_id=ep.id,
+                    episode_label=label,
+                )
+            )
+    for m in meds:
+        dose = " ".join(x for x in (m.dose, m.route) if x)
+        timeline.append(
+            TimelineEntry(
+                m.start_date, "fact", "medication", f"Started {m.drug.replace('_', ' ')}", dose
+            )
+        )
+        if m.stop_date:
+            timeline.append(
+                TimelineEntry(
+                    m.stop_date, "fact", "medication", f"Stopped {m.drug.replace('_', ' ')}", dose
+                )
+            )
+    bmd: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    for s in scans:
+        tscore = f", T-score {s.t_score}" if s.t_score is not None else ""
+        timeline.append(
+            TimelineEntry(
+                s.performed_date,
+                "fact",
+                "dxa",
+                f"DXA {s.site.replace('_', ' ')}: {s.bmd_g_cm2} g/cm²{tscore}",
+            )
+        )
+        bmd[s.site].append((s.performed_date, float(s.bmd_g_cm2)))
+    order = {"phase": 0, "fact": 1, "task": 2, "projected": 3}
+    timeline.sort(key=lambda e: (e.on, order[e.kind], e.title))
+    return PatientRecord(
+        patient=patient,
+        today=today,
+        episodes=views,
+        medications=meds,
+        bone_density=scans,
+        timeline=timeline,
+        pain_series=pain,
+        bmd_series=dict(bmd),
+        bmd_changes=bmd_changes,
+    )
+
+
+def episode_snapshot(episode_ids: list[uuid.UUID]) -> dict[str, Any]:
+    """Phases and task statuses, to tell a person what a write changed."""
+    phases = dict(Episode.objects.filter(id__in=episode_ids).values_list("id", "phase"))
+    tasks = {
+        (eid, rule, occ): (status, title)
+        for eid, rule, occ, status, title in FollowUpTask.objects.alive()
+        .filter(episode_id__in=episode_ids)
+        .values_list("episode_id", "rule", "occurrence", "status", "title")
+    }
+    return {"phases": phases, "tasks": tasks}
+
+
+def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Plain sentences: phases moved, tasks raised, tasks closed or reopened."""
+    out: list[str] = []
+    for eid, phase in after["phases"].items():
+        old = before["phases"].get(eid)
+        if old and old != phase:
+            out.append(f"Phase moved from {old.replace('_', ' ')} to {phase.replace('_', ' ')}.")
+    for key, (status, title) in sorted(after["tasks"].items(), key=lambda kv: kv[1][1]):
+        old = before["tasks"].get(key)
+        if old is None:
+            if status == TaskStatus.OPEN:
+                out.append(f"New task: {title}.")
+            else:
+                out.append(f"Task recorded as {status.replace('_', ' ')}: {title}.")
+        elif old[0] != status:
+            if status == TaskStatus.OPEN:
+                out.append(f"Task reopened: {title}.")
+            else:
+                out.append(f"Task {status.replace('_', ' ')}: {title}.")
+    return out

@@ -1,0 +1,51 @@
+"""Small presentation filters of the web app."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def humanize_code(value: Any) -> str:
+    """``offer_augmentation`` -> ``offer augmentation``."""
+    return str(value or "").replace("_", " ")
+
+
+@register.filter
+def sparkline(points: list[tuple[date, float]], size: str = "120x32") -> str:
+    """SVG polyline points for a pain trajectory (NRS 0-10) over time.
+
+    Drawn server-side as plain SVG: no script, nothing for the CSP to allow.
+    """
+    if not points:
+        return ""
+    width, height = (int(x) for x in size.split("x"))
+    first, last = points[0][0], points[-1][0]
+    span = max(1, (last - first).days)
+    pad = 3
+    out = []
+    for day, value in points:
+        x = pad + (width - 2 * pad) * ((day - first).days / span if len(points) > 1 else 0.5)
+        y = pad + (height - 2 * pad) * (1 - max(0.0, min(10.0, value)) / 10)
+        out.append(f"{x:.1f},{y:.1f}")
+    return " ".join(out)
+
+
+@register.filter
+def pain_text(points: list[tuple[date, float]]) -> str:
+    return ", ".join(f"{v:g} on {d:%d %b}" for d, v in points) or "no pain scores"
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def attr(obj: Any, name: str) -> Any:
+    return getattr(obj, name, None)

@@ -1,0 +1,584 @@
+"""Web views of the pathways app: the worklist, task actions, the dashboard.
+
+Views are thin: read the clock once, parse, call one selector or service,
+render. Task actions answer htmx with the task's row (422 with the errors
+beside the fields, 403 when the role may not act); without JavaScript they
+redirect back to the worklist.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from pathways import indicators, selectors
+from pathways.models import FollowUpTask, TaskPriority
+from pathways.services import task_assign, task_complete, task_not_applicable, task_snooze
+from pathways.services.tasks import PHYSICIAN_DECISIONS
+from vcftrack.errors import DomainError, PermissionDenied
+from vcftrack.web import Scope, get_scope
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _int(value: str | None, default: int = 1) -> int:
+    try:
+        return max(1, int(value or default))
+    except ValueError:
+        return default
+
+
+# ---------------------------------------------------------------- worklist --
+FILTER_KEYS = ("rule", "priority", "assignee", "mine", "state", "q", "sort", "clinic")
+
+
+def _query(
+    request: HttpRequest, params: QueryDict, scope: Scope, todays: dict[uuid.UUID, date]
+) -> selectors.WorklistQuery:
+    clinic_ids = scope.clinic_ids
+    wanted = params.get("clinic", "")
+    if wanted:
+        clinic_ids = [c for c in clinic_ids if str(c) == wanted]
+    return selectors.WorklistQuery(
+        clinic_ids=clinic_ids,
+        todays=todays,
+        user_id=request.user.pk,
+        rule=params.get("rule", ""),
+        priority=params.get("priority", ""),
+        assignee=params.get("assignee", ""),
+        mine=params.get("mine") == "1",
+        state=params.get("state", ""),
+        q=params.get("q", "").strip()[:100],
+        sort=params.get("sort", "due") if params.get("sort") in selectors.SORTS else "due",
+        page=_int(params.get("page")),
+    )
+
+
+def _filters_qs(params: QueryDict, **override: Any) -> str:
+    kept = {k: params.get(k, "") for k in FILTER_KEYS if params.get(k)}
+    kept.update({k: v for k, v in override.items() if v not in (None, "")})
+    for k, v in override.items():
+        if v in (None, ""):
+            kept.pop(k, None)
+    return urlencode(kept)
+
+
+def _worklist_context(
+    request: HttpRequest, params: QueryDict, scope: Scope, now: Any
+) -> dict[str, Any]:
+    todays = scope.todays(now)
+    query = _query(request, params, scope, todays)
+    page = selectors.worklist_page(query)
+    by_clinic = selectors.assignable_by_clinic(scope.clinic_ids)
+    for row in page.rows:
+        row.assignees = by_clinic.get(row.task.clinic_id, [])
+    assignees = selectors.distinct_users(by_clinic)
+    return {
+        "writable_ids": {c.id for c in scope.clinics if scope.can_write(c.id)},
+        "query": query,
+        "page": page,
+        "params": params,
+        "filters_qs": _filters_qs(params),
+        "prev_qs": _filters_qs(params, page=page.page - 1),
+        "next_qs": _filters_qs(params, page=page.page + 1),
+        "state_links": [
+            (state, label, page.counts.get(state, 0), _filters_qs(params, state=state, page=None))
+            for state, label in selectors.GROUPS
+        ],
+        "all_qs": _filters_qs(params, state=None, page=None),
+        "rules": selectors.rule_choices(),
+        "priorities": TaskPriority.choices,
+        "assignees": assignees,
+        "sorts": [
+            ("due", "Due date (oldest first)"),
+            ("-due", "Due date (newest first)"),
+            ("priority", "Priority"),
+            ("patient", "Patient name"),
+            ("rule", "Task"),
+            ("assignee", "Assignee"),
+        ],
+        "physician_decisions": PHYSICIAN_DECISIONS,
+        "min_snooze": min(todays.values(), default=now.date()) + timedelta(days=1),
+    }
+
+
+@login_required
+@require_GET
+def worklist(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    scope = get_scope(request)
+    context = _worklist_context(request, request.GET, scope, now)
+    if _is_htmx(request) and request.headers.get("HX-Target") == "results":
+        return render(request, "pathways/_worklist_results.html", context)
+    return render(request, "pathways/worklist.html", context)
+
+
+@login_required
+@require_GET
+def worklist_csv(request: HttpRequest) -> StreamingHttpResponse:
+    now = timezone.now()
+    scope = get_scope(request)
+    query = _query(request, request.GET, scope, scope.todays(now))
+
+    def rows() -> Iterator[list[str]]:
+        yield [
+            "state",
+            "patient",
+            "mrn",
+            "levels",
+            "task",
+            "rule",
+            "due_date",
+            "days_overdue",
+            "priority",
+            "assignee",
+            "clinic_today",
+        ]
+        for row in selectors.worklist_export(query):
+            t = row.task
+            p = t.episode.patient
+            yield [
+                row.state,
+                f"{p.family_name}, {p.given_name}",
+                p.mrn,
+                "/".join(row.levels),
+                t.title,
+                t.rule,
+                t.effective_due.isoformat(),
+                str(row.days_overdue),
+                t.priority,
+                t.assignee.get_username() if t.assignee else "",
+                query.todays[t.clinic_id].isoformat(),
+            ]
+
+    return _csv_response(rows(), f"worklist-{now:%Y%m%d}.csv")
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(rows: Iterator[list[str]], filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow([_csv_safe(c) for c in r]) for r in rows), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    # Cells starting with = + - @ run as formulas in spreadsheets (CSV injection).
+    if value and value[0] in "=+-@" and not value.lstrip("-").replace(".", "").isdigit():
+        return "'" + value
+    return value
+
+
+# ------------------------------------------------------------ task actions --
+ACTIONS = ("complete", "not-applicable", "snooze", "assign")
+
+
+def _task_or_404(request: HttpRequest, task_id: uuid.UUID) -> FollowUpTask:
+    # Any of the user's clinics, whatever the switcher shows.
+    task = selectors.task_row(task_id, [c.id for c in get_scope(request).all_clinics])
+    if task is None:
+        raise Http404("No such task")
+    return task
+
+
+def _render_row(
+    request: HttpRequest,
+    task: FollowUpTask,
+    *,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    action: str = "",
+    message: str = "",
+    now: Any,
+) -> HttpResponse:
+    context = _row_context(request, task, now=now, errors=errors, action=action, message=message)
+    return render(request, "pathways/_task_row.html", context, status=status)
+
+
+def _row_context(
+    request: HttpRequest,
+    task: FollowUpTask,
+    *,
+    now: Any,
+    errors: dict[str, list[str]] | None = None,
+    action: str = "",
+    message: str = "",
+) -> dict[str, Any]:
+    scope = get_scope(request)
+    todays = scope.todays(now)
+    row = selectors.make_row(task, todays)
+    row.assignees = selectors.assignable_by_clinic([task.clinic_id])[task.clinic_id]
+    context = {
+        "row": row,
+        "writable_ids": {c.id for c in scope.all_clinics if scope.can_write(c.id)},
+        # "__all__" cannot be looked up in a template.
+        "errors": {("all" if k == "__all__" else k): v for k, v in (errors or {}).items()},
+        "open_action": action,
+        "message": message,
+        "physician_decisions": PHYSICIAN_DECISIONS,
+        "min_snooze": todays[task.clinic_id] + timedelta(days=1),
+        "form_data": request.POST,
+    }
+    return context
+
+
+@login_required
+@require_GET
+def task_actions(request: HttpRequest, task_id: uuid.UUID) -> HttpResponse:
+    """The action forms of one task: loaded into the row when it is opened
+    (keeps the worklist page light), or a page of its own without JavaScript."""
+    now = timezone.now()
+    task = _task_or_404(request, task_id)
+    context = _row_context(request, task, now=now)
+    context["back_url"] = reverse("worklist")
+    if _is_htmx(request):
+        return render(request, "pathways/_task_actions.html", context)
+    return render(request, "pathways/task_page.html", context)
+
+
+@login_required
+@require_POST
+def task_action(request: HttpRequest, task_id: uuid.UUID, action: str) -> HttpResponse:
+    now = timezone.now()
+    task = _task_or_404(request, task_id)
+    scope = get_scope(request)
+    if action not in ACTIONS:
+        raise Http404("Unknown action")
+    if not scope.can_write(task.clinic_id):
+        return _respond_error(
+            request,
+            task,
+            now,
+            action,
+            403,
+            {"__all__": ["Your role in this clinic can read but not change tasks."]},
+        )
+    post = request.POST
+    try:
+        if action == "complete":
+            task = task_complete(
+                task=task,
+                actor=request.user,
+                outcome=post.get("outcome", ""),
+                note=post.get("note", ""),
+                now=now,
+            )
+            message = "Done" + (f": {task.outcome.replace('_', ' ')}" if task.outcome else "")
+        elif action == "not-applicable":
+            task = task_not_applicable(
+                task=task, actor=request.user, reason=post.get("reason", ""), now=now
+            )
+            message = "Marked not applicable"
+        elif action == "snooze":
+            task = task_snooze(
+                task=task,
+                actor=request.user,
+                until=post.get("until", ""),
+                reason=post.get("reason", ""),
+                now=now,
+            )
+            message = f"Snoozed to {task.snoozed_until:%d %b %Y}"
+        else:
+            task = task_assign(
+                task=task, actor=request.user, assignee=post.get("assignee") or None, now=now
+            )
+            message = (
+                f"Assigned to {task.assignee.get_full_name() or task.assignee.get_username()}"
+                if task.assignee
+                else "Unassigned"
+            )
+    except ValidationError as exc:
+        return _respond_error(request, task, now, action, 422, exc.message_dict)
+    except PermissionDenied as exc:
+        return _respond_error(request, task, now, action, 403, {"__all__": [exc.message]})
+    except DomainError as exc:
+        return _respond_error(
+            request, task, now, action, 409, {exc.field or "__all__": [exc.message]}
+        )
+    if not _is_htmx(request):
+        messages.success(request, f"{task.title} — {message}.")
+        return HttpResponseRedirect(_back(request))
+    task = _task_or_404(request, task.id)
+    return _render_row(request, task, message=message, now=now)
+
+
+def _respond_error(
+    request: HttpRequest,
+    task: FollowUpTask,
+    now: Any,
+    action: str,
+    status: int,
+    errors: dict[str, list[str]],
+) -> HttpResponse:
+    if not _is_htmx(request):
+        for field, texts in errors.items():
+            for text in texts:
+                messages.error(
+                    request, f"{task.title}: {'' if field == '__all__' else field + ': '}{text}"
+                )
+        response = HttpResponseRedirect(_back(request))
+        if status == 403:
+            # A refused write is a 403 whatever the client; the message says why.
+            return HttpResponse(
+                "; ".join(t for texts in errors.values() for t in texts),
+                status=403,
+                content_type="text/plain",
+            )
+        return response
+    return _render_row(request, task, status=status, errors=errors, action=action, now=now)
+
+
+def _back(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return reverse("worklist")
+
+
+@login_required
+@require_POST
+def bulk_assign(request: HttpRequest) -> HttpResponse:
+    """Assign the ticked tasks to one person (each through ``task_assign``)."""
+    now = timezone.now()
+    scope = get_scope(request)
+    filters = QueryDict(request.POST.get("filters", ""))
+    ids: list[uuid.UUID] = []
+    for raw in request.POST.getlist("task"):
+        try:
+            ids.append(uuid.UUID(raw))
+        except ValueError:
+            continue
+    tasks = selectors.tasks_for_bulk(ids, [c.id for c in scope.all_clinics])
+    assignee = request.POST.get("assignee") or None
+    problems: list[str] = []
+    if not tasks:
+        problems.append("Tick at least one task to assign.")
+    elif any(not scope.can_write(t.clinic_id) for t in tasks):
+        return HttpResponse("Your role cannot assign these tasks.", status=403)
+    else:
+        try:
+            # All or nothing: one bad assignee leaves every task as it was.
+            with transaction.atomic():
+                for task in tasks:
+                    task_assign(task=task, actor=request.user, assignee=assignee, now=now)
+        except ValidationError as exc:
+            problems.extend(t for texts in exc.message_dict.values() for t in texts)
+        except DomainError as exc:
+            problems.append(exc.message)
+    if not _is_htmx(request):
+        for p in problems:
+            messages.error(request, p)
+        if not problems:
+            messages.success(request, f"Assigned {len(tasks)} task(s).")
+        return HttpResponseRedirect(reverse("worklist") + "?" + filters.urlencode())
+    context = _worklist_context(request, filters, scope, now)
+    context["bulk_problems"] = problems
+    context["bulk_message"] = "" if problems else f"Assigned {len(tasks)} task(s)."
+    return render(
+        request, "pathways/_worklist_results.html", context, status=422 if problems else 200
+    )
+
+
+# --------------------------------------------------------------- dashboard --
+def _period(params: QueryDict, today: date) -> tuple[date, date]:
+    def parse(name: str, default: date) -> date:
+        try:
+            return date.fromisoformat(params.get(name, ""))
+        except ValueError:
+            return default
+
+    end = min(parse("to", today), today)
+    start = parse("from", end - timedelta(days=365))
+    if start > end:
+        start = end - timedelta(days=365)
+    # A bounded period keeps the month-by-month chart and the query small.
+    start = max(start, end - timedelta(days=3 * 366))
+    return start, end
+
+
+def _dashboard_scope(
+    request: HttpRequest, now: Any
+) -> tuple[Scope, list[uuid.UUID], dict[uuid.UUID, date], date]:
+    scope = get_scope(request)
+    clinic_ids = scope.clinic_ids
+    wanted = request.GET.get("clinic", "")
+    if wanted:
+        clinic_ids = [c for c in clinic_ids if str(c) == wanted]
+    todays = scope.todays(now)
+    # Clinics in several zones: the earliest date, so no window counts as
+    # elapsed before it has everywhere.
+    today = min((todays[c] for c in clinic_ids), default=now.date())
+    return scope, clinic_ids, todays, today
+
+
+def _presets(today: date) -> list[tuple[str, str]]:
+    year = today.year
+    return [
+        (
+            "Last 12 months",
+            urlencode({"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}),
+        ),
+        (
+            "Last 24 months",
+            urlencode({"from": (today - timedelta(days=730)).isoformat(), "to": today.isoformat()}),
+        ),
+        (str(year - 1), urlencode({"from": f"{year - 1}-01-01", "to": f"{year - 1}-12-31"})),
+        (str(year), urlencode({"from": f"{year}-01-01", "to": today.isoformat()})),
+    ]
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    scope, clinic_ids, todays, today = _dashboard_scope(request, now)
+    start, end = _period(request.GET, today)
+    board = indicators.dashboard(clinic_ids, start, end, today)
+    cand_page = _int(request.GET.get("cpage"))
+    candidates, cand_total = indicators.augmentation_candidates(
+        clinic_ids, todays, limit=20, offset=(cand_page - 1) * 20
+    )
+    period_qs = urlencode(
+        {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            **({"clinic": request.GET["clinic"]} if request.GET.get("clinic") else {}),
+        }
+    )
+    chart = {
+        "labels": [m["month"].strftime("%b %Y") for m in board.months],
+        "series": [
+            {"label": ind.title, "data": [m[ind.code] for m in board.months]}
+            for ind in indicators.INDICATORS
+        ],
+    }
+    phases = indicators.phase_distribution(clinic_ids)
+    return render(
+        request,
+        "pathways/dashboard.html",
+        {
+            "board": board,
+            "start": start,
+            "end": end,
+            "today": today,
+            "period_qs": period_qs,
+            "presets": _presets(today),
+            "selected_clinic": request.GET.get("clinic", ""),
+            "phases": phases,
+            "phase_max": max((n for _p, n in phases), default=0) or 1,
+            "overdue": indicators.overdue_by_rule(clinic_ids, todays),
+            "candidates": candidates,
+            "cand_total": cand_total,
+            "cand_page": cand_page,
+            "cand_pages": max(1, -(-cand_total // 20)),
+            "chart": chart,
+        },
+    )
+
+
+DRILL_PAGE = 50
+
+
+@login_required
+@require_GET
+def indicator_drilldown(request: HttpRequest, code: str) -> HttpResponse | StreamingHttpResponse:
+    now = timezone.now()
+    if code not in indicators.BY_CODE:
+        raise Http404("No such indicator")
+    scope, clinic_ids, todays, today = _dashboard_scope(request, now)
+    start, end = _period(request.GET, today)
+    which = request.GET.get("which", "gap")
+    if which not in ("numerator", "denominator", "gap"):
+        which = "gap"
+    qs = indicators.drilldown(code, which, clinic_ids, start, end, today)
+    if request.GET.get("format") == "csv":
+
+        def rows() -> Iterator[list[str]]:
+            yield [
+                "patient",
+                "mrn",
+                "birth_date",
+                "levels",
+                "identified_date",
+                "phase",
+                "etiology",
+                "in_numerator",
+            ]
+            field = indicators.NUMERATOR_FIELD[code]
+            for ep in qs.iterator(chunk_size=2000):
+                p = ep.patient
+                yield [
+                    f"{p.family_name}, {p.given_name}",
+                    p.mrn,
+                    p.birth_date.isoformat(),
+                    "/".join(ep.levels),
+                    ep.identified_date.isoformat(),
+                    ep.phase,
+                    ep.etiology,
+                    "yes" if getattr(ep, field) else "no",
+                ]
+
+        return _csv_response(rows(), f"{code}-{which}-{start}-{end}.csv")
+    total = qs.count()
+    page = _int(request.GET.get("page"))
+    pages = max(1, -(-total // DRILL_PAGE))
+    page = min(page, pages)
+    episodes = list(qs[(page - 1) * DRILL_PAGE : page * DRILL_PAGE])
+    base = {"from": start.isoformat(), "to": end.isoformat()}
+    if request.GET.get("clinic"):
+        base["clinic"] = request.GET["clinic"]
+    return render(
+        request,
+        "pathways/drilldown.html",
+        {
+            "indicator": indicators.BY_CODE[code],
+            "which": which,
+            "episodes": episodes,
+            "numerator_field": indicators.NUMERATOR_FIELD[code],
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "start": start,
+            "end": end,
+            "tabs": [
+                (w, label, urlencode({**base, "which": w}))
+                for w, label in (
+                    ("gap", "Not met (to act on)"),
+                    ("numerator", "Numerator"),
+                    ("denominator", "Denominator"),
+                )
+            ],
+            "base_qs": urlencode({**base, "which": which}),
+            "prev_qs": urlencode({**base, "which": which, "page": page - 1}),
+            "next_qs": urlencode({**base, "which": which, "page": page + 1}),
+        },
+    )

@@ -1,0 +1,94 @@
+"""Web forms of the patients app.
+
+The forms render labelled fields and carry raw input; the validation is the
+services' own (the same the REST API uses), and a service's ValidationError
+is put back beside each field it names (``apply_errors``). Fields are
+therefore optional strings here: the service decides what is required.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from patients.models import Drug, DxaSite, Medication, Route, Sex
+
+
+def _blank(choices: Any, label: str = "—") -> list[tuple[str, str]]:
+    return [("", label), *[(c.value, c.label.replace("_", " ")) for c in choices]]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class ServiceForm(forms.Form):
+    """A form whose validation is done by a service."""
+
+    def data_for_service(self) -> dict[str, Any]:
+        return {name: self.cleaned_data.get(name, "") for name in self.fields}
+
+
+def apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's field errors beside the fields (the rest at the top)."""
+    form.is_valid()
+    messages: dict[str, list[str]] = getattr(exc, "message_dict", {"__all__": exc.messages})
+    for field, texts in messages.items():
+        for text in texts:
+            if field in form.fields:
+                form.add_error(field, text)
+            else:
+                form.add_error(None, text if field == "__all__" else f"{field}: {text}")
+
+
+class PatientForm(ServiceForm):
+    clinic = forms.ChoiceField(label="Clinic", choices=[])
+    mrn = forms.CharField(label="MRN", required=False, max_length=200)
+    given_name = forms.CharField(label="Given name", required=False, max_length=300)
+    family_name = forms.CharField(label="Family name", required=False, max_length=300)
+    birth_date = forms.CharField(label="Date of birth", required=False, widget=DateInput())
+    sex = forms.ChoiceField(label="Sex", required=False, choices=_blank(Sex, "unknown"))
+
+    def __init__(self, *args: Any, clinics: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].choices = [(str(c.id), c.name) for c in clinics]  # type: ignore[attr-defined]
+
+
+class MedicationForm(ServiceForm):
+    drug = forms.ChoiceField(label="Drug", required=False, choices=_blank(Drug))
+    start_date = forms.CharField(label="Start date", required=False, widget=DateInput())
+    dose = forms.CharField(label="Dose", required=False, max_length=300)
+    route = forms.ChoiceField(label="Route", required=False, choices=_blank(Route))
+
+
+class MedicationStopForm(ServiceForm):
+    medication = forms.ChoiceField(label="Medication", required=False, choices=[])
+    stop_date = forms.CharField(label="Stop date", required=False, widget=DateInput())
+
+    def __init__(self, *args: Any, medications: list[Medication], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["medication"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (str(m.id), f"{m.drug.replace('_', ' ')} since {m.start_date:%d %b %Y}")
+            for m in medications
+            if m.stop_date is None
+        ]
+
+
+class BoneDensityForm(ServiceForm):
+    performed_date = forms.CharField(label="DXA date", required=False, widget=DateInput())
+    site = forms.ChoiceField(label="Site", required=False, choices=_blank(DxaSite))
+    bmd_g_cm2 = forms.CharField(
+        label="BMD (g/cm²)",
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "0.001", "min": "0.1", "max": "2.5"}),
+    )
+    t_score = forms.CharField(
+        label="T-score",
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "0.1", "min": "-7", "max": "5"}),
+    )

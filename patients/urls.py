@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from patients import views
+
+urlpatterns: list[URLPattern] = [
+    path("", views.patient_list, name="patient_list"),
+    path("new/", views.patient_new, name="patient_new"),
+    path("<uuid:patient_id>/", views.patient_detail, name="patient_detail"),
+    path("<uuid:patient_id>/episodes/", views.episode_new, name="episode_new"),
+    path("<uuid:patient_id>/facts/<slug:form_key>/", views.record_fact, name="record_fact"),
+]

@@ -1,0 +1,365 @@
+"""Web views of the patients app: the patient page, new patient / episode,
+recording facts.
+
+A patient of a clinic the user is not a member of is a 404 (not a 403: the
+page does not tell an outsider that the record exists). A viewer reads;
+writes answer 403. Every patient page view is written to the access audit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pathways.forms import EPISODE_FACT_FORMS, EpisodeForm
+from pathways.models import Episode, EpisodeStatus
+from pathways.selectors import (
+    assignable_by_clinic,
+    describe_changes,
+    episode_snapshot,
+    make_row,
+    patient_record,
+)
+from pathways.services import episode_create, fact_record
+from pathways.services.tasks import PHYSICIAN_DECISIONS
+from patients.forms import (
+    BoneDensityForm,
+    MedicationForm,
+    MedicationStopForm,
+    PatientForm,
+    apply_errors,
+)
+from patients.models import AccessEvent, Medication, Patient
+from patients.services import (
+    bone_density_record,
+    medication_record,
+    medication_update,
+    patient_create,
+)
+from vcftrack.errors import DomainError
+from vcftrack.web import get_scope
+
+PATIENT_PAGE = 50
+
+
+def _patient_or_404(request: HttpRequest, patient_id: uuid.UUID) -> Patient:
+    scope = get_scope(request)
+    patient = (
+        Patient.objects.alive()
+        .filter(id=patient_id, clinic_id__in=[c.id for c in scope.all_clinics])
+        .select_related("clinic")
+        .first()
+    )
+    if patient is None:
+        raise Http404("No such patient")
+    return patient
+
+
+def _forbidden(message: str) -> HttpResponse:
+    return HttpResponse(message, status=403, content_type="text/plain")
+
+
+@login_required
+@require_GET
+def patient_list(request: HttpRequest) -> HttpResponse:
+    scope = get_scope(request)
+    q = request.GET.get("q", "").strip()[:100]
+    qs = Patient.objects.alive().filter(clinic_id__in=scope.clinic_ids).select_related("clinic")
+    for token in q.split()[:4]:
+        qs = qs.filter(
+            Q(family_name__icontains=token) | Q(given_name__icontains=token) | Q(mrn__iexact=token)
+        )
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows = list(
+        qs.order_by("family_name", "given_name", "id")[
+            (page - 1) * PATIENT_PAGE : page * PATIENT_PAGE + 1
+        ]
+    )
+    return render(
+        request,
+        "patients/patient_list.html",
+        {
+            "patients": rows[:PATIENT_PAGE],
+            "has_next": len(rows) > PATIENT_PAGE,
+            "page": page,
+            "q": q,
+        },
+    )
+
+
+def _fact_forms(
+    record: Any, episodes: list[Episode], meds: list[Medication], bound: dict[str, Any]
+) -> dict[str, Any]:
+    forms: dict[str, Any] = {}
+    for key, (form_class, _kind, _label) in EPISODE_FACT_FORMS.items():
+        forms[key] = bound.get(key) or form_class(
+            episodes=episodes,
+            prefix=key,
+            initial={
+                "episode": str(episodes[0].id) if episodes else "",
+                "effective_date": record.today.isoformat(),
+                "performed_date": record.today.isoformat(),
+            },
+        )
+    forms["medication"] = bound.get("medication") or MedicationForm(
+        prefix="medication", initial={"start_date": record.today.isoformat()}
+    )
+    forms["medication_stop"] = bound.get("medication_stop") or MedicationStopForm(
+        prefix="medication_stop", medications=meds, initial={"stop_date": record.today.isoformat()}
+    )
+    forms["dxa"] = bound.get("dxa") or BoneDensityForm(
+        prefix="dxa", initial={"performed_date": record.today.isoformat()}
+    )
+    return forms
+
+
+FORM_LABELS = {
+    **{k: v[2] for k, v in EPISODE_FACT_FORMS.items()},
+    "medication": "Medication start",
+    "medication_stop": "Medication stop",
+    "dxa": "DXA (bone density)",
+}
+
+
+def _render_patient(
+    request: HttpRequest,
+    patient: Patient,
+    now: Any,
+    *,
+    bound: dict[str, Any] | None = None,
+    open_form: str = "",
+    status: int = 200,
+    episode_form: EpisodeForm | None = None,
+) -> HttpResponse:
+    scope = get_scope(request)
+    today = patient.clinic.today(now)
+    record = patient_record(patient, today=today)
+    active = [v.episode for v in record.episodes if v.episode.status == EpisodeStatus.ACTIVE]
+    forms = _fact_forms(record, active, record.medications, bound or {})
+    can_write = scope.can_write(patient.clinic_id)
+    assignees = assignable_by_clinic([patient.clinic_id])[patient.clinic_id]
+    todays = {patient.clinic_id: today}
+    for view in record.episodes:
+        view.open_rows = [make_row(t, todays) for t in view.open_tasks]
+        for row in view.open_rows:
+            row.assignees = assignees
+    chart = {
+        "pain": [
+            {"label": label, "points": [{"x": d.isoformat(), "y": v} for d, v in series]}
+            for label, series in record.pain_series.items()
+        ],
+        "bmd": [
+            {
+                "label": site.replace("_", " "),
+                "points": [{"x": d.isoformat(), "y": v} for d, v in series],
+            }
+            for site, series in record.bmd_series.items()
+        ],
+    }
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {
+            "record": record,
+            "patient": patient,
+            "can_write": can_write,
+            "active_episodes": active,
+            "forms": forms,
+            "form_order": [
+                "pain",
+                "measure",
+                "flag",
+                "imaging",
+                "dxa",
+                "medication",
+                "medication_stop",
+                "procedure",
+            ],
+            "form_labels": FORM_LABELS,
+            "open_form": open_form,
+            "episode_form": episode_form or EpisodeForm(prefix="episode"),
+            "chart": chart,
+            "role": scope.role(patient.clinic_id),
+            "age": _age(patient.birth_date, today),
+            "multi_episode": len(record.episodes) > 1,
+            "writable_ids": {patient.clinic_id} if can_write else set(),
+            "physician_decisions": PHYSICIAN_DECISIONS,
+            "min_snooze": today + timedelta(days=1),
+        },
+        status=status,
+    )
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+@login_required
+@require_GET
+def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    now = timezone.now()
+    patient = _patient_or_404(request, patient_id)
+    AccessEvent.objects.create(
+        at=now, user_id=request.user.pk, patient=patient, action="view", channel="web"
+    )
+    return _render_patient(request, patient, now)
+
+
+@login_required
+@require_POST
+def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> HttpResponse:
+    """Record one fact, re-evaluate, and tell the person what changed."""
+    now = timezone.now()
+    patient = _patient_or_404(request, patient_id)
+    scope = get_scope(request)
+    if not scope.can_write(patient.clinic_id):
+        return _forbidden("Your role in this clinic can read but not record.")
+    episodes = list(Episode.objects.active().filter(patient=patient).order_by("-identified_date"))
+    ids = [e.id for e in episodes]
+    form: Any
+    description = ""
+    before = episode_snapshot(ids)
+    try:
+        if form_key in EPISODE_FACT_FORMS:
+            form_class, kind, label = EPISODE_FACT_FORMS[form_key]
+            form = form_class(request.POST, episodes=episodes, prefix=form_key)
+            form.is_valid()
+            chosen = next(
+                (e for e in episodes if str(e.id) == form.cleaned_data.get("episode")), None
+            )
+            if chosen is None:
+                raise ValidationError({"episode": ["Choose an open episode of this patient."]})
+            chosen.clinic = patient.clinic
+            data = form.fact_data()
+            fact_record(episode=chosen, kind=kind, data=data, now=now, actor_id=request.user.pk)
+            description = label
+        elif form_key == "medication":
+            form = MedicationForm(request.POST, prefix=form_key)
+            form.is_valid()
+            medication_record(
+                patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
+            )
+            description = (
+                f"Medication {form.cleaned_data.get('drug', '').replace('_', ' ')} started"
+            )
+        elif form_key == "medication_stop":
+            meds = list(Medication.objects.alive().filter(patient=patient))
+            form = MedicationStopForm(request.POST, prefix=form_key, medications=meds)
+            form.is_valid()
+            med = next((m for m in meds if str(m.id) == form.cleaned_data.get("medication")), None)
+            if med is None:
+                raise ValidationError({"medication": ["Choose a medication that is still active."]})
+            med.patient = patient
+            medication_update(
+                medication=med,
+                data={"stop_date": form.cleaned_data.get("stop_date")},
+                now=now,
+                actor_id=request.user.pk,
+            )
+            description = f"Medication {med.drug.replace('_', ' ')} stopped"
+        elif form_key == "dxa":
+            form = BoneDensityForm(request.POST, prefix=form_key)
+            form.is_valid()
+            bone_density_record(
+                patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
+            )
+            description = "DXA"
+        else:
+            raise Http404("Unknown form")
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return _render_patient(
+            request, patient, now, bound={form_key: form}, open_form=form_key, status=422
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _render_patient(
+            request, patient, now, bound={form_key: form}, open_form=form_key, status=409
+        )
+    # The services re-evaluated on commit (no request-wide transaction), so
+    # the snapshot after is the new state.
+    changes = describe_changes(before, episode_snapshot(ids))
+    messages.success(request, f"{description} recorded.", extra_tags="recorded")
+    for change in changes:
+        messages.info(request, change, extra_tags="change")
+    if not changes:
+        messages.info(request, "No task or phase changed.", extra_tags="change")
+    AccessEvent.objects.create(
+        at=now, user_id=request.user.pk, patient=patient, action=f"record_{form_key}", channel="web"
+    )
+    return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]) + "#timeline")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_new(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    scope = get_scope(request)
+    clinics = scope.writable_clinics or [c for c in scope.all_clinics if scope.can_write(c.id)]
+    if not clinics:
+        return _forbidden("Your role cannot create patients.")
+    form = PatientForm(request.POST or None, clinics=clinics)
+    if request.method == "POST":
+        form.is_valid()
+        clinic = next((c for c in clinics if str(c.id) == request.POST.get("clinic")), None)
+        if clinic is None:
+            form.add_error("clinic", "Choose one of your clinics.")
+        else:
+            data = form.data_for_service()
+            data.pop("clinic", None)
+            try:
+                patient = patient_create(clinic=clinic, now=now, **data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Patient {patient.full_name} created. Record the fracture episode next.",
+                )
+                return HttpResponseRedirect(
+                    reverse("patient_detail", args=[patient.id]) + "#new-episode"
+                )
+    status = 422 if request.method == "POST" else 200
+    return render(request, "patients/patient_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def episode_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    now = timezone.now()
+    patient = _patient_or_404(request, patient_id)
+    if not get_scope(request).can_write(patient.clinic_id):
+        return _forbidden("Your role in this clinic can read but not record.")
+    form = EpisodeForm(request.POST, prefix="episode")
+    form.is_valid()
+    data = {
+        k: v for k, v in form.data_for_service().items() if v not in ("", None) or k == "levels"
+    }
+    try:
+        episode = episode_create(patient=patient, data=data, now=now, actor_id=request.user.pk)
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return _render_patient(
+            request, patient, now, status=422, episode_form=form, open_form="episode"
+        )
+    raised = episode.tasks.filter(status="open").count()
+    messages.success(
+        request,
+        f"Episode {'/'.join(episode.levels)} created in phase {episode.phase.replace('_', ' ')}; "
+        f"{raised} open task(s) raised.",
+    )
+    return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]))

@@ -1,0 +1,128 @@
+"""Cross-cutting pieces of the web app: sign-in, the clinic switcher, the scope.
+
+A signed-in user sees the clinics they are a member of. Someone in several
+clinics picks one with the switcher (kept in the session) or "all my
+clinics"; every page reads that choice through ``get_scope(request)``, which
+costs one query per request and primes the role cache that the services use.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from patients.models import Clinic, Membership, Role
+from patients.selectors import WRITE_ROLES
+
+SESSION_KEY = "vcftrack_clinic"
+
+
+@dataclass
+class Scope:
+    """The clinics a request may see, and the user's role in each."""
+
+    memberships: list[Membership]
+    selected: Clinic | None = None
+    roles: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    @property
+    def all_clinics(self) -> list[Clinic]:
+        return [m.clinic for m in self.memberships]
+
+    @property
+    def clinics(self) -> list[Clinic]:
+        return [self.selected] if self.selected else self.all_clinics
+
+    @property
+    def clinic_ids(self) -> list[uuid.UUID]:
+        return [c.id for c in self.clinics]
+
+    def clinic(self, clinic_id: uuid.UUID) -> Clinic | None:
+        for c in self.all_clinics:
+            if c.id == clinic_id:
+                return c
+        return None
+
+    def role(self, clinic_id: uuid.UUID) -> str | None:
+        return self.roles.get(clinic_id)
+
+    def can_write(self, clinic_id: uuid.UUID) -> bool:
+        return self.roles.get(clinic_id) in WRITE_ROLES
+
+    @property
+    def can_write_any(self) -> bool:
+        return any(self.can_write(c.id) for c in self.clinics)
+
+    @property
+    def writable_clinics(self) -> list[Clinic]:
+        return [c for c in self.clinics if self.can_write(c.id)]
+
+    def is_physician(self, clinic_id: uuid.UUID) -> bool:
+        return self.roles.get(clinic_id) == Role.PHYSICIAN
+
+    def todays(self, now: datetime) -> dict[uuid.UUID, date]:
+        """Each clinic's calendar date: due dates are dates in the clinic's zone."""
+        return {c.id: c.today(now) for c in self.all_clinics}
+
+
+def get_scope(request: HttpRequest) -> Scope:
+    cached = getattr(request, "_vcftrack_scope", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    user = request.user
+    memberships: list[Membership] = []
+    if user.is_authenticated:
+        memberships = list(
+            Membership.objects.filter(user=user).select_related("clinic").order_by("clinic__name")
+        )
+        # Prime patients.selectors' caches: the services ask for roles again.
+        setattr(user, "_vcftrack_roles", {m.clinic_id: m.role for m in memberships})  # noqa: B010
+        setattr(user, "_vcftrack_clinic_ids", [m.clinic_id for m in memberships])  # noqa: B010
+    scope = Scope(memberships=memberships, roles={m.clinic_id: m.role for m in memberships})
+    wanted = request.session.get(SESSION_KEY) if user.is_authenticated else None
+    if wanted:
+        scope.selected = next((c for c in scope.all_clinics if str(c.id) == wanted), None)
+    request._vcftrack_scope = scope  # type: ignore[attr-defined]
+    return scope
+
+
+def clinic_context(request: HttpRequest) -> dict[str, Any]:
+    """Template context: the scope (lazily, so anonymous pages cost nothing)."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"scope": get_scope(request)}
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+@login_required
+@require_POST
+def switch_clinic(request: HttpRequest) -> HttpResponse:
+    """Remember the clinic to work in ("" = all my clinics); unknown ids are ignored."""
+    scope = get_scope(request)
+    wanted = request.POST.get("clinic", "")
+    if wanted and any(str(c.id) == wanted for c in scope.all_clinics):
+        request.session[SESSION_KEY] = wanted
+    else:
+        request.session.pop(SESSION_KEY, None)
+    target = request.POST.get("next") or reverse("worklist")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("worklist")
+    # Filters in the old URL may name the other clinic: drop the query string.
+    return HttpResponseRedirect(target.split("?")[0])
