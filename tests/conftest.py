@@ -27,9 +27,17 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
     is_pg = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    # CI sets VCFTRACK_REQUIRE_BROWSER: there a missing browser is a failure,
+    # on a laptop without Debian's chromium the browser tests are skipped.
+    has_browser = os.path.exists("/usr/bin/chromium") or bool(
+        os.environ.get("VCFTRACK_REQUIRE_BROWSER")
+    )
+    skip_browser = pytest.mark.skip(reason="needs Debian's chromium at /usr/bin/chromium")
     for item in items:
         if "postgres" in item.keywords and not is_pg:
             item.add_marker(skip_pg)
+        if "browser" in item.keywords and not has_browser:
+            item.add_marker(skip_browser)
 
 
 @pytest.fixture

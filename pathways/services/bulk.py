@@ -26,7 +26,8 @@ def bulk_update_values(
     pk = meta.pk
     assert pk is not None
     model_fields = [meta.get_field(name) for name in fields]
-    columns = [f.column for f in model_fields]  # type: ignore[union-attr]
+    columns: list[str] = [str(f.column) for f in model_fields]  # type: ignore[union-attr]
+    pk_column = str(pk.column)
 
     def prep(field: Any, value: Any) -> Any:
         return field.get_db_prep_save(value, connection)
@@ -47,11 +48,11 @@ def bulk_update_values(
                 values = ", ".join([placeholder] * len(part))
                 sql = (
                     f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) "  # noqa: S608 - names come from the model
-                    f"AS v({', '.join(names)}) WHERE t.{qn(pk.column)} = v.id"
+                    f"AS v({', '.join(names)}) WHERE t.{qn(pk_column)} = v.id"
                 )
                 cursor.execute(sql, [value for row in part for value in row])
         else:
             sets = ", ".join(f"{qn(col)} = %s" for col in columns)
-            sql = f"UPDATE {table} SET {sets} WHERE {qn(pk.column)} = %s"  # noqa: S608
+            sql = f"UPDATE {table} SET {sets} WHERE {qn(pk_column)} = %s"  # noqa: S608
             cursor.executemany(sql, [[*row[1:], row[0]] for row in prepared])
     return len(rows)

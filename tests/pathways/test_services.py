@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -117,3 +119,88 @@ def test_physician_decision_moves_episode_to_bone_health(
     last = PhaseTransition.objects.filter(episode=episode).last()
     assert last.to_phase == "bone_health" and last.actor_id == bob.pk
     assert last.cause == "3-month review closed: continue_conservative"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        ("kyphosis_pct", -3, "between 0 and 100"),
+        ("height_loss_pct", 120, "between 0 and 100"),
+        ("pain_nrs", True, "takes a number"),
+        ("instability", 1, "takes true or false"),
+        ("grip_strength", 3, "is not one of"),
+    ],
+)
+def test_bad_observation_values_name_the_field(make_episode, now, kind, value, message):
+    episode = make_episode()
+    with pytest.raises(ValidationError) as err:
+        fact_record(
+            episode=episode,
+            kind="observation",
+            data={"kind": kind, "value": value, "effective_date": "2026-11-21"},
+            now=now,
+        )
+    field = "kind" if kind == "grip_strength" else "value"
+    assert message in " ".join(err.value.message_dict[field])
+
+
+def test_t_score_of_plus_nine_is_refused(patient, now):
+    from patients.services import bone_density_record
+
+    with pytest.raises(ValidationError) as err:
+        bone_density_record(
+            patient=patient,
+            data={
+                "performed_date": "2026-11-01",
+                "site": "total_hip",
+                "bmd_g_cm2": 0.8,
+                "t_score": 9,
+            },
+            now=now,
+        )
+    assert list(err.value.message_dict) == ["t_score"]
+
+
+def test_the_database_itself_refuses_what_the_services_refuse(make_episode):
+    """Constraints back the invariants even for writes that bypass the services."""
+    from django.db import IntegrityError, transaction
+
+    from pathways.models import Observation
+
+    episode = make_episode()
+    bad_rows = [
+        lambda: Episode.objects.filter(pk=episode.pk).update(levels_mask=0),
+        lambda: Episode.objects.filter(pk=episode.pk).update(onset_date=dt.date(2026, 11, 21)),
+        lambda: Episode.objects.filter(pk=episode.pk).update(identified_date=dt.date(2027, 1, 1)),
+        lambda: Observation.objects.create(
+            episode=episode,
+            kind="pain_nrs",
+            value_number=11,
+            effective_date=dt.date(2026, 11, 21),
+            recorded_on=dt.date(2026, 11, 22),
+            created_at=episode.created_at,
+            updated_at=episode.created_at,
+        ),
+        lambda: FollowUpTask.objects.filter(episode=episode, rule="mri_initial").update(
+            status="done"  # closed without a closing time
+        ),
+    ]
+    for write in bad_rows:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            write()
+
+
+def test_a_task_is_unique_per_episode_rule_and_occurrence(make_episode):
+    from django.db import IntegrityError
+
+    episode = make_episode()
+    task = FollowUpTask.objects.get(episode=episode, rule="mri_initial")
+    task.pk = None
+    with pytest.raises(IntegrityError):
+        FollowUpTask.objects.create(
+            **{
+                f.attname: getattr(task, f.attname)
+                for f in FollowUpTask._meta.concrete_fields
+                if f.attname != "id"
+            }
+        )

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_worker_and_beat_sweep_an_episode_and_raise_its_tasks(patient, tmp_path):
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
+        if os.environ.get("VCFTRACK_REQUIRE_WORKER"):
+            pytest.fail("VCFTRACK_REQUIRE_WORKER is set but REDIS_URL is not")
         pytest.skip("needs Redis: set REDIS_URL")
     today = timezone.localdate()
     # An episode written straight into the table (as an import would), never
