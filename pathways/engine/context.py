@@ -87,6 +87,9 @@ class Context:
         self.as_of = as_of
         self.identified = facts.identified_date
         self.onset = facts.onset_date
+        self.three_months = add_months(facts.identified_date, 3)
+        # The acute and conservative rules expire here.
+        self.twelve_months = add_months(facts.identified_date, 12)
         self._watch: list[date] = []
         self._bmd: list[BmdChange] | None = None
         # Facts dated after as_of did not exist yet on as_of: a replay of the
@@ -151,14 +154,6 @@ class Context:
 
     def day(self, n: int) -> date:
         return self.identified + timedelta(days=n)
-
-    @property
-    def three_months(self) -> date:
-        return add_months(self.identified, 3)
-
-    @property
-    def twelve_months(self) -> date:
-        return add_months(self.identified, 12)
 
     # -- observations -----------------------------------------------------
     def latest(self, kind: str) -> ObservationFact | None:

@@ -3,13 +3,18 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
 
 def add_months(start: date, months: int) -> date:
     """Calendar months, clamped to the month end (31 Jan + 1 month = 28/29 Feb)."""
     index = start.month - 1 + months
     year = start.year + index // 12
     month = index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
+    day = start.day
+    if day > 28:
+        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+        day = min(day, last)
     return date(year, month, day)
 
 

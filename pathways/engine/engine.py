@@ -77,10 +77,13 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
                 # updates its due date instead of leaving it stale.
                 tasks.append(spec)
 
+    # Sorted: the result must not depend on the order the rows were loaded in.
     cancel = tuple(
-        (t.rule, t.occurrence, f"No longer applies: {why_not.get(t.rule, 'the facts changed')}")
-        for t in facts.tasks
-        if t.status == "open" and (t.rule, t.occurrence) not in planned_keys
+        sorted(
+            (t.rule, t.occurrence, f"No longer applies: {why_not.get(t.rule, 'the facts changed')}")
+            for t in facts.tasks
+            if t.status == "open" and (t.rule, t.occurrence) not in planned_keys
+        )
     )
     phase, cause, since = _phase(ctx, branch, branch_cause, branch_since)
     flags = []
@@ -102,24 +105,20 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
 
 
 def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpec:
-    base = {
-        "rule": rule.code,
-        "occurrence": planned.occurrence,
-        "due_date": planned.due,
-        "grace_days": rule.effective_grace,
-        "lead_days": rule.effective_lead,
-        "priority": rule.priority,
-        "triggers": planned.triggers,
-    }
-    existing = ctx.tasks.get((rule.code, planned.occurrence))
+    code, occurrence, due = rule.code, planned.occurrence, planned.due
+    grace, lead, priority, triggers = (
+        rule.effective_grace,
+        rule.effective_lead,
+        rule.priority,
+        planned.triggers,
+    )
+    existing = ctx.tasks.get((code, occurrence))
     if existing is not None and existing.closed_by_person:
         # A person's decision stands; the engine never overrides it.
         return TaskSpec(
-            **base,  # type: ignore[arg-type]
-            status=existing.status,
-            outcome=existing.outcome,
-            closed_on=existing.closed_on,
-        )
+            code, occurrence, due, grace, lead, priority, existing.status, "",
+            existing.outcome, triggers, existing.closed_on,
+        )  # fmt: skip
     # The date an open task is missed: the end of its window, the day a later
     # occurrence or review supersedes it, or the 12-month expiry.
     missed: tuple[date, str] | None = None
@@ -134,10 +133,16 @@ def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpe
         # Work done after the task was missed does not undo the miss: missed
         # work is counted, never silently dropped (pathway-spec, task states).
         if missed is None or on < missed[0]:
-            return TaskSpec(**base, status="done", reason=f"Completed by fact: {why}", closed_on=on)  # type: ignore[arg-type]
+            return TaskSpec(
+                code, occurrence, due, grace, lead, priority, "done",
+                f"Completed by fact: {why}", "", triggers, on,
+            )  # fmt: skip
     if missed is not None and ctx.reached(missed[0]):
-        return TaskSpec(**base, status="missed", reason=missed[1], closed_on=missed[0])  # type: ignore[arg-type]
-    return TaskSpec(**base, status="open")  # type: ignore[arg-type]
+        return TaskSpec(
+            code, occurrence, due, grace, lead, priority, "missed", missed[1], "", triggers,
+            missed[0],
+        )  # fmt: skip
+    return TaskSpec(code, occurrence, due, grace, lead, priority, "open", "", "", triggers)
 
 
 def _visible_from(rule: Rule, due: date) -> date:
@@ -221,9 +226,11 @@ def _triage_clear(ctx: Context) -> bool:
 def _closed(facts: EpisodeFacts, ctx: Context) -> Evaluation:
     reason = facts.close_reason.replace("_", " ") or "closed"
     cancel = tuple(
-        (t.rule, t.occurrence, f"Episode closed: {reason}")
-        for t in facts.tasks
-        if t.status == "open"
+        sorted(
+            (t.rule, t.occurrence, f"Episode closed: {reason}")
+            for t in facts.tasks
+            if t.status == "open"
+        )
     )
     return Evaluation(
         phase="closed",

@@ -511,6 +511,8 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
             break
         anchor = done_on
         anchor_text = f"last DXA on {done_on}"
+    if not occurrences:
+        return Plan(why_not="not on anti-osteoporosis treatment")
     return Plan(tuple(occurrences))
 
 

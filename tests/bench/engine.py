@@ -1,0 +1,193 @@
+"""Pure engine micro-benchmark (no database).
+
+    python -m tests.bench.engine [--episodes 2000] [--rounds 5] [--seed 7]
+
+Builds a realistic mix of episodes -- new ones in triage, acute and
+conservative ones with pain scores and analgesics, 3-month reviews, long-term
+bone health with DXAs / bisphosphonates / denosumab, surgical and pathologic
+branches, historical imports -- each with the task rows a steady-state
+database would hold (the result of its own previous evaluation), then
+evaluates them all, several rounds, and prints evaluations/s and the mean
+time per evaluation by kind. The target is well under 0.3 ms per typical
+episode, so that the sweep (>= 2,000 episodes/s including DB work) is
+dominated by the database, not the rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, timedelta
+
+from pathways.engine import (
+    BoneDensityFact,
+    EpisodeFacts,
+    ExistingTask,
+    ImagingFact,
+    MedicationFact,
+    ObservationFact,
+    ProcedureFact,
+    evaluate,
+)
+from pathways.engine.dates import add_months
+
+TODAY = date(2026, 11, 22)
+# (kind, weight, age range in days since identification)
+MIX = [
+    ("new", 10, (0, 6)),
+    ("acute", 20, (7, 27)),
+    ("conservative", 20, (28, 100)),
+    ("review", 10, (80, 200)),
+    ("bone_health", 25, (365, 1500)),
+    ("branch", 8, (0, 120)),
+    ("historical", 7, (400, 3000)),
+]
+
+
+def build(kind: str, age: int, rnd: random.Random, n: int) -> EpisodeFacts:
+    identified = TODAY - timedelta(days=age)
+    onset = identified - timedelta(days=rnd.choice([0, 1, 2, 3, 7, 14]))
+    ids = iter(range(1_000_000))
+
+    def nid(prefix: str) -> str:
+        return f"{prefix}{n}-{next(ids)}"
+
+    def on(days: int) -> date:
+        return min(TODAY, identified + timedelta(days=days))
+
+    obs: list[ObservationFact] = []
+    imaging: list[ImagingFact] = []
+    procs: list[ProcedureFact] = []
+    meds: list[MedicationFact] = []
+    scans: list[BoneDensityFact] = []
+    neuro = "intact"
+    etiology = "osteoporotic"
+    recorded = identified
+    if kind != "new" or rnd.random() < 0.5:
+        obs.append(ObservationFact(nid("o"), "malignancy_suspected", False, identified))
+        imaging.append(ImagingFact(nid("i"), "mri", on(rnd.randint(0, 6)), False, "spine", True))
+    if kind in ("acute", "conservative", "review", "bone_health", "historical", "branch"):
+        for d in range(7, min(age, 200), rnd.choice([7, 14, 21])):
+            obs.append(ObservationFact(nid("o"), "pain_nrs", float(rnd.randint(2, 9)), on(d)))
+        meds.append(MedicationFact(nid("m"), "nsaid", on(0), on(40)))
+        if rnd.random() < 0.3:
+            meds.append(MedicationFact(nid("m"), "opioid", on(2), on(30)))
+        if rnd.random() < 0.4:
+            meds.append(MedicationFact(nid("m"), "calcitonin", on(1), on(29)))
+        if rnd.random() < 0.8:
+            meds.append(MedicationFact(nid("m"), rnd.choice(["alendronate", "risedronate"]), on(3)))
+        meds.append(MedicationFact(nid("m"), "calcium", on(0)))
+        meds.append(MedicationFact(nid("m"), "vitamin_d", on(0)))
+        if rnd.random() < 0.2:
+            obs.append(
+                ObservationFact(nid("o"), "kyphosis_pct", float(rnd.choice([8, 12, 16])), on(10))
+            )
+    if kind in ("bone_health", "historical"):
+        if rnd.random() < 0.3:
+            start = on(30)
+            for k in range(0, age // 180):
+                meds.append(MedicationFact(nid("m"), "denosumab", add_months(start, 6 * k)))
+        bmd = 0.9
+        for y in range(1, age // 365 + 1):
+            bmd *= rnd.choice([0.94, 0.97, 1.0, 1.01])
+            scans.append(
+                BoneDensityFact(nid("b"), on(365 * y + rnd.randint(-20, 20)), "lumbar_spine", bmd)
+            )
+        if rnd.random() < 0.5:
+            procs.append(ProcedureFact(nid("p"), "kyphoplasty", on(100)))
+    if kind == "historical":
+        recorded = TODAY - timedelta(days=rnd.randint(0, 30))
+    if kind == "branch":
+        if rnd.random() < 0.5:
+            neuro = "deficit"
+        else:
+            etiology = "pathologic_suspected"
+            obs.append(ObservationFact(nid("o"), "malignancy_suspected", True, on(2)))
+    return EpisodeFacts(
+        episode_id=f"e{n}",
+        levels=tuple(rnd.sample(["T11", "T12", "L1", "L2", "L3", "L4"], rnd.choice([1, 1, 2]))),
+        onset_date=onset,
+        identified_date=identified,
+        recorded_on=recorded,
+        etiology=etiology,
+        neuro_status=neuro,
+        observations=tuple(obs),
+        imaging=tuple(imaging),
+        procedures=tuple(procs),
+        medications=tuple(meds),
+        bone_density=tuple(scans),
+    )
+
+
+def steady_state(facts: EpisodeFacts) -> EpisodeFacts:
+    """Facts with the task rows the database holds after yesterday's evaluation."""
+    yesterday = TODAY - timedelta(days=1)
+    ev = evaluate(facts, max(yesterday, facts.identified_date))
+    rows = tuple(
+        ExistingTask(t.rule, t.occurrence, t.status, False, t.outcome, t.closed_on)
+        for t in ev.tasks
+    )
+    return replace(facts, tasks=rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--episodes", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    rnd = random.Random(args.seed)
+    kinds = [k for k, _w, _a in MIX]
+    weights = [w for _k, w, _a in MIX]
+    ages = {k: a for k, _w, a in MIX}
+    panel: list[tuple[str, EpisodeFacts]] = []
+    for n in range(args.episodes):
+        kind = rnd.choices(kinds, weights)[0]
+        facts = build(kind, rnd.randint(*ages[kind]), rnd, n)
+        panel.append((kind, steady_state(facts)))
+
+    facts_per = sum(
+        len(f.observations)
+        + len(f.imaging)
+        + len(f.procedures)
+        + len(f.medications)
+        + len(f.bone_density)
+        for _k, f in panel
+    ) / len(panel)
+    tasks_per = sum(len(f.tasks) for _k, f in panel) / len(panel)
+
+    for _kind, facts in panel[:200]:  # warm up
+        evaluate(facts, TODAY)
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    best = float("inf")
+    for _round in range(args.rounds):
+        start = time.perf_counter()
+        for kind, facts in panel:
+            t0 = time.perf_counter()
+            evaluate(facts, TODAY)
+            by_kind[kind].append(time.perf_counter() - t0)
+        best = min(best, time.perf_counter() - start)
+
+    total = len(panel)
+    print(f"episodes: {total}  (mean {facts_per:.1f} facts, {tasks_per:.1f} stored tasks each)")
+    print(f"rounds: {args.rounds}; best round {best * 1000:.1f} ms")
+    print(f"evaluations/s: {total / best:,.0f}")
+    print(f"mean per evaluation: {best / total * 1e6:.0f} us")
+    print("by kind (mean / p95, us):")
+    for kind in kinds:
+        times = sorted(by_kind.get(kind, []))
+        if not times:
+            continue
+        mean = sum(times) / len(times) * 1e6
+        p95 = times[int(len(times) * 0.95) - 1] * 1e6
+        print(f"  {kind:<13} {mean:7.0f} / {p95:7.0f}   ({len(times) // args.rounds} episodes)")
+
+
+if __name__ == "__main__":
+    main()
