@@ -1,0 +1,273 @@
+"""Incremental sync: ``updated_since`` + cursor over the change sequence, with tombstones."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from pathways.models import Episode, FollowUpTask, Observation
+from pathways.services import episode_create, episode_delete, episode_update, fact_record
+from patients.models import Patient
+from patients.services import patient_create, patient_delete, patient_update
+
+pytestmark = pytest.mark.django_db
+
+FEEDS = ("patients", "episodes", "observations", "tasks")
+
+
+def sync(api: Any, resource: str, replica: dict[str, Any], cursor: str | None,
+         page_size: int = 3, since: str = "2000-01-01T00:00:00Z") -> tuple[str, int]:
+    """Pull every page of a feed into the replica; returns the new cursor and the pages."""
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"page_size": page_size}
+        if cursor:
+            params["cursor"] = cursor
+        else:
+            params["updated_since"] = since
+        response = api.get(f"/api/v1/{resource}/", **params)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        pages += 1
+        for item in body["results"]:
+            if item.get("deleted"):
+                replica.pop(item["id"], None)
+            else:
+                replica[item["id"]] = item
+        cursor = body["next_cursor"]
+        if body["next"] is None:
+            return cursor, pages
+
+
+def live_versions(model: Any, **scope: Any) -> dict[str, int]:
+    return {
+        str(pk): version
+        for pk, version in model.objects.filter(deleted_at__isnull=True, **scope).values_list(
+            "pk", "version"
+        )
+    }
+
+
+def make_patients(clinic, now, count, prefix="P"):
+    return [
+        patient_create(clinic=clinic, mrn=f"{prefix}{i:03d}", given_name="G", family_name=f"F{i}",
+                       birth_date="1950-01-01", now=now)
+        for i in range(count)
+    ]
+
+
+def test_pages_follow_the_change_sequence_and_writes_during_the_sync_are_not_lost(
+    as_alice, clinic_a, now, frozen
+):
+    patients = make_patients(clinic_a, now, 7)
+    replica: dict[str, Any] = {}
+    # First page only.
+    first = as_alice.get("/api/v1/patients/", updated_since="2000-01-01", page_size=3).json()
+    assert first["count"] is None and first["next"]
+    seen = [p["id"] for p in first["results"]]
+    assert seen == [str(p.id) for p in patients[:3]]
+    for item in first["results"]:
+        replica[item["id"]] = item
+    # Writes commit while the client pages: one seen row changes, one unseen row is
+    # deleted, a new row appears.
+    later = now + timedelta(minutes=1)
+    patient_update(patient=patients[0], data={"given_name": "Changed"}, now=later)
+    patient_delete(patient=patients[5], now=later)
+    newcomer = patient_create(clinic=clinic_a, mrn="NEW", given_name="N", family_name="N",
+                              birth_date="1950-01-01", now=later)
+    cursor, _ = sync(as_alice, "patients", replica, first["next_cursor"])
+    assert live_versions(Patient) == {k: v["version"] for k, v in replica.items()}
+    assert replica[str(patients[0].id)]["given_name"] == "Changed"
+    assert str(newcomer.id) in replica and str(patients[5].id) not in replica
+
+    # Nothing changed: the incremental sync is empty and keeps its place.
+    again = as_alice.get("/api/v1/patients/", cursor=cursor).json()
+    assert again["results"] == [] and again["next"] is None and again["next_cursor"] == cursor
+    # One change: exactly that row.
+    patient_update(patient=patients[1], data={"family_name": "Z"}, now=later)
+    delta = as_alice.get("/api/v1/patients/", cursor=cursor).json()
+    assert [p["id"] for p in delta["results"]] == [str(patients[1].id)]
+
+
+def test_a_tombstone_says_only_what_was_deleted(as_alice, clinic_a, now, frozen):
+    (patient,) = make_patients(clinic_a, now, 1)
+    patient_delete(patient=patient, now=now)
+    body = as_alice.get("/api/v1/patients/", updated_since="2000-01-01").json()
+    assert body["results"] == [
+        {
+            "id": str(patient.id),
+            "deleted": True,
+            "deleted_at": "2026-11-22T09:00:00Z",
+            "version": 2,
+            "updated_at": "2026-11-22T09:00:00Z",
+        }
+    ]
+    # Normal listings and detail hide it.
+    assert as_alice.get("/api/v1/patients/").json()["results"] == []
+    assert as_alice.get(f"/api/v1/patients/{patient.id}/").status_code == 404
+
+
+def test_updated_since_selects_the_starting_point(as_alice, clinic_a, now, frozen):
+    make_patients(clinic_a, now, 2)
+    later = now + timedelta(hours=1)
+    (late,) = make_patients(clinic_a, later, 1, prefix="L")
+    body = as_alice.get("/api/v1/patients/", updated_since="2026-11-22T09:30:00Z").json()
+    assert [p["id"] for p in body["results"]] == [str(late.id)]
+    body = as_alice.get("/api/v1/patients/", updated_since="2026-11-22T10:30:00+01:00").json()
+    assert [p["id"] for p in body["results"]] == [str(late.id)]
+
+
+def test_sync_covers_episodes_facts_and_tasks(
+    as_alice, make_episode, frozen, django_capture_on_commit_callbacks
+):
+    episode = make_episode()
+    with django_capture_on_commit_callbacks(execute=True):
+        fact_record(episode=episode, kind="observation", now=frozen,
+                    data={"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-21"})
+    replicas: dict[str, dict[str, Any]] = {name: {} for name in FEEDS}
+    for name in FEEDS:
+        sync(as_alice, name, replicas[name], None)
+    assert set(replicas["episodes"]) == {str(episode.id)}
+    assert len(replicas["observations"]) == 1
+    assert live_versions(FollowUpTask) == {k: v["version"] for k, v in replicas["tasks"].items()}
+
+
+def test_a_cursor_only_fits_its_own_feed(as_alice, as_bob, clinic_a, now, frozen):
+    make_patients(clinic_a, now, 2)
+    cursor = as_alice.get("/api/v1/patients/", updated_since="2000-01-01").json()["next_cursor"]
+    wrong = as_alice.get("/api/v1/episodes/", cursor=cursor)
+    assert wrong.status_code == 400 and list(wrong.json()["errors"]) == ["cursor"]
+    assert as_alice.get("/api/v1/patients/", cursor="garbage").status_code == 400
+    # Another user of the same clinics may use it (same feed).
+    assert as_bob.get("/api/v1/patients/", cursor=cursor).status_code == 200
+
+
+def test_a_sync_refuses_filters_on_fields_that_change(as_alice, frozen):
+    response = as_alice.get("/api/v1/tasks/", updated_since="2000-01-01", status="open",
+                            ordering="due_date")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"status", "ordering"}
+    bad = as_alice.get("/api/v1/tasks/", updated_since="last tuesday")
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["updated_since"]
+
+
+def test_an_outsider_syncs_nothing_of_clinic_a(as_charlie, make_episode, frozen):
+    make_episode()
+    for name in FEEDS:
+        body = as_charlie.get(f"/api/v1/{name}/", updated_since="2000-01-01").json()
+        assert body["results"] == [], name
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):
+    """Writers create, update and delete while a client syncs; the final replica is exact.
+
+    Writers commit between (and during) the client's page reads. Every row
+    the client ends up with has the version the database has, and rows
+    deleted on the server are gone from the replica.
+    """
+    api = api_for(alice)
+    start = timezone.now()
+    seed = make_patients(clinic_a, start, 12, prefix="S")
+    episodes = [
+        episode_create(patient=p, data={"levels": ["L1"], "onset_date": "2026-01-05",
+                                        "identified_date": "2026-01-06"}, now=start)
+        for p in seed[:8]
+    ]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(worker: int) -> None:
+        rng = random.Random(worker)
+        mine_patients = seed[worker::3]
+        mine_episodes = [e for e in episodes if e.patient_id in {p.id for p in mine_patients}]
+        made = 0
+        try:
+            while not stop.is_set():
+                now = timezone.now()
+                choice = rng.random()
+                if choice < 0.25:
+                    p = rng.choice(mine_patients)
+                    p.refresh_from_db()
+                    patient_update(patient=p, data={"given_name": f"G{rng.randint(0, 999)}"},
+                                   now=now)
+                elif choice < 0.45 and mine_episodes:
+                    e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
+                    if e.deleted_at is None:
+                        episode_update(episode=e, data={"etiology": rng.choice(
+                            ["osteoporotic", "osteopenic"])}, now=now)
+                elif choice < 0.7 and mine_episodes:
+                    e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
+                    if e.deleted_at is None:
+                        fact_record(episode=e, kind="observation", now=now,
+                                    data={"kind": "pain_nrs", "value": rng.randint(0, 10),
+                                          "effective_date": "2026-01-10"})
+                elif choice < 0.85:
+                    made += 1
+                    p = patient_create(clinic=clinic_a, mrn=f"W{worker}-{made}", given_name="W",
+                                       family_name="W", birth_date="1950-01-01", now=now)
+                    mine_patients.append(p)
+                    if rng.random() < 0.5:
+                        mine_episodes.append(episode_create(
+                            patient=p, data={"levels": ["T12"], "onset_date": "2026-01-05"},
+                            now=now))
+                elif choice < 0.93 and mine_episodes:
+                    e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
+                    if e.deleted_at is None:
+                        episode_delete(episode=e, now=now)
+                else:
+                    bare = [p for p in mine_patients
+                            if not Episode.objects.alive().filter(patient=p).exists()]
+                    if bare:
+                        p = Patient.objects.get(pk=rng.choice(bare).pk)
+                        if p.deleted_at is None:
+                            patient_delete(patient=p, now=now)
+                time.sleep(rng.random() * 0.01)
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    replicas: dict[str, dict[str, Any]] = {name: {} for name in FEEDS}
+    cursors: dict[str, str | None] = dict.fromkeys(FEEDS)
+    deadline = time.monotonic() + 6
+    rounds = 0
+    try:
+        while time.monotonic() < deadline:
+            for name in FEEDS:
+                cursors[name], _ = sync(api, name, replicas[name], cursors[name], page_size=4)
+            rounds += 1
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    # Writers are done: one more incremental sync must make the replica exact.
+    for name in FEEDS:
+        cursors[name], _ = sync(api, name, replicas[name], cursors[name], page_size=50)
+    assert rounds > 2
+    assert Patient.objects.filter(deleted_at__isnull=False).exists()
+    assert Episode.objects.filter(deleted_at__isnull=False).exists()
+    expected = {
+        "patients": live_versions(Patient, clinic=clinic_a),
+        "episodes": live_versions(Episode, clinic=clinic_a),
+        "observations": live_versions(Observation, episode__clinic=clinic_a),
+        "tasks": live_versions(FollowUpTask, clinic=clinic_a),
+    }
+    for name in FEEDS:
+        got = {k: v["version"] for k, v in replicas[name].items()}
+        assert got == expected[name], name
+    # The replica's content matches too, not just the versions.
+    for pk, row in replicas["patients"].items():
+        assert row["given_name"] == Patient.objects.get(pk=pk).given_name
