@@ -499,6 +499,14 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
         done_on = scan_dates[n - 1] if n - 1 < len(scan_dates) else None
         if done_on is None and not on_treatment(ctx):
             break
+        if done_on is None:
+            # "first one: treatment start + 12 months": after a break in
+            # treatment (a gap of more than COURSE_GAP_DAYS) the current
+            # course's start counts, not a start or a DXA from years before.
+            course = ctx.course_start(ANTI_OSTEOPOROSIS, ctx.as_of)
+            if course is not None and course > anchor:
+                due = add_months(course, 12)
+                anchor_text = f"treatment restarted on {course}"
         occurrences.append(
             Planned(
                 n,

@@ -66,6 +66,28 @@ def test_dxas_at_two_sites_on_one_day_complete_one_occurrence() -> None:
     assert get(ev, "bmd_dxa", 2) is None and projected(ev, "bmd_dxa", 2) is not None
 
 
+def test_after_a_treatment_break_the_next_dxa_counts_from_the_restart() -> None:
+    """Fixed: the pending DXA was anchored on a DXA (or start) from before a
+    years-long break, so it showed up years overdue."""
+    facts = episode(
+        meds=[med("alendronate", date(2015, 1, 5), stop=date(2018, 1, 5)), med("risedronate", ID)],
+        scans=[dxa(date(2016, 1, 10), 0.9)],
+    )
+    ev = run(facts, day(1))
+    assert must(ev, "bmd_dxa", 1).status == "done"
+    pending = projected(ev, "bmd_dxa", 2)
+    assert pending is not None and pending.due_date == Y1
+    assert pending.triggers == (f"treatment restarted on {ID}",)
+
+
+def test_continuous_treatment_keeps_the_last_dxa_as_anchor() -> None:
+    facts = episode(
+        meds=[med("alendronate", date(2020, 1, 5)), med("denosumab", date(2023, 1, 5))],
+        scans=[dxa(date(2025, 6, 1), 0.9)],
+    )
+    assert planned(run(facts, ID), "bmd_dxa", 2).due_date == date(2026, 6, 1)  # type: ignore[union-attr]
+
+
 def test_no_dxa_task_without_treatment() -> None:
     assert "bmd_dxa" not in codes(run(episode(), Y1))
 
