@@ -1,0 +1,211 @@
+"""The coordinator's worklist: groups, filters, search, sort, paging, inline
+actions, bulk assign, CSV, and a query budget that does not grow with the panel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from pathways.models import FollowUpTask
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def titles(html: str) -> list[str]:
+    """The task titles of the rows on the page, in order."""
+    return re.findall(r'<span class="cell cell-title" id="t-[^"]+">([^<]+)</span>', html)
+
+
+def open_task(episode, rule):
+    return FollowUpTask.objects.get(episode=episode, rule=rule, status="open")
+
+
+def test_worklist_groups_overdue_due_and_upcoming(alice, make_episode, login):
+    # Identified 10 days ago: the day-0 tasks are overdue (grace 7 days).
+    make_episode(onset_date="2026-11-10", identified_date="2026-11-12")
+    html = login(alice).get("/").content.decode()
+    overdue = html.index('id="g-overdue"')
+    due = html.index('id="g-due"')
+    upcoming = html.index('id="g-upcoming"')
+    assert overdue < due < upcoming
+    # Each row: patient, levels, title, due date, days overdue, priority, assignee.
+    assert "Hartmann, Greta" in html and "A-0001" in html
+    assert "Start anti-osteoporosis pharmacotherapy now" in html
+    assert "10 days overdue" in html
+    # MRI due on day 7 (19 Nov), within its 7-day grace: due, not overdue.
+    assert "MRI spine without contrast" in html[due:upcoming]
+    # The 3-week review is due on day 21 (3 Dec): upcoming.
+    assert "3-week pain and function review" in html[upcoming:]
+    assert "unassigned" in html
+
+
+def test_filters_search_and_sort(alice, bob, patient, make_episode, login, now):
+    from patients.services import patient_create
+
+    make_episode()
+    other = patient_create(clinic=patient.clinic, mrn="A-0002", given_name="Anna",
+                           family_name="Zimmermann", birth_date="1940-01-01", now=now)
+    make_episode(patient=other)
+    client = login(alice)
+    by_rule = client.get("/?rule=falls_prevention").content.decode()
+    assert titles(by_rule) == ["Falls risk assessment and prevention"] * 2
+    by_name = client.get("/?q=zimmer").content.decode()
+    assert "Zimmermann, Anna" in by_name and "Hartmann, Greta" not in by_name
+    by_mrn = client.get("/?q=A-0001").content.decode()
+    assert "Hartmann, Greta" in by_mrn and "Zimmermann" not in by_mrn
+    urgent = client.get("/?priority=urgent").content.decode()
+    assert "No open tasks match" in urgent  # neuro exam was completed by "intact"
+    by_patient = client.get("/?sort=patient").content.decode()
+    assert by_patient.index("Hartmann, Greta") < by_patient.index("Zimmermann, Anna")
+    task = open_task(other.episodes.get(), "falls_prevention")
+    client.post(f"/tasks/{task.id}/assign/", {"assignee": str(alice.pk)}, **HX)
+    mine = client.get("/?mine=1").content.decode()
+    assert titles(mine) == ["Falls risk assessment and prevention"] and "Zimmermann" in mine
+    unassigned = client.get("/?assignee=none").content.decode()
+    assert len(titles(unassigned)) == len(titles(by_patient)) - 1
+
+
+def test_htmx_filter_request_returns_only_the_results(alice, make_episode, login):
+    make_episode()
+    response = login(alice).get("/?rule=mobilisation", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="results"')
+    assert "<html" not in html
+
+
+def test_complete_with_outcome_inline(bob, make_episode, login):
+    episode = make_episode()
+    task = open_task(episode, "red_flag_screen")
+    client = login(bob)
+    missing = client.post(f"/tasks/{task.id}/complete/", {"outcome": ""}, **HX)
+    assert missing.status_code == 422
+    assert "This field is required." in missing.content.decode()
+    assert 'aria-invalid="true"' in missing.content.decode()
+    done = client.post(f"/tasks/{task.id}/complete/", {"outcome": "clear", "note": "no red flags"}, **HX)
+    assert done.status_code == 200
+    assert "Done: clear" in done.content.decode()
+    task.refresh_from_db()
+    assert (task.status, task.outcome, task.note, task.closed_by) == ("done", "clear", "no red flags", bob)
+
+
+def test_not_applicable_and_snooze_need_a_reason(alice, make_episode, login):
+    episode = make_episode()
+    client = login(alice)
+    na = open_task(episode, "mobilisation")
+    assert client.post(f"/tasks/{na.id}/not-applicable/", {"reason": ""}, **HX).status_code == 422
+    assert client.post(f"/tasks/{na.id}/not-applicable/", {"reason": "bedbound"}, **HX).status_code == 200
+    na.refresh_from_db()
+    assert (na.status, na.reason) == ("not_applicable", "bedbound")
+    snooze = open_task(episode, "calcium_vitamin_d")
+    bad = client.post(f"/tasks/{snooze.id}/snooze/", {"until": "2026-11-01", "reason": ""}, **HX)
+    assert bad.status_code == 422
+    body = bad.content.decode()
+    assert "Must be after today" in body and "This field is required." in body
+    good = client.post(f"/tasks/{snooze.id}/snooze/", {"until": "2026-12-01", "reason": "pharmacy"}, **HX)
+    assert "Snoozed to 01 Dec 2026" in good.content.decode()
+    snooze.refresh_from_db()
+    assert snooze.snoozed_until.isoformat() == "2026-12-01" and snooze.status == "open"
+
+
+def test_only_a_physician_records_the_augmentation_decision(alice, bob, make_episode, login, now,
+                                                              django_capture_on_commit_callbacks):
+    from pathways.services import fact_record
+
+    episode = make_episode(onset_date="2026-11-01", identified_date="2026-11-02")
+    with django_capture_on_commit_callbacks(execute=True):
+        fact_record(episode=episode, kind="observation",
+                    data={"kind": "hospital_admission", "value": True, "effective_date": "2026-11-20"},
+                    now=now)
+    task = open_task(episode, "augmentation_consider_early")
+    refused = login(alice).post(f"/tasks/{task.id}/complete/", {"outcome": "continue_conservative"}, **HX)
+    assert refused.status_code == 403
+    assert "Only a physician records the augmentation decision." in refused.content.decode()
+    ok = login(bob).post(f"/tasks/{task.id}/complete/", {"outcome": "continue_conservative"}, **HX)
+    assert ok.status_code == 200
+    task.refresh_from_db()
+    assert task.status == "done"
+
+
+def test_viewer_sees_no_actions_and_cannot_write(vera, make_episode, login):
+    episode = make_episode()
+    task = open_task(episode, "mobilisation")
+    client = login(vera)
+    html = client.get("/").content.decode()
+    assert "Mobilise" in html
+    assert "task_actions" not in html and "/actions/" not in html and 'id="bulk"' not in html
+    for action, data in (("complete", {}), ("not-applicable", {"reason": "x"}), ("assign", {})):
+        assert client.post(f"/tasks/{task.id}/{action}/", data, **HX).status_code == 403
+        assert client.post(f"/tasks/{task.id}/{action}/", data).status_code == 403
+    assert client.get(f"/tasks/{task.id}/actions/").status_code == 200  # reads, no forms
+    task.refresh_from_db()
+    assert task.status == "open"
+
+
+def test_outsider_cannot_act_on_another_clinics_task(charlie, make_episode, login):
+    task = open_task(make_episode(), "mobilisation")
+    assert login(charlie).post(f"/tasks/{task.id}/complete/", {}, **HX).status_code == 404
+
+
+def test_bulk_assign(alice, bob, make_episode, login):
+    episode = make_episode()
+    tasks = list(FollowUpTask.objects.filter(episode=episode, status="open")[:3])
+    response = login(alice).post(
+        "/tasks/bulk-assign/",
+        {"task": [str(t.id) for t in tasks], "assignee": str(bob.pk), "filters": "sort=due"},
+        **HX,
+    )
+    assert response.status_code == 200
+    assert "Assigned 3 task(s)." in response.content.decode()
+    assert {t.assignee_id for t in FollowUpTask.objects.filter(id__in=[t.id for t in tasks])} == {bob.pk}
+
+
+def test_bulk_assign_to_an_outsider_changes_nothing(alice, charlie, make_episode, login):
+    episode = make_episode()
+    tasks = list(FollowUpTask.objects.filter(episode=episode, status="open")[:2])
+    response = login(alice).post(
+        "/tasks/bulk-assign/", {"task": [str(t.id) for t in tasks], "assignee": str(charlie.pk)}, **HX
+    )
+    assert response.status_code == 422
+    assert "not a member of this task" in response.content.decode()
+    assert not FollowUpTask.objects.filter(assignee__isnull=False).exists()
+
+
+def test_worklist_csv_export(alice, make_episode, login):
+    make_episode()
+    response = login(alice).get("/worklist.csv?rule=mobilisation")
+    assert response["Content-Type"] == "text/csv"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:5] == ["state", "patient", "mrn", "levels", "task"]
+    assert rows[1][1:5] == ["Hartmann, Greta", "A-0001", "L1", "Mobilise: avoid bed rest"]
+    assert len(rows) == 2
+
+
+@pytest.mark.parametrize("patients", [4, 40])
+def test_worklist_query_budget_does_not_grow_with_the_panel(
+    alice, clinic_a, build_panel_for, login, patients, django_assert_max_num_queries
+):
+    build_panel_for(clinic_a, patients)
+    client = login(alice)
+    assert FollowUpTask.objects.filter(status="open").count() > patients
+    with django_assert_max_num_queries(8):
+        response = client.get("/?sort=priority")
+    assert response.status_code == 200
+    with django_assert_max_num_queries(8):
+        client.get("/?q=a&state=overdue&page=2")
+    task = FollowUpTask.objects.filter(status="open").first()
+    with django_assert_max_num_queries(6):
+        client.get(f"/tasks/{task.id}/actions/", HTTP_HX_REQUEST="true")
+
+
+def test_paging(alice, clinic_a, build_panel_for, login):
+    build_panel_for(clinic_a, 40)
+    client = login(alice)
+    first = client.get("/").content.decode()
+    assert "Page 1 of" in first and "Next →" in first
+    second = client.get("/?page=2").content.decode()
+    assert "Page 2 of" in second and "← Previous" in second
