@@ -22,7 +22,9 @@ def test_sign_in_lands_on_the_worklist_and_sign_out_ends_the_session(alice):
     client = Client()
     page = client.get("/accounts/login/")
     assert b'<label for="id_username">Username</label>' in page.content
-    response = client.post("/accounts/login/", {"username": "alice", "password": "correct horse battery"})
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "correct horse battery"}
+    )
     assert response.status_code == 302 and response["Location"] == "/"
     assert b"<h1>Worklist</h1>" in client.get("/").content
     assert client.post("/accounts/logout/").status_code == 302
@@ -54,8 +56,14 @@ def test_clinic_switcher_limits_the_worklist_to_one_clinic(
 
     Membership.objects.create(user=alice, clinic=clinic_b, role="coordinator")
     make_episode()  # a patient of clinic A
-    other = patient_create(clinic=clinic_b, mrn="B-1", given_name="Berta", family_name="Bmann",
-                           birth_date="1950-01-01", now=now)
+    other = patient_create(
+        clinic=clinic_b,
+        mrn="B-1",
+        given_name="Berta",
+        family_name="Bmann",
+        birth_date="1950-01-01",
+        now=now,
+    )
     make_episode(patient=other)
     client = login(alice)
     both = client.get("/").content.decode()

@@ -26,22 +26,46 @@ def test_treatment_within_16_weeks_numerator_and_denominator(clinic_a, now, make
     from patients.services import medication_record, patient_create
 
     treated = make_old_episode(make_episode, patient, "2026-05-01")
-    medication_record(patient=patient, data={"drug": "alendronate", "start_date": "2026-05-21"}, now=now)
-    late_patient = patient_create(clinic=clinic_a, mrn="A-2", given_name="L", family_name="Late",
-                                  birth_date="1940-01-01", now=now)
+    medication_record(
+        patient=patient, data={"drug": "alendronate", "start_date": "2026-05-21"}, now=now
+    )
+    late_patient = patient_create(
+        clinic=clinic_a,
+        mrn="A-2",
+        given_name="L",
+        family_name="Late",
+        birth_date="1940-01-01",
+        now=now,
+    )
     make_old_episode(make_episode, late_patient, "2026-05-01")
-    medication_record(patient=late_patient, data={"drug": "denosumab", "start_date": "2026-10-01"}, now=now)
-    recent = patient_create(clinic=clinic_a, mrn="A-3", given_name="R", family_name="Recent",
-                            birth_date="1940-01-01", now=now)
+    medication_record(
+        patient=late_patient, data={"drug": "denosumab", "start_date": "2026-10-01"}, now=now
+    )
+    recent = patient_create(
+        clinic=clinic_a,
+        mrn="A-3",
+        given_name="R",
+        family_name="Recent",
+        birth_date="1940-01-01",
+        now=now,
+    )
     make_old_episode(make_episode, recent, "2026-11-01")  # < 16 weeks ago: not eligible
-    board = indicators.dashboard([clinic_a.id], date(2025, 11, 22), date(2026, 11, 22), date(2026, 11, 22))
+    board = indicators.dashboard(
+        [clinic_a.id], date(2025, 11, 22), date(2026, 11, 22), date(2026, 11, 22)
+    )
     value = next(v for v in board.values if v.indicator.code == "treatment_16w")
     assert (value.numerator, value.denominator, value.pct) == (1, 2, 50.0)
     assert value.band == "amber"
     # Median of 20 and 153 days.
     assert board.median_days_to_treatment == (20 + 153) / 2
-    gap = indicators.drilldown("treatment_16w", "gap", [clinic_a.id], date(2025, 11, 22),
-                               date(2026, 11, 22), date(2026, 11, 22))
+    gap = indicators.drilldown(
+        "treatment_16w",
+        "gap",
+        [clinic_a.id],
+        date(2025, 11, 22),
+        date(2026, 11, 22),
+        date(2026, 11, 22),
+    )
     assert [e.patient.family_name for e in gap] == ["Late"]
     assert treated.id not in {e.id for e in gap}
 
@@ -50,12 +74,23 @@ def test_dxa_and_pathologic_exclusion(clinic_a, now, make_episode, patient):
     from patients.services import bone_density_record, patient_create
 
     make_old_episode(make_episode, patient, "2026-06-01")
-    bone_density_record(patient=patient, data={"performed_date": "2026-07-01", "site": "total_hip",
-                                               "bmd_g_cm2": "0.7"}, now=now)
-    other = patient_create(clinic=clinic_a, mrn="A-4", given_name="P", family_name="Path",
-                           birth_date="1940-01-01", now=now)
+    bone_density_record(
+        patient=patient,
+        data={"performed_date": "2026-07-01", "site": "total_hip", "bmd_g_cm2": "0.7"},
+        now=now,
+    )
+    other = patient_create(
+        clinic=clinic_a,
+        mrn="A-4",
+        given_name="P",
+        family_name="Path",
+        birth_date="1940-01-01",
+        now=now,
+    )
     make_old_episode(make_episode, other, "2026-06-01", etiology="pathologic_confirmed")
-    board = indicators.dashboard([clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22))
+    board = indicators.dashboard(
+        [clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22)
+    )
     dxa = next(v for v in board.values if v.indicator.code == "dxa_12w")
     assert (dxa.numerator, dxa.denominator) == (1, 1)
     assert board.cohort == 1
@@ -65,15 +100,26 @@ def test_dashboard_page_drilldown_and_csv(bob, clinic_a, now, make_episode, pati
     make_old_episode(make_episode, patient, "2026-05-01")
     client = login(bob)
     html = client.get("/dashboard/").content.decode()
-    for title in ("Treatment started within 16 weeks", "DXA within 12 weeks", "Falls assessment done",
-                  "3-month review done on time", "Follow-up at 16 weeks", "Still on treatment at 52 weeks"):
+    for title in (
+        "Treatment started within 16 weeks",
+        "DXA within 12 weeks",
+        "Falls assessment done",
+        "3-month review done on time",
+        "Follow-up at 16 weeks",
+        "Still on treatment at 52 weeks",
+    ):
         assert title in html
     assert "Overdue tasks by rule" in html and "Active episodes by phase" in html
     assert "Augmentation candidates" in html
-    monthly = json.loads(re.search(r'<script id="monthly-data" type="application/json">(.*?)</script>',
-                                   html, re.S).group(1))
+    monthly = json.loads(
+        re.search(
+            r'<script id="monthly-data" type="application/json">(.*?)</script>', html, re.S
+        ).group(1)
+    )
     assert monthly["labels"] == ["May 2026"]
-    link = re.search(r'href="(/dashboard/indicators/treatment_16w/\?[^"]*which=gap)"', html).group(1)
+    link = re.search(r'href="(/dashboard/indicators/treatment_16w/\?[^"]*which=gap)"', html).group(
+        1
+    )
     drill = client.get(link.replace("&amp;", "&")).content.decode()
     assert "Hartmann, Greta" in drill and "1 episode." in drill
     response = client.get(link.replace("&amp;", "&") + "&format=csv")
@@ -87,26 +133,38 @@ def test_augmentation_candidates_list_with_pain_trajectory(bob, patient, make_ep
 
     episode = make_old_episode(make_episode, patient, "2026-08-25")
     for day, value in (("2026-08-25", 8), ("2026-09-20", 7), ("2026-11-20", 7)):
-        fact_record(episode=episode, kind="observation",
-                    data={"kind": "pain_nrs", "value": value, "effective_date": day}, now=now)
+        fact_record(
+            episode=episode,
+            kind="observation",
+            data={"kind": "pain_nrs", "value": value, "effective_date": day},
+            now=now,
+        )
     from pathways.services import episode_evaluate
 
     episode_evaluate(episode_id=episode.id, now=now)
     html = login(bob).get("/dashboard/").content.decode()
-    section = html[html.index('id="h-cand"'):]
+    section = html[html.index('id="h-cand"') :]
     assert "Hartmann, Greta" in section and "3-month review" in section
-    assert '<svg class="spark"' in section and "Pain NRS: 8 on 25 Aug, 7 on 20 Sep, 7 on 20 Nov" in section
+    assert (
+        '<svg class="spark"' in section
+        and "Pain NRS: 8 on 25 Aug, 7 on 20 Sep, 7 on 20 Nov" in section
+    )
 
 
 def test_outsider_drilldown_shows_nothing_of_another_clinic(charlie, make_episode, patient, login):
     make_old_episode(make_episode, patient, "2026-05-01")
-    html = login(charlie).get("/dashboard/indicators/treatment_16w/?which=denominator").content.decode()
+    html = (
+        login(charlie)
+        .get("/dashboard/indicators/treatment_16w/?which=denominator")
+        .content.decode()
+    )
     assert "Hartmann" not in html and "0 episodes." in html
 
 
 @pytest.mark.parametrize("patients", [5, 50])
-def test_dashboard_query_budget(bob, clinic_a, build_panel_for, login, patients,
-                                django_assert_max_num_queries):
+def test_dashboard_query_budget(
+    bob, clinic_a, build_panel_for, login, patients, django_assert_max_num_queries
+):
     build_panel_for(clinic_a, patients)
     assert Episode.objects.count() >= patients
     client = login(bob)

@@ -15,7 +15,9 @@ from patients.models import BoneDensity, Medication, Patient
 pytestmark = pytest.mark.django_db
 
 
-def test_patient_page_shows_demographics_episode_history_and_timeline(alice, patient, make_episode, login):
+def test_patient_page_shows_demographics_episode_history_and_timeline(
+    alice, patient, make_episode, login
+):
     make_episode()
     html = login(alice).get(f"/patients/{patient.id}/").content.decode()
     assert "<h1>Greta Hartmann</h1>" in html
@@ -41,8 +43,12 @@ def test_recording_a_pain_score_that_worsens_raises_early_augmentation(
 
     episode = make_episode(onset_date="2026-11-01", identified_date="2026-11-02")
     medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-11-02"}, now=now)
-    fact_record(episode=episode, kind="observation",
-                data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"}, now=now)
+    fact_record(
+        episode=episode,
+        kind="observation",
+        data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"},
+        now=now,
+    )
     client = login(alice)
     response = client.post(
         f"/patients/{patient.id}/facts/pain/",
@@ -79,26 +85,43 @@ def test_bad_fact_input_is_shown_beside_the_field(alice, patient, make_episode, 
 def test_medication_start_and_stop_and_dxa(alice, patient, make_episode, login):
     make_episode()
     client = login(alice)
-    client.post(f"/patients/{patient.id}/facts/medication/",
-                {"medication-drug": "alendronate", "medication-start_date": "2026-11-21",
-                 "medication-dose": "70 mg weekly", "medication-route": "oral"}, follow=True)
+    client.post(
+        f"/patients/{patient.id}/facts/medication/",
+        {
+            "medication-drug": "alendronate",
+            "medication-start_date": "2026-11-21",
+            "medication-dose": "70 mg weekly",
+            "medication-route": "oral",
+        },
+        follow=True,
+    )
     med = Medication.objects.get(patient=patient)
     assert FollowUpTask.objects.get(rule="osteoporosis_rx_start").status == "done"
-    response = client.post(f"/patients/{patient.id}/facts/medication_stop/",
-                           {"medication_stop-medication": str(med.id),
-                            "medication_stop-stop_date": "2026-11-22"}, follow=True)
+    response = client.post(
+        f"/patients/{patient.id}/facts/medication_stop/",
+        {"medication_stop-medication": str(med.id), "medication_stop-stop_date": "2026-11-22"},
+        follow=True,
+    )
     assert "Medication alendronate stopped recorded." in response.content.decode()
     med.refresh_from_db()
     assert med.stop_date.isoformat() == "2026-11-22"
     for day, bmd in (("2025-11-01", "0.800"), ("2026-11-20", "0.760")):
-        client.post(f"/patients/{patient.id}/facts/dxa/",
-                    {"dxa-performed_date": day, "dxa-site": "lumbar_spine", "dxa-bmd_g_cm2": bmd,
-                     "dxa-t_score": "-2.6"})
+        client.post(
+            f"/patients/{patient.id}/facts/dxa/",
+            {
+                "dxa-performed_date": day,
+                "dxa-site": "lumbar_spine",
+                "dxa-bmd_g_cm2": bmd,
+                "dxa-t_score": "-2.6",
+            },
+        )
     assert BoneDensity.objects.filter(patient=patient).count() == 2
     html = client.get(f"/patients/{patient.id}/").content.decode()
     # Annual % change from the engine's derived facts, flagged past a 4 % loss.
     assert "-4.8 % (loss &gt; 4 %)" in html  # (0.760/0.800 - 1) over 384 days
-    data = json.loads(re.search(r'<script id="bmd-data" type="application/json">(.*?)</script>', html).group(1))
+    data = json.loads(
+        re.search(r'<script id="bmd-data" type="application/json">(.*?)</script>', html).group(1)
+    )
     assert data[0]["points"] == [{"x": "2025-11-01", "y": 0.8}, {"x": "2026-11-20", "y": 0.76}]
 
 
@@ -107,59 +130,99 @@ def test_viewer_reads_the_patient_page_but_cannot_record(vera, patient, make_epi
     client = login(vera)
     html = client.get(f"/patients/{patient.id}/").content.decode()
     assert "Greta Hartmann" in html and "Record a fact" not in html and "/facts/" not in html
-    response = client.post(f"/patients/{patient.id}/facts/pain/",
-                           {"pain-episode": str(episode.id), "pain-value": "3",
-                            "pain-effective_date": "2026-11-22"})
+    response = client.post(
+        f"/patients/{patient.id}/facts/pain/",
+        {"pain-episode": str(episode.id), "pain-value": "3", "pain-effective_date": "2026-11-22"},
+    )
     assert response.status_code == 403
     assert client.post(f"/patients/{patient.id}/episodes/", {}).status_code == 403
 
 
 def test_new_patient_form_uses_the_service_validation(alice, clinic_a, login):
     client = login(alice)
-    response = client.post("/patients/new/", {"clinic": str(clinic_a.id), "mrn": "",
-                                               "given_name": "Eva", "family_name": "",
-                                               "birth_date": "2030-01-01", "sex": "female"})
+    response = client.post(
+        "/patients/new/",
+        {
+            "clinic": str(clinic_a.id),
+            "mrn": "",
+            "given_name": "Eva",
+            "family_name": "",
+            "birth_date": "2030-01-01",
+            "sex": "female",
+        },
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert html.count("This field is required.") == 2  # mrn, family_name
     assert "Must not be in the future" in html
     assert not Patient.objects.exists()
-    ok = client.post("/patients/new/", {"clinic": str(clinic_a.id), "mrn": "A-9", "given_name": "Eva",
-                                         "family_name": "Engel", "birth_date": "1944-05-06", "sex": "female"})
+    ok = client.post(
+        "/patients/new/",
+        {
+            "clinic": str(clinic_a.id),
+            "mrn": "A-9",
+            "given_name": "Eva",
+            "family_name": "Engel",
+            "birth_date": "1944-05-06",
+            "sex": "female",
+        },
+    )
     patient = Patient.objects.get(mrn="A-9")
     assert ok["Location"] == f"/patients/{patient.id}/#new-episode"
-    dup = client.post("/patients/new/", {"clinic": str(clinic_a.id), "mrn": "A-9", "given_name": "X",
-                                          "family_name": "Y", "birth_date": "1944-05-06"})
+    dup = client.post(
+        "/patients/new/",
+        {
+            "clinic": str(clinic_a.id),
+            "mrn": "A-9",
+            "given_name": "X",
+            "family_name": "Y",
+            "birth_date": "1944-05-06",
+        },
+    )
     assert "already exists in this clinic" in dup.content.decode()
 
 
 def test_new_episode_form(alice, patient, login):
     client = login(alice)
-    bad = client.post(f"/patients/{patient.id}/episodes/",
-                      {"episode-onset_date": "2026-11-20", "episode-identified_date": "2026-11-10"})
+    bad = client.post(
+        f"/patients/{patient.id}/episodes/",
+        {"episode-onset_date": "2026-11-20", "episode-identified_date": "2026-11-10"},
+    )
     assert bad.status_code == 422
     html = bad.content.decode()
     assert "At least one vertebral level (T1-L5) is required." in html
     assert "Must not be before onset_date." in html
     assert not Episode.objects.exists()
-    good = client.post(f"/patients/{patient.id}/episodes/",
-                       {"episode-levels": ["T12", "L1"], "episode-onset_date": "2026-11-20",
-                        "episode-etiology": "osteoporotic", "episode-neuro_status": "intact"}, follow=True)
+    good = client.post(
+        f"/patients/{patient.id}/episodes/",
+        {
+            "episode-levels": ["T12", "L1"],
+            "episode-onset_date": "2026-11-20",
+            "episode-etiology": "osteoporotic",
+            "episode-neuro_status": "intact",
+        },
+        follow=True,
+    )
     episode = Episode.objects.get()
     assert episode.levels == ["T12", "L1"] and episode.identified_date.isoformat() == "2026-11-22"
     assert "Episode T12/L1 created in phase triage" in good.content.decode()
 
 
 @pytest.mark.parametrize("episodes", [1, 3])
-def test_patient_page_query_budget(alice, patient, make_episode, login, episodes, now,
-                                   django_assert_max_num_queries):
+def test_patient_page_query_budget(
+    alice, patient, make_episode, login, episodes, now, django_assert_max_num_queries
+):
     from pathways.services import fact_record
 
     for i in range(episodes):
         ep = make_episode(levels=[["L1"], ["T12"], ["L3"]][i])
         for day in ("2026-11-20", "2026-11-21"):
-            fact_record(episode=ep, kind="observation",
-                        data={"kind": "pain_nrs", "value": 6, "effective_date": day}, now=now)
+            fact_record(
+                episode=ep,
+                kind="observation",
+                data={"kind": "pain_nrs", "value": 6, "effective_date": day},
+                now=now,
+            )
     client = login(alice)
     with django_assert_max_num_queries(28):
         response = client.get(f"/patients/{patient.id}/")

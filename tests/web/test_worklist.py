@@ -48,8 +48,14 @@ def test_filters_search_and_sort(alice, bob, patient, make_episode, login, now):
     from patients.services import patient_create
 
     make_episode()
-    other = patient_create(clinic=patient.clinic, mrn="A-0002", given_name="Anna",
-                           family_name="Zimmermann", birth_date="1940-01-01", now=now)
+    other = patient_create(
+        clinic=patient.clinic,
+        mrn="A-0002",
+        given_name="Anna",
+        family_name="Zimmermann",
+        birth_date="1940-01-01",
+        now=now,
+    )
     make_episode(patient=other)
     client = login(alice)
     by_rule = client.get("/?rule=falls_prevention").content.decode()
@@ -72,7 +78,9 @@ def test_filters_search_and_sort(alice, bob, patient, make_episode, login, now):
 
 def test_htmx_filter_request_returns_only_the_results(alice, make_episode, login):
     make_episode()
-    response = login(alice).get("/?rule=mobilisation", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
+    response = login(alice).get(
+        "/?rule=mobilisation", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="results"')
     assert "<html" not in html
@@ -86,11 +94,18 @@ def test_complete_with_outcome_inline(bob, make_episode, login):
     assert missing.status_code == 422
     assert "This field is required." in missing.content.decode()
     assert 'aria-invalid="true"' in missing.content.decode()
-    done = client.post(f"/tasks/{task.id}/complete/", {"outcome": "clear", "note": "no red flags"}, **HX)
+    done = client.post(
+        f"/tasks/{task.id}/complete/", {"outcome": "clear", "note": "no red flags"}, **HX
+    )
     assert done.status_code == 200
     assert "Done: clear" in done.content.decode()
     task.refresh_from_db()
-    assert (task.status, task.outcome, task.note, task.closed_by) == ("done", "clear", "no red flags", bob)
+    assert (task.status, task.outcome, task.note, task.closed_by) == (
+        "done",
+        "clear",
+        "no red flags",
+        bob,
+    )
 
 
 def test_not_applicable_and_snooze_need_a_reason(alice, make_episode, login):
@@ -98,7 +113,10 @@ def test_not_applicable_and_snooze_need_a_reason(alice, make_episode, login):
     client = login(alice)
     na = open_task(episode, "mobilisation")
     assert client.post(f"/tasks/{na.id}/not-applicable/", {"reason": ""}, **HX).status_code == 422
-    assert client.post(f"/tasks/{na.id}/not-applicable/", {"reason": "bedbound"}, **HX).status_code == 200
+    assert (
+        client.post(f"/tasks/{na.id}/not-applicable/", {"reason": "bedbound"}, **HX).status_code
+        == 200
+    )
     na.refresh_from_db()
     assert (na.status, na.reason) == ("not_applicable", "bedbound")
     snooze = open_task(episode, "calcium_vitamin_d")
@@ -106,23 +124,31 @@ def test_not_applicable_and_snooze_need_a_reason(alice, make_episode, login):
     assert bad.status_code == 422
     body = bad.content.decode()
     assert "Must be after today" in body and "This field is required." in body
-    good = client.post(f"/tasks/{snooze.id}/snooze/", {"until": "2026-12-01", "reason": "pharmacy"}, **HX)
+    good = client.post(
+        f"/tasks/{snooze.id}/snooze/", {"until": "2026-12-01", "reason": "pharmacy"}, **HX
+    )
     assert "Snoozed to 01 Dec 2026" in good.content.decode()
     snooze.refresh_from_db()
     assert snooze.snoozed_until.isoformat() == "2026-12-01" and snooze.status == "open"
 
 
-def test_only_a_physician_records_the_augmentation_decision(alice, bob, make_episode, login, now,
-                                                              django_capture_on_commit_callbacks):
+def test_only_a_physician_records_the_augmentation_decision(
+    alice, bob, make_episode, login, now, django_capture_on_commit_callbacks
+):
     from pathways.services import fact_record
 
     episode = make_episode(onset_date="2026-11-01", identified_date="2026-11-02")
     with django_capture_on_commit_callbacks(execute=True):
-        fact_record(episode=episode, kind="observation",
-                    data={"kind": "hospital_admission", "value": True, "effective_date": "2026-11-20"},
-                    now=now)
+        fact_record(
+            episode=episode,
+            kind="observation",
+            data={"kind": "hospital_admission", "value": True, "effective_date": "2026-11-20"},
+            now=now,
+        )
     task = open_task(episode, "augmentation_consider_early")
-    refused = login(alice).post(f"/tasks/{task.id}/complete/", {"outcome": "continue_conservative"}, **HX)
+    refused = login(alice).post(
+        f"/tasks/{task.id}/complete/", {"outcome": "continue_conservative"}, **HX
+    )
     assert refused.status_code == 403
     assert "Only a physician records the augmentation decision." in refused.content.decode()
     ok = login(bob).post(f"/tasks/{task.id}/complete/", {"outcome": "continue_conservative"}, **HX)
@@ -161,14 +187,18 @@ def test_bulk_assign(alice, bob, make_episode, login):
     )
     assert response.status_code == 200
     assert "Assigned 3 task(s)." in response.content.decode()
-    assert {t.assignee_id for t in FollowUpTask.objects.filter(id__in=[t.id for t in tasks])} == {bob.pk}
+    assert {t.assignee_id for t in FollowUpTask.objects.filter(id__in=[t.id for t in tasks])} == {
+        bob.pk
+    }
 
 
 def test_bulk_assign_to_an_outsider_changes_nothing(alice, charlie, make_episode, login):
     episode = make_episode()
     tasks = list(FollowUpTask.objects.filter(episode=episode, status="open")[:2])
     response = login(alice).post(
-        "/tasks/bulk-assign/", {"task": [str(t.id) for t in tasks], "assignee": str(charlie.pk)}, **HX
+        "/tasks/bulk-assign/",
+        {"task": [str(t.id) for t in tasks], "assignee": str(charlie.pk)},
+        **HX,
     )
     assert response.status_code == 422
     assert "not a member of this task" in response.content.decode()
