@@ -165,3 +165,13 @@ def test_a_viewer_cannot_record_facts(as_vera, make_episode, frozen):
     assert response.status_code == 403
     assert FollowUpTask.objects.filter(episode=episode).exists()
     assert Observation.objects.count() == 0
+
+
+def test_fhir_export_of_an_episode(as_alice, as_charlie, world, frozen):
+    response = as_alice.get(f"/api/v1/episodes/{world.episode.id}/fhir/")
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["resourceType"] == "Bundle"
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert {"Patient", "EpisodeOfCare", "Condition", "Observation", "Task"} <= kinds
+    assert as_charlie.get(f"/api/v1/episodes/{world.episode.id}/fhir/").status_code == 404

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from pathways import api as pathways_api
 from patients import api as patients_api
 from vcftrack.api.docs import ApiDocsView
+from vcftrack.api.errors import error_body, not_found
 from vcftrack.api.views import UUID_REGEX
 
 router = SimpleRouter()
@@ -38,8 +40,16 @@ for segment, nested, flat in (
     router.register(segment, flat, basename=segment)
 router.register("tasks", pathways_api.TaskViewSet, basename="task")
 
+
+
+def unknown_path(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other /api/ path (a malformed id, a typo): a 404 in the API's error format."""
+    return JsonResponse(error_body(not_found()), status=404)
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^(?P<rest>.*)$", unknown_path),
 ]
