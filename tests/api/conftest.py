@@ -93,7 +93,9 @@ def frozen(now: Any) -> Any:
 
 
 @pytest.fixture
-def world(patient: Any, make_episode: Any, now: Any, django_capture_on_commit_callbacks: Any) -> Any:
+def world(
+    patient: Any, make_episode: Any, now: Any, django_capture_on_commit_callbacks: Any
+) -> Any:
     """One of every kind of object in clinic A (for the outsider walk and schemathesis)."""
     from types import SimpleNamespace
 
@@ -103,26 +105,40 @@ def world(patient: Any, make_episode: Any, now: Any, django_capture_on_commit_ca
     episode = make_episode()
     with django_capture_on_commit_callbacks(execute=True):
         observation = fact_record(
-            episode=episode, kind="observation", now=now,
+            episode=episode,
+            kind="observation",
+            now=now,
             data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-21"},
         )
         imaging = fact_record(
-            episode=episode, kind="imaging", now=now,
+            episode=episode,
+            kind="imaging",
+            now=now,
             data={"modality": "mri", "performed_date": "2026-11-21", "edema": True},
         )
         procedure = fact_record(
-            episode=episode, kind="procedure", now=now,
+            episode=episode,
+            kind="procedure",
+            now=now,
             data={"kind": "vertebroplasty", "level": "L1", "performed_date": "2026-11-21"},
         )
         medication = medication_record(
             patient=patient, now=now, data={"drug": "calcium", "start_date": "2026-11-20"}
         )
         scan = bone_density_record(
-            patient=patient, now=now,
+            patient=patient,
+            now=now,
             data={"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.7},
         )
     task = episode.tasks.filter(status="open").order_by("rule").first()
     return SimpleNamespace(
-        clinic=patient.clinic, patient=patient, episode=episode, observation=observation,
-        imaging=imaging, procedure=procedure, medication=medication, scan=scan, task=task,
+        clinic=patient.clinic,
+        patient=patient,
+        episode=episode,
+        observation=observation,
+        imaging=imaging,
+        procedure=procedure,
+        medication=medication,
+        scan=scan,
+        task=task,
     )

@@ -57,8 +57,16 @@ def test_a_key_with_a_right_prefix_but_wrong_secret_is_refused(alice, now):
 
 def test_the_command_creates_shows_once_lists_and_revokes(alice):
     out = StringIO()
-    call_command("api_token", "create", "--user", "alice", "--name", "Registry", stdout=out,
-                 stderr=StringIO())
+    call_command(
+        "api_token",
+        "create",
+        "--user",
+        "alice",
+        "--name",
+        "Registry",
+        stdout=out,
+        stderr=StringIO(),
+    )
     line = out.getvalue().strip()
     key = line.rsplit(" ", 1)[1]
     token = ApiToken.objects.get(name="Registry")
@@ -117,7 +125,8 @@ def test_session_writes_need_the_csrf_token(alice, patient):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(alice)
     response = browser.patch(
-        f"/api/v1/patients/{patient.id}/", data='{"given_name": "X"}',
+        f"/api/v1/patients/{patient.id}/",
+        data='{"given_name": "X"}',
         content_type="application/json",
     )
     assert response.status_code == 403

@@ -90,8 +90,12 @@ def test_over_long_strings(as_alice, patient, frozen):
 def test_dates_in_the_future_or_in_the_wrong_order(as_alice, patient, frozen):
     response = as_alice.post(
         "/api/v1/episodes/",
-        {"patient": str(patient.id), "levels": ["L1"], "onset_date": "2026-11-20",
-         "identified_date": "2026-11-10"},
+        {
+            "patient": str(patient.id),
+            "levels": ["L1"],
+            "onset_date": "2026-11-20",
+            "identified_date": "2026-11-10",
+        },
     )
     assert_error(response, 400, ["identified_date"])
     response = as_alice.post(
@@ -114,10 +118,12 @@ def test_bad_query_parameters(as_alice, frozen):
     assert_error(as_alice.get("/api/v1/episodes/", page_size="5000"), 400, ["page_size"])
     assert_error(as_alice.get("/api/v1/episodes/", patient="nope"), 400, ["patient"])
     assert_error(as_alice.get("/api/v1/tasks/", rule="a\x00b"), 400, ["rule"])
-    assert_error(as_alice.get("/api/v1/tasks/", assignee="99999999999999999999"), 400,
-                 ["assignee"])
-    assert_error(as_alice.get("/api/v1/tasks/", updated_since="0001-01-01T00:00:00+05:00"),
-                 400, ["updated_since"])
+    assert_error(as_alice.get("/api/v1/tasks/", assignee="99999999999999999999"), 400, ["assignee"])
+    assert_error(
+        as_alice.get("/api/v1/tasks/", updated_since="0001-01-01T00:00:00+05:00"),
+        400,
+        ["updated_since"],
+    )
 
 
 def test_malformed_ids_in_the_path_are_404(as_alice, frozen):
@@ -133,7 +139,8 @@ def test_a_method_the_resource_does_not_have_is_405(as_alice, patient, frozen):
 
 def test_not_acceptable_is_406(as_alice, frozen):
     response = as_alice.client.get(
-        "/api/v1/patients/", HTTP_ACCEPT="text/csv",
+        "/api/v1/patients/",
+        HTTP_ACCEPT="text/csv",
         HTTP_AUTHORIZATION=f"Bearer {as_alice.key}",
     )
     assert response.status_code == 406

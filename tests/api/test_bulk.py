@@ -13,8 +13,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def patients(clinic_a, now):
     return [
-        patient_create(clinic=clinic_a, mrn=f"B{i:03d}", given_name="B", family_name="B",
-                       birth_date="1950-01-01", now=now)
+        patient_create(
+            clinic=clinic_a,
+            mrn=f"B{i:03d}",
+            given_name="B",
+            family_name="B",
+            birth_date="1950-01-01",
+            now=now,
+        )
         for i in range(5)
     ]
 
@@ -41,8 +47,11 @@ def test_one_bad_item_writes_nothing_and_every_bad_item_is_named(
         item(patients[0]),
         item(patients[1], levels=["S1"], onset_date="2027-01-01"),
         item(patients[2]),
-        {"patient": "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "levels": ["L1"],
-         "onset_date": "2026-11-18"},
+        {
+            "patient": "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+            "levels": ["L1"],
+            "onset_date": "2026-11-18",
+        },
         "not an object",
         item(patients[3], colour="blue"),
     ]
@@ -67,9 +76,7 @@ def test_limits(as_alice, patients, frozen):
     assert as_alice.post("/api/v1/episodes/bulk/", {"rows": []}).status_code == 400
 
 
-def test_bulk_facts_across_episodes(
-    as_alice, patients, frozen, django_capture_on_commit_callbacks
-):
+def test_bulk_facts_across_episodes(as_alice, patients, frozen, django_capture_on_commit_callbacks):
     created = as_alice.post(
         "/api/v1/episodes/bulk/", {"items": [item(p) for p in patients[:2]]}
     ).json()["results"]
@@ -85,13 +92,22 @@ def test_bulk_facts_across_episodes(
     assert Observation.objects.count() == 4
     bad = as_alice.post(
         "/api/v1/imaging/bulk/",
-        {"items": [{"episode": created[0]["id"], "modality": "mri", "performed_date": "2026-11-21"},
-                   {"episode": created[1]["id"], "modality": "pet", "performed_date": "x"}]},
+        {
+            "items": [
+                {"episode": created[0]["id"], "modality": "mri", "performed_date": "2026-11-21"},
+                {"episode": created[1]["id"], "modality": "pet", "performed_date": "x"},
+            ]
+        },
     )
     assert bad.status_code == 400
     assert bad.json()["items"] == [
-        {"index": 1, "errors": {"modality": [bad.json()["items"][0]["errors"]["modality"][0]],
-                                "performed_date": ["Must be a date in the form YYYY-MM-DD."]}}
+        {
+            "index": 1,
+            "errors": {
+                "modality": [bad.json()["items"][0]["errors"]["modality"][0]],
+                "performed_date": ["Must be a date in the form YYYY-MM-DD."],
+            },
+        }
     ]
 
 

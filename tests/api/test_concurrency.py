@@ -36,16 +36,20 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(as_alice, as_bob, patient
     assert patient.given_name == "Bobs"
     # With the fresh ETag it goes through; weak and wildcard forms are accepted.
     fresh = first["ETag"]
-    assert as_alice.patch(url, {"given_name": "A"}, headers={"If-Match": f"W/{fresh}"}).status_code == 200
+    assert (
+        as_alice.patch(url, {"given_name": "A"}, headers={"If-Match": f"W/{fresh}"}).status_code
+        == 200
+    )
     assert as_alice.patch(url, {"given_name": "B"}, headers={"If-Match": "*"}).status_code == 200
 
 
 def test_if_match_guards_delete_and_task_actions(as_alice, make_episode, frozen):
     episode = make_episode()
     stale = '"v0"'
-    assert as_alice.delete(
-        f"/api/v1/episodes/{episode.id}/", headers={"If-Match": stale}
-    ).status_code == 412
+    assert (
+        as_alice.delete(f"/api/v1/episodes/{episode.id}/", headers={"If-Match": stale}).status_code
+        == 412
+    )
     assert Episode.objects.alive().count() == 1
     task = episode.tasks.filter(status="open").first()
     response = as_alice.post(

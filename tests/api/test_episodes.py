@@ -40,12 +40,23 @@ def test_create_evaluates_the_pathway_at_once(as_alice, patient, frozen):
 def test_bad_episode_names_every_field(as_alice, patient, frozen):
     response = as_alice.post(
         "/api/v1/episodes/",
-        new_episode(patient, levels=["L6"], onset_date="2026-12-01", etiology="alien",
-                    neuro_status=3, phase="acute"),
+        new_episode(
+            patient,
+            levels=["L6"],
+            onset_date="2026-12-01",
+            etiology="alien",
+            neuro_status=3,
+            phase="acute",
+        ),
     )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {
-        "levels", "onset_date", "identified_date", "etiology", "neuro_status", "phase",
+        "levels",
+        "onset_date",
+        "identified_date",
+        "etiology",
+        "neuro_status",
+        "phase",
     }
     assert Episode.objects.count() == 0
 
@@ -113,7 +124,9 @@ def test_procedures(as_alice, make_episode, frozen, django_capture_on_commit_cal
     assert set(bad.json()["errors"]) == {"kind", "level", "performed_date"}
 
 
-def test_update_close_and_delete(as_alice, make_episode, frozen, django_capture_on_commit_callbacks):
+def test_update_close_and_delete(
+    as_alice, make_episode, frozen, django_capture_on_commit_callbacks
+):
     episode = make_episode()
     url = f"/api/v1/episodes/{episode.id}/"
     with django_capture_on_commit_callbacks(execute=True):

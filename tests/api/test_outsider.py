@@ -28,10 +28,15 @@ def operations() -> list[tuple[str, str]]:
 
 def fill(path: str, world: Any) -> str:
     by_collection = {
-        "clinics": world.clinic, "patients": world.patient, "episodes": world.episode,
-        "observations": world.observation, "imaging": world.imaging,
-        "procedures": world.procedure, "medications": world.medication,
-        "bone-density": world.scan, "tasks": world.task,
+        "clinics": world.clinic,
+        "patients": world.patient,
+        "episodes": world.episode,
+        "observations": world.observation,
+        "imaging": world.imaging,
+        "procedures": world.procedure,
+        "medications": world.medication,
+        "bone-density": world.scan,
+        "tasks": world.task,
     }
     path = path.replace("{patient_pk}", str(world.patient.id))
     path = path.replace("{episode_pk}", str(world.episode.id))
@@ -48,21 +53,26 @@ def a_valid_looking_body(path: str, world: Any) -> dict[str, Any]:
     if path.endswith("/episodes/bulk/"):
         return {"items": [{"patient": patient, "levels": ["L1"], "onset_date": "2026-11-20"}]}
     if path.endswith("/observations/bulk/"):
-        return {"items": [{"episode": episode, "kind": "pain_nrs", "value": 1,
-                           "effective_date": "2026-11-21"}]}
+        return {
+            "items": [
+                {"episode": episode, "kind": "pain_nrs", "value": 1, "effective_date": "2026-11-21"}
+            ]
+        }
     if path.endswith("/imaging/bulk/"):
-        return {"items": [{"episode": episode, "modality": "ct",
-                           "performed_date": "2026-11-21"}]}
+        return {"items": [{"episode": episode, "modality": "ct", "performed_date": "2026-11-21"}]}
     if path.endswith("/procedures/bulk/"):
-        return {"items": [{"episode": episode, "kind": "surgery",
-                           "performed_date": "2026-11-21"}]}
+        return {"items": [{"episode": episode, "kind": "surgery", "performed_date": "2026-11-21"}]}
     if path.endswith("/episodes/"):
         return {"patient": patient, "levels": ["L1"], "onset_date": "2026-11-20"}
     if path.endswith("/patients/"):
-        return {"clinic": str(world.clinic.id), "mrn": "X", "given_name": "X",
-                "family_name": "X", "birth_date": "1950-01-01"}
-    return {"reason": "x", "note": "x", "outcome": "clear", "until": "2026-12-01",
-            "assignee": None}
+        return {
+            "clinic": str(world.clinic.id),
+            "mrn": "X",
+            "given_name": "X",
+            "family_name": "X",
+            "birth_date": "1950-01-01",
+        }
+    return {"reason": "x", "note": "x", "outcome": "clear", "until": "2026-12-01", "assignee": None}
 
 
 def snapshot() -> dict[str, Any]:
@@ -88,8 +98,10 @@ def test_every_endpoint_as_an_outsider(as_charlie, world, frozen):
         elif method == "POST":
             # Bulk: every item's reference is "not found".
             assert response.status_code == 400, (method, path, text)
-            assert all(list(item["errors"]) in (["patient"], ["episode"])
-                       for item in response.json()["items"])
+            assert all(
+                list(item["errors"]) in (["patient"], ["episode"])
+                for item in response.json()["items"]
+            )
         else:
             assert response.status_code == 200, (method, path)
             for mode in ({}, {"updated_since": "2000-01-01"}):

@@ -17,7 +17,9 @@ NEW = {
 }
 
 
-def test_create_goes_to_the_callers_only_clinic_and_answers_with_an_etag(as_alice, clinic_a, frozen):
+def test_create_goes_to_the_callers_only_clinic_and_answers_with_an_etag(
+    as_alice, clinic_a, frozen
+):
     response = as_alice.post("/api/v1/patients/", NEW)
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -45,7 +47,12 @@ def test_every_bad_field_is_named_in_one_answer(as_alice, frozen):
     body = response.json()
     assert body["code"] == "invalid"
     assert set(body["errors"]) == {
-        "mrn", "given_name", "family_name", "birth_date", "sex", "shoe_size",
+        "mrn",
+        "given_name",
+        "family_name",
+        "birth_date",
+        "sex",
+        "shoe_size",
     }
     assert Patient.objects.count() == 0
 
@@ -117,14 +124,20 @@ def test_filters_and_ordering(as_alice, clinic_a, patient, frozen):
     assert second["next"] is None and second["previous"]
 
 
-def test_medications_belong_to_the_patient(as_alice, patient, make_episode, frozen,
-                                           django_capture_on_commit_callbacks):
+def test_medications_belong_to_the_patient(
+    as_alice, patient, make_episode, frozen, django_capture_on_commit_callbacks
+):
     episode = make_episode()
     url = f"/api/v1/patients/{patient.id}/medications/"
     with django_capture_on_commit_callbacks(execute=True):
         response = as_alice.post(
-            url, {"drug": "alendronate", "start_date": "2026-11-21", "dose": "70 mg weekly",
-                  "route": "oral"},
+            url,
+            {
+                "drug": "alendronate",
+                "start_date": "2026-11-21",
+                "dose": "70 mg weekly",
+                "route": "oral",
+            },
         )
     assert response.status_code == 201, response.json()
     med = response.json()
@@ -147,8 +160,13 @@ def test_medications_belong_to_the_patient(as_alice, patient, make_episode, froz
 def test_bone_density_scans(as_alice, patient, frozen):
     url = f"/api/v1/patients/{patient.id}/bone-density/"
     response = as_alice.post(
-        url, {"performed_date": "2026-11-20", "site": "lumbar_spine", "bmd_g_cm2": 0.712,
-              "t_score": -2.6},
+        url,
+        {
+            "performed_date": "2026-11-20",
+            "site": "lumbar_spine",
+            "bmd_g_cm2": 0.712,
+            "t_score": -2.6,
+        },
     )
     assert response.status_code == 201, response.json()
     scan = response.json()
@@ -168,6 +186,8 @@ def test_clinics_show_the_callers_role_and_members(as_alice, bob, vera, clinic_a
     clinic = body["results"][0]
     assert clinic["role"] == "coordinator"
     assert {m["username"]: m["role"] for m in clinic["members"]} == {
-        "alice": "coordinator", "bob": "physician", "vera": "viewer",
+        "alice": "coordinator",
+        "bob": "physician",
+        "vera": "viewer",
     }
     assert as_alice.get(f"/api/v1/clinics/{clinic_b.id}/").status_code == 404

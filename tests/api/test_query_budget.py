@@ -35,22 +35,44 @@ SERIAL = itertools.count()
 def grow(clinic, now, count, django_capture_on_commit_callbacks):
     first = None
     for _ in range(count):
-        patient = patient_create(clinic=clinic, mrn=f"Q{next(SERIAL):04d}", given_name="Q",
-                                 family_name="Q", birth_date="1950-01-01", now=now)
-        episode = episode_create(patient=patient, now=now,
-                                 data={"levels": ["L1"], "onset_date": "2026-11-18"})
+        patient = patient_create(
+            clinic=clinic,
+            mrn=f"Q{next(SERIAL):04d}",
+            given_name="Q",
+            family_name="Q",
+            birth_date="1950-01-01",
+            now=now,
+        )
+        episode = episode_create(
+            patient=patient, now=now, data={"levels": ["L1"], "onset_date": "2026-11-18"}
+        )
         with django_capture_on_commit_callbacks(execute=True):
-            fact_record(episode=episode, kind="observation", now=now,
-                        data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-21"})
-            fact_record(episode=episode, kind="imaging", now=now,
-                        data={"modality": "xray", "performed_date": "2026-11-21"})
-            fact_record(episode=episode, kind="procedure", now=now,
-                        data={"kind": "nerve_root_block", "performed_date": "2026-11-21"})
-            medication_record(patient=patient, now=now,
-                              data={"drug": "calcium", "start_date": "2026-11-20"})
-            bone_density_record(patient=patient, now=now,
-                                data={"performed_date": "2026-11-20", "site": "total_hip",
-                                      "bmd_g_cm2": 0.8})
+            fact_record(
+                episode=episode,
+                kind="observation",
+                now=now,
+                data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-21"},
+            )
+            fact_record(
+                episode=episode,
+                kind="imaging",
+                now=now,
+                data={"modality": "xray", "performed_date": "2026-11-21"},
+            )
+            fact_record(
+                episode=episode,
+                kind="procedure",
+                now=now,
+                data={"kind": "nerve_root_block", "performed_date": "2026-11-21"},
+            )
+            medication_record(
+                patient=patient, now=now, data={"drug": "calcium", "start_date": "2026-11-20"}
+            )
+            bone_density_record(
+                patient=patient,
+                now=now,
+                data={"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.8},
+            )
         first = first or (patient, episode)
     return first
 
@@ -65,7 +87,13 @@ def count_queries(api, url, **params):
 @pytest.mark.parametrize("template", LISTS)
 @pytest.mark.parametrize("mode", [{}, {"updated_since": "2000-01-01"}], ids=["page", "sync"])
 def test_queries_do_not_grow_with_the_page(
-    as_alice, clinic_a, now, frozen, template, mode, django_assert_max_num_queries,
+    as_alice,
+    clinic_a,
+    now,
+    frozen,
+    template,
+    mode,
+    django_assert_max_num_queries,
     django_capture_on_commit_callbacks,
 ):
     if template.endswith("clinics/") and mode:
@@ -78,10 +106,15 @@ def test_queries_do_not_grow_with_the_page(
     grow(clinic_a, now, 4, django_capture_on_commit_callbacks)
     for _ in range(4):
         with django_capture_on_commit_callbacks(execute=True):
-            fact_record(episode=episode, kind="observation", now=now,
-                        data={"kind": "odi", "value": 40, "effective_date": "2026-11-21"})
-            medication_record(patient=patient, now=now,
-                              data={"drug": "vitamin_d", "start_date": "2026-11-20"})
+            fact_record(
+                episode=episode,
+                kind="observation",
+                now=now,
+                data={"kind": "odi", "value": 40, "effective_date": "2026-11-21"},
+            )
+            medication_record(
+                patient=patient, now=now, data={"drug": "vitamin_d", "start_date": "2026-11-20"}
+            )
     big, big_rows = count_queries(as_alice, url, page_size=100, **mode)
     assert big_rows > small_rows or template.endswith("clinics/")
     assert big == small
@@ -90,16 +123,28 @@ def test_queries_do_not_grow_with_the_page(
 
 
 def test_a_long_task_page_costs_what_a_short_one_does(
-    as_alice, clinic_a, now, frozen, django_assert_max_num_queries,
+    as_alice,
+    clinic_a,
+    now,
+    frozen,
+    django_assert_max_num_queries,
     django_capture_on_commit_callbacks,
 ):
     grow(clinic_a, now, 1, django_capture_on_commit_callbacks)
     as_alice.get("/api/v1/tasks/")
     short, _ = count_queries(as_alice, "/api/v1/tasks/", page_size=1, state="due")
     for i in range(1, 6):
-        patient = patient_create(clinic=clinic_a, mrn=f"Z{i}", given_name="Z", family_name="Z",
-                                 birth_date="1950-01-01", now=now)
-        episode_create(patient=patient, now=now, data={"levels": ["L2"], "onset_date": "2026-11-18"})
+        patient = patient_create(
+            clinic=clinic_a,
+            mrn=f"Z{i}",
+            given_name="Z",
+            family_name="Z",
+            birth_date="1950-01-01",
+            now=now,
+        )
+        episode_create(
+            patient=patient, now=now, data={"levels": ["L2"], "onset_date": "2026-11-18"}
+        )
     long, rows = count_queries(as_alice, "/api/v1/tasks/", page_size=500, state="due")
     assert rows > 20
     assert long == short

@@ -22,8 +22,14 @@ pytestmark = pytest.mark.django_db
 FEEDS = ("patients", "episodes", "observations", "tasks")
 
 
-def sync(api: Any, resource: str, replica: dict[str, Any], cursor: str | None,
-         page_size: int = 3, since: str = "2000-01-01T00:00:00Z") -> tuple[str, int]:
+def sync(
+    api: Any,
+    resource: str,
+    replica: dict[str, Any],
+    cursor: str | None,
+    page_size: int = 3,
+    since: str = "2000-01-01T00:00:00Z",
+) -> tuple[str, int]:
     """Pull every page of a feed into the replica; returns the new cursor and the pages."""
     pages = 0
     while True:
@@ -57,8 +63,14 @@ def live_versions(model: Any, **scope: Any) -> dict[str, int]:
 
 def make_patients(clinic, now, count, prefix="P"):
     return [
-        patient_create(clinic=clinic, mrn=f"{prefix}{i:03d}", given_name="G", family_name=f"F{i}",
-                       birth_date="1950-01-01", now=now)
+        patient_create(
+            clinic=clinic,
+            mrn=f"{prefix}{i:03d}",
+            given_name="G",
+            family_name=f"F{i}",
+            birth_date="1950-01-01",
+            now=now,
+        )
         for i in range(count)
     ]
 
@@ -80,8 +92,14 @@ def test_pages_follow_the_change_sequence_and_writes_during_the_sync_are_not_los
     later = now + timedelta(minutes=1)
     patient_update(patient=patients[0], data={"given_name": "Changed"}, now=later)
     patient_delete(patient=patients[5], now=later)
-    newcomer = patient_create(clinic=clinic_a, mrn="NEW", given_name="N", family_name="N",
-                              birth_date="1950-01-01", now=later)
+    newcomer = patient_create(
+        clinic=clinic_a,
+        mrn="NEW",
+        given_name="N",
+        family_name="N",
+        birth_date="1950-01-01",
+        now=later,
+    )
     cursor, _ = sync(as_alice, "patients", replica, first["next_cursor"])
     assert live_versions(Patient) == {k: v["version"] for k, v in replica.items()}
     assert replica[str(patients[0].id)]["given_name"] == "Changed"
@@ -129,8 +147,12 @@ def test_sync_covers_episodes_facts_and_tasks(
 ):
     episode = make_episode()
     with django_capture_on_commit_callbacks(execute=True):
-        fact_record(episode=episode, kind="observation", now=frozen,
-                    data={"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-21"})
+        fact_record(
+            episode=episode,
+            kind="observation",
+            now=frozen,
+            data={"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-21"},
+        )
     replicas: dict[str, dict[str, Any]] = {name: {} for name in FEEDS}
     for name in FEEDS:
         sync(as_alice, name, replicas[name], None)
@@ -150,8 +172,9 @@ def test_a_cursor_only_fits_its_own_feed(as_alice, as_bob, clinic_a, now, frozen
 
 
 def test_a_sync_refuses_filters_on_fields_that_change(as_alice, frozen):
-    response = as_alice.get("/api/v1/tasks/", updated_since="2000-01-01", status="open",
-                            ordering="due_date")
+    response = as_alice.get(
+        "/api/v1/tasks/", updated_since="2000-01-01", status="open", ordering="due_date"
+    )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"status", "ordering"}
     bad = as_alice.get("/api/v1/tasks/", updated_since="last tuesday")
@@ -178,8 +201,11 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):
     start = timezone.now()
     seed = make_patients(clinic_a, start, 12, prefix="S")
     episodes = [
-        episode_create(patient=p, data={"levels": ["L1"], "onset_date": "2026-01-05",
-                                        "identified_date": "2026-01-06"}, now=start)
+        episode_create(
+            patient=p,
+            data={"levels": ["L1"], "onset_date": "2026-01-05", "identified_date": "2026-01-06"},
+            now=start,
+        )
         for p in seed[:8]
     ]
     stop = threading.Event()
@@ -197,35 +223,59 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):
                 if choice < 0.25:
                     p = rng.choice(mine_patients)
                     p.refresh_from_db()
-                    patient_update(patient=p, data={"given_name": f"G{rng.randint(0, 999)}"},
-                                   now=now)
+                    patient_update(
+                        patient=p, data={"given_name": f"G{rng.randint(0, 999)}"}, now=now
+                    )
                 elif choice < 0.45 and mine_episodes:
                     e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
                     if e.deleted_at is None:
-                        episode_update(episode=e, data={"etiology": rng.choice(
-                            ["osteoporotic", "osteopenic"])}, now=now)
+                        episode_update(
+                            episode=e,
+                            data={"etiology": rng.choice(["osteoporotic", "osteopenic"])},
+                            now=now,
+                        )
                 elif choice < 0.7 and mine_episodes:
                     e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
                     if e.deleted_at is None:
-                        fact_record(episode=e, kind="observation", now=now,
-                                    data={"kind": "pain_nrs", "value": rng.randint(0, 10),
-                                          "effective_date": "2026-01-10"})
+                        fact_record(
+                            episode=e,
+                            kind="observation",
+                            now=now,
+                            data={
+                                "kind": "pain_nrs",
+                                "value": rng.randint(0, 10),
+                                "effective_date": "2026-01-10",
+                            },
+                        )
                 elif choice < 0.85:
                     made += 1
-                    p = patient_create(clinic=clinic_a, mrn=f"W{worker}-{made}", given_name="W",
-                                       family_name="W", birth_date="1950-01-01", now=now)
+                    p = patient_create(
+                        clinic=clinic_a,
+                        mrn=f"W{worker}-{made}",
+                        given_name="W",
+                        family_name="W",
+                        birth_date="1950-01-01",
+                        now=now,
+                    )
                     mine_patients.append(p)
                     if rng.random() < 0.5:
-                        mine_episodes.append(episode_create(
-                            patient=p, data={"levels": ["T12"], "onset_date": "2026-01-05"},
-                            now=now))
+                        mine_episodes.append(
+                            episode_create(
+                                patient=p,
+                                data={"levels": ["T12"], "onset_date": "2026-01-05"},
+                                now=now,
+                            )
+                        )
                 elif choice < 0.93 and mine_episodes:
                     e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
                     if e.deleted_at is None:
                         episode_delete(episode=e, now=now)
                 else:
-                    bare = [p for p in mine_patients
-                            if not Episode.objects.alive().filter(patient=p).exists()]
+                    bare = [
+                        p
+                        for p in mine_patients
+                        if not Episode.objects.alive().filter(patient=p).exists()
+                    ]
                     if bare:
                         p = Patient.objects.get(pk=rng.choice(bare).pk)
                         if p.deleted_at is None:

@@ -68,9 +68,7 @@ def test_not_applicable_snooze_assign(as_alice, bob, charlie, episode, frozen):
     falls = task_of(episode, "falls_prevention")
     response = as_alice.post(f"/api/v1/tasks/{falls.id}/not-applicable/", {})
     assert response.status_code == 400 and list(response.json()["errors"]) == ["reason"]
-    response = as_alice.post(
-        f"/api/v1/tasks/{falls.id}/not-applicable/", {"reason": "bed-bound"}
-    )
+    response = as_alice.post(f"/api/v1/tasks/{falls.id}/not-applicable/", {"reason": "bed-bound"})
     assert response.status_code == 200
     assert response.json()["status"] == "not_applicable"
     assert response.json()["reason"] == "bed-bound"

@@ -41,7 +41,6 @@ for segment, nested, flat in (
 router.register("tasks", pathways_api.TaskViewSet, basename="task")
 
 
-
 def unknown_path(request: HttpRequest, rest: str = "") -> JsonResponse:
     """Any other /api/ path (a malformed id, a typo): a 404 in the API's error format."""
     return JsonResponse(error_body(not_found()), status=404)
