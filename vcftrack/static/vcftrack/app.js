@@ -4,6 +4,12 @@
 (function () {
   "use strict";
 
+  // The search box filters as one types (its own "input" trigger); its
+  // "change" on blur would refetch the same results and close an open row.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("#filters input[type=search]")) event.stopPropagation();
+  }, true);
+
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (el.matches("select[data-autosubmit]")) {

@@ -22,6 +22,11 @@
         tension: 0, pointRadius: 4, borderWidth: 2,
       };
     });
+    var xs = [];
+    datasets.forEach(function (d) { d.data.forEach(function (pt) { xs.push(pt.x); }); });
+    var xMin = Math.min.apply(null, xs), xMax = Math.max.apply(null, xs);
+    // A single date (or very close ones) gets a readable window around it.
+    if (xMax - xMin < 60) { xMin -= 45; xMax += 45; }
     return new Chart(canvas, {
       type: "line",
       data: { datasets: datasets },
@@ -29,7 +34,7 @@
         animation: false, responsive: true, maintainAspectRatio: false,
         parsing: false,
         scales: {
-          x: { type: "linear", ticks: { callback: fmtDay, maxTicksLimit: 6 } },
+          x: { type: "linear", min: xMin, max: xMax, ticks: { callback: fmtDay, maxTicksLimit: 6 } },
           y: { min: yMin, max: yMax, title: { display: true, text: yTitle } },
         },
         plugins: { tooltip: { callbacks: { title: function (items) { return fmtDay(items[0].parsed.x); } } } },

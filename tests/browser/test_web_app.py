@@ -1,0 +1,181 @@
+"""A coordinator's morning, a physician's panel review, and an outsider,
+driven through the real browser against the live server."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from pathways.models import FollowUpTask
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def panel(
+    clinic_a: Any, alice: Any, bob: Any, charlie: Any, patient: Any, make_episode: Any, now: Any
+) -> dict[str, Any]:
+    """Greta: a fresh fracture, pain 5 on day 8 while on an NSAID. Otto: an
+    episode from May (the indicators have eligible episodes)."""
+    from pathways.services import fact_record
+    from patients.services import medication_record, patient_create
+
+    greta = make_episode(onset_date="2026-11-01", identified_date="2026-11-02")
+    medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-11-02"}, now=now)
+    fact_record(
+        episode=greta,
+        kind="observation",
+        data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"},
+        now=now,
+    )
+    otto = patient_create(
+        clinic=clinic_a,
+        mrn="A-0002",
+        given_name="Otto",
+        family_name="Roth",
+        birth_date="1939-07-01",
+        sex="male",
+        now=now,
+    )
+    old = make_episode(
+        patient=otto, levels=["T12"], onset_date="2026-05-01", identified_date="2026-05-02"
+    )
+    medication_record(
+        patient=otto, data={"drug": "alendronate", "start_date": "2026-05-20"}, now=now
+    )
+    fact_record(
+        episode=old,
+        kind="observation",
+        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-05-02"},
+        now=now,
+    )
+    return {"greta": greta, "otto": otto, "old": old, "patient": patient}
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def row(page: Page, title: str, patient: str = "Hartmann, Greta") -> Any:
+    return page.locator("article.task").filter(has_text=title).filter(has_text=patient)
+
+
+def test_coordinator_morning(
+    page: Page, live_server: Any, panel: dict[str, Any], shot: Any, csp_violations: list[str]
+) -> None:
+    base = live_server.url
+    page.goto(f"{base}/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    shot("login", tablet=False)
+    sign_in(page, base, "alice")
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Overdue"))).to_be_visible()
+    shot("worklist")
+
+    # Filter by task (htmx swaps the results, the URL follows).
+    page.get_by_label("Task", exact=True).select_option(label="Screen red flags")
+    expect(page).to_have_url(re.compile(r"rule=red_flag_screen"))
+    # Greta's screen, and Otto's that nobody recorded since May.
+    expect(page.locator("article.task .cell-title")).to_have_text(["Screen red flags"] * 2)
+
+    # Complete it with an outcome, inline.
+    task = row(page, "Screen red flags")
+    task.locator("summary").click()
+    expect(task.get_by_text("Triggered by")).to_be_visible()
+    task.get_by_label("Outcome").select_option("clear")
+    task.get_by_label("Note").fill("No red flags on history and exam")
+    shot("worklist-row-open", tablet=False)
+    task.get_by_role("button", name="Complete").click()
+    expect(row(page, "Screen red flags").locator(".task-result")).to_contain_text("Done: clear")
+    done = FollowUpTask.objects.get(episode=panel["greta"], rule="red_flag_screen")
+    assert (done.status, done.outcome) == ("done", "clear")
+
+    # Snooze another one.
+    page.get_by_role("link", name="Reset").click()
+    page.get_by_label("Patient name or MRN").fill("A-0001")
+    expect(page.locator("article.task").first).to_contain_text("Hartmann, Greta")
+    calcium = row(page, "Calcium and vitamin D")
+    calcium.locator("summary").click()
+    calcium.get_by_label("Until").fill("2026-12-01")
+    calcium.get_by_label("Reason").last.fill("Waiting for the pharmacy")
+    calcium.get_by_role("button", name="Snooze").click()
+    expect(row(page, "Calcium and vitamin D").locator(".task-result")).to_contain_text(
+        "Snoozed to 01 Dec 2026"
+    )
+
+    # A worse pain score raises the early-augmentation task.
+    page.get_by_role("link", name="Hartmann, Greta").first.click()
+    expect(page.get_by_role("heading", name="Greta Hartmann")).to_be_visible()
+    page.locator("#form-pain summary").click()
+    page.get_by_label("Pain (NRS 0–10)").fill("8")
+    page.locator("#form-pain").get_by_label("Date").fill("2026-11-22")
+    page.locator("#form-pain").get_by_role("button", name="Record").click()
+    expect(
+        page.get_by_text("New task: Consider vertebral augmentation before 3 months.")
+    ).to_be_visible()
+    expect(page.get_by_text("Phase moved from acute to augmentation review.")).to_be_visible()
+    expect(
+        page.locator(".episode article.task").filter(
+            has_text="Consider vertebral augmentation before 3 months"
+        )
+    ).to_be_visible()
+    page.wait_for_function("document.querySelector('canvas[data-chart=pain]').height > 0")
+    shot("patient")
+
+    # ...and it is on the worklist.
+    page.get_by_role("link", name="Worklist").click()
+    page.get_by_label("Task", exact=True).select_option(
+        label="Consider vertebral augmentation before 3 months"
+    )
+    early = row(page, "Consider vertebral augmentation before 3 months")
+    expect(early).to_be_visible()
+    early.locator("summary").click()
+    expect(early.get_by_text("pain rose from 5 to 8")).to_be_visible()
+    expect(early.get_by_text("A physician records this decision.")).to_be_visible()
+    shot("worklist-early-augmentation")
+    assert csp_violations == []
+
+
+def test_physician_panel_review(
+    page: Page, live_server: Any, panel: dict[str, Any], shot: Any, csp_violations: list[str]
+) -> None:
+    base = live_server.url
+    sign_in(page, base, "bob")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", name="Panel dashboard")).to_be_visible()
+    card = page.locator("article.indicator").filter(has_text="Treatment started within 16 weeks")
+    expect(card.locator(".value")).to_contain_text("100.0 %")
+    page.wait_for_function("document.querySelector('canvas[data-chart=monthly]').height > 0")
+    shot("dashboard")
+
+    card.get_by_role("link", name=re.compile("in the numerator")).click()
+    expect(page.get_by_role("heading", name="Treatment started within 16 weeks")).to_be_visible()
+    expect(page.get_by_text("1 episode.")).to_be_visible()
+    shot("drilldown")
+    page.get_by_role("link", name="Roth, Otto").click()
+    expect(page.get_by_role("heading", name="Otto Roth")).to_be_visible()
+    expect(page.get_by_text("Started alendronate")).to_be_visible()
+    shot("patient-physician")
+    assert csp_violations == []
+
+
+def test_outsider_cannot_reach_the_patient_by_url(
+    page: Page, live_server: Any, panel: dict[str, Any], shot: Any
+) -> None:
+    base = live_server.url
+    sign_in(page, base, "charlie")
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    expect(page.get_by_text("Hartmann")).to_have_count(0)
+    response = page.goto(f"{base}/patients/{panel['patient'].id}/")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(page.get_by_text("Greta")).to_have_count(0)
+    shot("outsider-404", tablet=False)
