@@ -37,6 +37,16 @@ def sparkline(points: list[tuple[date, float]], size: str = "120x32") -> str:
 
 
 @register.filter
+def sparkline_last(points: list[tuple[date, float]], size: str = "120x32") -> dict[str, str]:
+    """The last point of the sparkline (drawn as a dot: a single score is visible)."""
+    coords = sparkline(points, size).split()
+    if not coords:
+        return {}
+    x, y = coords[-1].split(",")
+    return {"x": x, "y": y}
+
+
+@register.filter
 def pain_text(points: list[tuple[date, float]]) -> str:
     return ", ".join(f"{v:g} on {d:%d %b}" for d, v in points) or "no pain scores"
 
