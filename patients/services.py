@@ -225,9 +225,9 @@ def medication_record(
     errors.raise_if_any()
     med = Medication(id=medication_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
     with transaction.atomic():
+        _after_patient_fact(patient, now=now, actor_id=actor_id)
         stamp([med], now=now, new=True)
         med.save(force_insert=True)
-        _after_patient_fact(patient, now=now, actor_id=actor_id)
     return med
 
 
@@ -251,12 +251,12 @@ def medication_update(
     values = _validate_medication(errors, merged, today)
     errors.raise_if_any()
     with transaction.atomic():
+        _after_patient_fact(patient, now=now, actor_id=actor_id)
         for key, value in values.items():
             setattr(medication, key, value)
         medication.recorded_on = max(medication.recorded_on, today)
         stamp([medication], now=now)
         medication.save()
-        _after_patient_fact(patient, now=now, actor_id=actor_id)
     return medication
 
 
@@ -264,10 +264,10 @@ def medication_delete(
     *, medication: Medication, now: datetime, actor_id: int | None = None
 ) -> None:
     with transaction.atomic():
+        _after_patient_fact(medication.patient, now=now, actor_id=actor_id)
         medication.deleted_at = now
         stamp([medication], now=now)
         medication.save()
-        _after_patient_fact(medication.patient, now=now, actor_id=actor_id)
 
 
 # ------------------------------------------------------------ bone density --
@@ -343,21 +343,22 @@ def bone_density_record(
     errors.raise_if_any()
     scan = BoneDensity(id=scan_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
     with transaction.atomic():
+        _after_patient_fact(patient, now=now, actor_id=actor_id)
         stamp([scan], now=now, new=True)
         scan.save(force_insert=True)
-        _after_patient_fact(patient, now=now, actor_id=actor_id)
     return scan
 
 
 def bone_density_delete(*, scan: BoneDensity, now: datetime, actor_id: int | None = None) -> None:
     with transaction.atomic():
+        _after_patient_fact(scan.patient, now=now, actor_id=actor_id)
         scan.deleted_at = now
         stamp([scan], now=now)
         scan.save()
-        _after_patient_fact(scan.patient, now=now, actor_id=actor_id)
 
 
 def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:
+    """Lock and mark the patient's open episodes; call first in the transaction."""
     from pathways.models import Episode
     from pathways.services.evaluation import schedule_reevaluation
 

@@ -112,16 +112,15 @@ def episode_create(
         **values,
     )
     with transaction.atomic():
-        episode.save(force_insert=True)
-        evaluate_batch([episode.id], now=now, actor_id=actor_id)
         # A new episode takes over the patient-level rules from the older ones.
+        # Their rows are locked before the change counter is taken (lock order:
+        # episodes, then tasks, then the counter -- as the sweep does).
         siblings = list(
-            Episode.objects.active()
-            .filter(patient_id=patient.id)
-            .exclude(id=episode.id)
-            .values_list("id", flat=True)
+            Episode.objects.active().filter(patient_id=patient.id).values_list("id", flat=True)
         )
         schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
+        episode.save(force_insert=True)
+        evaluate_batch([episode.id], now=now, actor_id=actor_id)
     episode.refresh_from_db()
     return episode
 
@@ -143,12 +142,12 @@ def episode_update(
     if episode.status != EpisodeStatus.ACTIVE:
         raise DomainError("A closed episode cannot be changed.", field="status")
     with transaction.atomic():
+        schedule_reevaluation(episode_ids=[episode.id], now=now, actor_id=actor_id)
         for key, value in values.items():
             setattr(episode, key, value)
         episode.recorded_on = max(episode.recorded_on, today)
         stamp([episode], now=now)
         episode.save()
-        schedule_reevaluation(episode_ids=[episode.id], now=now, actor_id=actor_id)
     return episode
 
 
@@ -168,6 +167,13 @@ def episode_close(
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         if locked.status == EpisodeStatus.CLOSED:
             raise DomainError("The episode is already closed.", field="status")
+        siblings = list(
+            Episode.objects.active()
+            .filter(patient_id=locked.patient_id)
+            .exclude(id=locked.id)
+            .values_list("id", flat=True)
+        )
+        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
         PhaseTransition.objects.create(
             episode=locked,
             at=now,
@@ -186,12 +192,6 @@ def episode_close(
         locked.save()
         # Cancels the open tasks with the reason (the engine's closed branch).
         evaluate_batch([locked.id], now=now, actor_id=actor_id)
-        siblings = list(
-            Episode.objects.active()
-            .filter(patient_id=locked.patient_id)
-            .values_list("id", flat=True)
-        )
-        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
     locked.refresh_from_db()
     return locked
 
@@ -202,6 +202,13 @@ def episode_delete(*, episode: Episode, now: datetime, actor_id: int | None = No
 
     with transaction.atomic():
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
+        siblings = list(
+            Episode.objects.active()
+            .filter(patient_id=locked.patient_id)
+            .exclude(id=locked.id)
+            .values_list("id", flat=True)
+        )
+        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
         open_tasks = list(FollowUpTask.objects.filter(episode=locked, status=TaskStatus.OPEN))
         for task in open_tasks:
             task.status = TaskStatus.CANCELLED
@@ -215,12 +222,6 @@ def episode_delete(*, episode: Episode, now: datetime, actor_id: int | None = No
         locked.next_review_at = None
         stamp([locked], now=now)
         locked.save()
-        siblings = list(
-            Episode.objects.active()
-            .filter(patient_id=locked.patient_id)
-            .values_list("id", flat=True)
-        )
-        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
     return locked
 
 

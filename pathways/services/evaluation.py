@@ -43,8 +43,8 @@ from pathways.models import (
     Procedure,
     TaskStatus,
 )
-from patients.models import BoneDensity, Medication
 from pathways.services.bulk import bulk_update_values
+from patients.models import BoneDensity, Medication
 from patients.sync import allocate_change_seq
 
 
@@ -477,6 +477,11 @@ def schedule_reevaluation(
     *, episode_ids: Iterable[uuid.UUID], now: datetime, actor_id: int | None = None
 ) -> None:
     """Mark episodes for review now and re-evaluate them once the transaction commits.
+
+    Call it first in a writing transaction: the UPDATE locks the episode rows,
+    and every writer locks episodes before it takes the change counter (the
+    sweep holds its episodes' locks while it waits for the counter), so the
+    two never wait on each other.
 
     ``next_review_at = now`` is written inside the caller's transaction, so
     if the process dies after the commit, the next sweep still picks them up.

@@ -138,6 +138,7 @@ def fact_record(
     model = FACT_MODELS[kind]
     fact = model(id=fact_id or uuid.uuid4(), episode=episode, recorded_on=today, **values)
     with transaction.atomic():
+        schedule_reevaluation(episode_ids=[episode.id], now=now, actor_id=actor_id)
         stamped: list[Any] = [fact]
         if kind == "observation" and values["kind"] == "neuro_deficit":
             episode.neuro_status = (
@@ -150,7 +151,6 @@ def fact_record(
         fact.save(force_insert=True)
         if len(stamped) > 1:
             episode.save(update_fields=["neuro_status", "version", "change_seq", "updated_at"])
-        schedule_reevaluation(episode_ids=[episode.id], now=now, actor_id=actor_id)
     return fact
 
 
@@ -174,12 +174,12 @@ def fact_update(
         merged.update({k: data[k] for k in unknown})
     values = _validate(kind, episode, merged, episode.clinic.today(now))
     with transaction.atomic():
+        schedule_reevaluation(episode_ids=[episode.id], now=now, actor_id=actor_id)
         for key, value in values.items():
             setattr(fact, key, value)
         fact.recorded_on = max(fact.recorded_on, episode.clinic.today(now))
         stamp([fact], now=now)
         fact.save()
-        schedule_reevaluation(episode_ids=[episode.id], now=now, actor_id=actor_id)
     return fact
 
 
@@ -188,7 +188,7 @@ def fact_delete(
 ) -> None:
     """Soft delete; tasks the fact had completed reopen on re-evaluation."""
     with transaction.atomic():
+        schedule_reevaluation(episode_ids=[fact.episode_id], now=now, actor_id=actor_id)
         fact.deleted_at = now
         stamp([fact], now=now)
         fact.save()
-        schedule_reevaluation(episode_ids=[fact.episode_id], now=now, actor_id=actor_id)

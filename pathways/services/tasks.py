@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from pathways.engine import get_ruleset
-from pathways.models import FollowUpTask, TaskStatus
+from pathways.models import Episode, FollowUpTask, TaskStatus
 from pathways.services.evaluation import _overdue_from, schedule_reevaluation
 from patients.models import Membership, Role
 from patients.selectors import role_in
@@ -23,6 +23,9 @@ PHYSICIAN_DECISIONS = frozenset({"augmentation_review_3m", "augmentation_conside
 
 
 def _lock_open(task: FollowUpTask) -> FollowUpTask:
+    # Lock order everywhere: the episode, then its tasks, then the change
+    # counter (the sweep holds episode locks while it takes the counter).
+    list(Episode.objects.select_for_update().filter(pk=task.episode_id).values_list("pk"))
     locked = FollowUpTask.objects.select_for_update().select_related("episode").get(pk=task.pk)
     if locked.status != TaskStatus.OPEN:
         raise DomainError(f"The task is already {locked.status.replace('_', ' ')}.", field="status")
@@ -50,6 +53,8 @@ def task_complete(
     if task.rule in PHYSICIAN_DECISIONS and role_in(actor, task.clinic_id) != Role.PHYSICIAN:
         raise PermissionDenied("Only a physician records the augmentation decision.")
     with transaction.atomic():
+        # The phase can move on a person's decision (3-month review -> bone health).
+        schedule_reevaluation(episode_ids=[task.episode_id], now=now, actor_id=actor.pk)
         locked = _lock_open(task)
         _close(locked, TaskStatus.DONE, actor=actor, now=now, outcome=outcome, note=note)
     return locked
@@ -65,6 +70,7 @@ def task_not_applicable(
     if task.rule in PHYSICIAN_DECISIONS and role_in(actor, task.clinic_id) != Role.PHYSICIAN:
         raise PermissionDenied("Only a physician records the augmentation decision.")
     with transaction.atomic():
+        schedule_reevaluation(episode_ids=[task.episode_id], now=now, actor_id=actor.pk)
         locked = _lock_open(task)
         _close(locked, TaskStatus.NOT_APPLICABLE, actor=actor, now=now, reason=reason)
     return locked
@@ -90,8 +96,6 @@ def _close(
     task.closed_by_person = True
     stamp([task], now=now)
     task.save()
-    # The phase can move on a person's decision (3-month review -> bone health).
-    schedule_reevaluation(episode_ids=[task.episode_id], now=now, actor_id=actor.pk)
 
 
 def task_snooze(
