@@ -155,3 +155,60 @@ def test_rows_locked_by_a_dying_worker_are_skipped_then_picked_up(make_episode, 
     assert second.outcome.evaluated == 1  # a, once its claimer died
     assert FollowUpTask.objects.filter(rule="augmentation_review_3m").count() == 2
     assert {e.phase for e in Episode.objects.filter(pk__in=[a.pk, b.pk])} == {"augmentation_review"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_people_recording_facts_while_the_sweep_runs_never_deadlock(make_episode, alice, now):
+    """Writers lock episodes before the change counter, as the sweep does.
+
+    Facts recorded, medications started and tasks closed on the very episodes
+    a sweep keeps evaluating. With the opposite lock order the two sides can
+    wait on each other and PostgreSQL aborts one ("deadlock detected"); the
+    window is milliseconds wide, so this is a smoke test, not a proof -- the
+    lock order is documented in ``schedule_reevaluation``.
+    """
+    from pathways.services import fact_record, task_not_applicable
+    from patients.services import medication_record
+
+    episodes = [
+        make_episode(onset_date="2026-11-10", identified_date="2026-11-12") for _ in range(12)
+    ]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def sweeper() -> None:
+        try:
+            while not stop.is_set():
+                Episode.objects.update(next_review_at=now)
+                pathway_sweep(now=now, batch_size=4)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=sweeper)
+    t.start()
+    try:
+        for n, episode in enumerate(episodes * 2):
+            fact_record(
+                episode=episode,
+                kind="observation",
+                data={"kind": "pain_nrs", "value": 5 + n % 5, "effective_date": "2026-11-21"},
+                now=now,
+            )
+            medication_record(
+                patient=episode.patient,
+                data={"drug": "alendronate", "start_date": "2026-11-20"},
+                now=now,
+            )
+            task = FollowUpTask.objects.filter(
+                episode=episode, rule="mobilisation", status="open"
+            ).first()
+            if task is not None:
+                task_not_applicable(task=task, actor=alice, reason="bed-bound", now=now)
+    finally:
+        stop.set()
+        t.join(30)
+    assert errors == []
+    assert FollowUpTask.objects.filter(rule="mobilisation", status="not_applicable").count() == 12
