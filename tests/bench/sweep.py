@@ -27,7 +27,9 @@ import sys
 import time
 from datetime import timedelta
 
-BENCH_DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vcftrack_bench_sweep")
+BENCH_DB = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vcftrack_bench_sweep"
+)
 
 
 def setup_django() -> None:
@@ -85,8 +87,14 @@ def build(episodes: int, rebuild: bool) -> None:
     today = clinics[0].today(now)
     t0 = time.perf_counter()
     # ~1.06 episodes per patient in the demo generator.
-    rows = build_panel(clinics=clinics, patients=int(episodes / 1.06) + 1, today=today, now=now,
-                       rng=rng, mrn_prefix="B")
+    rows = build_panel(
+        clinics=clinics,
+        patients=int(episodes / 1.06) + 1,
+        today=today,
+        now=now,
+        rng=rng,
+        mrn_prefix="B",
+    )
     rows.episodes = rows.episodes[:episodes]
     keep = {e.id for e in rows.episodes}
     rows.observations = [o for o in rows.observations if o.episode_id in keep]
@@ -124,16 +132,25 @@ def make_due(count: int, rng: random.Random) -> list:
     for eid, tz in chosen:
         day = now.astimezone(ZoneInfo(tz)).date()
         obs.append(
-            Observation(id=uuid.uuid4(), episode_id=eid, kind="pain_nrs",
-                        value_number=float(rng.randint(2, 9)), effective_date=day, recorded_on=day,
-                        created_at=now, updated_at=now)
+            Observation(
+                id=uuid.uuid4(),
+                episode_id=eid,
+                kind="pain_nrs",
+                value_number=float(rng.randint(2, 9)),
+                effective_date=day,
+                recorded_on=day,
+                created_at=now,
+                updated_at=now,
+            )
         )
     with transaction.atomic():
         first = allocate_change_seq(len(obs))
         for n, o in enumerate(obs):
             o.change_seq = first + n
         Observation.objects.bulk_create(obs, batch_size=5000)
-        Episode.objects.filter(id__in=[e for e, _ in chosen]).update(next_review_at=now - timedelta(seconds=1))
+        Episode.objects.filter(id__in=[e for e, _ in chosen]).update(
+            next_review_at=now - timedelta(seconds=1)
+        )
     return [e for e, _ in chosen]
 
 
@@ -159,15 +176,20 @@ def raw_lower_bound(due_ids: list, batch: int) -> tuple[float, int]:
                 break
             ids = [r[0] for r in rows]
             pids = list({r[1] for r in rows})
+            alive = "AND deleted_at IS NULL"
             for sql, arg in (
                 ("SELECT * FROM pathways_episode WHERE id = ANY(%s)", ids),
-                ("SELECT * FROM pathways_observation WHERE episode_id = ANY(%s) AND deleted_at IS NULL", ids),
-                ("SELECT * FROM pathways_imaging WHERE episode_id = ANY(%s) AND deleted_at IS NULL", ids),
-                ("SELECT * FROM pathways_procedure WHERE episode_id = ANY(%s) AND deleted_at IS NULL", ids),
-                ("SELECT * FROM patients_medication WHERE patient_id = ANY(%s) AND deleted_at IS NULL", pids),
-                ("SELECT * FROM patients_bonedensity WHERE patient_id = ANY(%s) AND deleted_at IS NULL", pids),
+                (f"SELECT * FROM pathways_observation WHERE episode_id = ANY(%s) {alive}", ids),
+                (f"SELECT * FROM pathways_imaging WHERE episode_id = ANY(%s) {alive}", ids),
+                (f"SELECT * FROM pathways_procedure WHERE episode_id = ANY(%s) {alive}", ids),
+                (f"SELECT * FROM patients_medication WHERE patient_id = ANY(%s) {alive}", pids),
+                (f"SELECT * FROM patients_bonedensity WHERE patient_id = ANY(%s) {alive}", pids),
                 ("SELECT * FROM pathways_followuptask WHERE episode_id = ANY(%s)", ids),
-                ("SELECT patient_id, id FROM pathways_episode WHERE patient_id = ANY(%s) AND status = 'active'", pids),
+                (
+                    "SELECT patient_id, id FROM pathways_episode "
+                    "WHERE patient_id = ANY(%s) AND status = 'active'",
+                    pids,
+                ),
             ):
                 cur.execute(sql, [arg])
                 cur.fetchall()
@@ -178,7 +200,8 @@ def raw_lower_bound(due_ids: list, batch: int) -> tuple[float, int]:
                 [ids],
             )
             cur.execute(
-                "UPDATE pathways_episode SET next_review_at = now() + interval '1 day' WHERE id = ANY(%s)",
+                "UPDATE pathways_episode SET next_review_at = now() + interval '1 day' "
+                "WHERE id = ANY(%s)",
                 [ids],
             )
             queries += 2
@@ -186,7 +209,9 @@ def raw_lower_bound(due_ids: list, batch: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--episodes", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=500)
@@ -216,8 +241,10 @@ def main() -> None:
             timings.append(time.perf_counter() - t0)
         assert report.outcome.evaluated == 0, report.summary()
     timings.sort()
-    print(f"(a) nothing due: median {timings[len(timings) // 2] * 1000:.1f} ms, "
-          f"max {timings[-1] * 1000:.1f} ms, {counter.count} queries  [target < 50 ms]")
+    print(
+        f"(a) nothing due: median {timings[len(timings) // 2] * 1000:.1f} ms, "
+        f"max {timings[-1] * 1000:.1f} ms, {counter.count} queries  [target < 50 ms]"
+    )
 
     # (b) and (c): 10,000 due
     due_ids = make_due(args.due, rng)
@@ -228,11 +255,15 @@ def main() -> None:
         report = pathway_sweep(now=timezone.now(), batch_size=args.batch_size)
         seconds = time.perf_counter() - t0
     evaluated = report.outcome.evaluated
-    print(f"(b) {evaluated} due: {seconds:.2f} s = {evaluated / seconds:,.0f} episodes/s, "
-          f"{counter.count} queries ({counter.count / max(report.batches, 1):.1f} per batch of "
-          f"{args.batch_size}); {report.summary()}  [target >= 2,000 episodes/s]")
-    print(f"(c) raw-SQL lower bound over the same {len(due_ids)}: {raw_seconds:.2f} s = "
-          f"{len(due_ids) / raw_seconds:,.0f} episodes/s, {raw_queries} queries")
+    print(
+        f"(b) {evaluated} due: {seconds:.2f} s = {evaluated / seconds:,.0f} episodes/s, "
+        f"{counter.count} queries ({counter.count / max(report.batches, 1):.1f} per batch of "
+        f"{args.batch_size}); {report.summary()}  [target >= 2,000 episodes/s]"
+    )
+    print(
+        f"(c) raw-SQL lower bound over the same {len(due_ids)}: {raw_seconds:.2f} s = "
+        f"{len(due_ids) / raw_seconds:,.0f} episodes/s, {raw_queries} queries"
+    )
     print(f"ratio (b)/(c): {seconds / raw_seconds:.1f}x the raw-SQL time")
 
 
