@@ -64,6 +64,12 @@ def sign_in(page: Page, base: str, username: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def ready(page: Page) -> None:
+    """Wait until the page has loaded and htmx has processed it."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+
+
 def row(page: Page, title: str, patient: str = "Hartmann, Greta") -> Any:
     return page.locator("article.task").filter(has_text=title).filter(has_text=patient)
 
@@ -78,6 +84,7 @@ def test_coordinator_morning(
     sign_in(page, base, "alice")
     expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("^Overdue"))).to_be_visible()
+    ready(page)
     shot("worklist")
 
     # Filter by task (htmx swaps the results, the URL follows).
@@ -100,6 +107,8 @@ def test_coordinator_morning(
 
     # Snooze another one.
     page.get_by_role("link", name="Reset").click()
+    expect(page).to_have_url(f"{base}/")
+    ready(page)
     page.get_by_label("Patient name or MRN").fill("A-0001")
     expect(page.locator("article.task").first).to_contain_text("Hartmann, Greta")
     calcium = row(page, "Calcium and vitamin D")
@@ -132,6 +141,8 @@ def test_coordinator_morning(
 
     # ...and it is on the worklist.
     page.get_by_role("link", name="Worklist").click()
+    expect(page).to_have_url(f"{base}/")
+    ready(page)
     page.get_by_label("Task", exact=True).select_option(
         label="Consider vertebral augmentation before 3 months"
     )
