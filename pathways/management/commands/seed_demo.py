@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -79,14 +79,19 @@ class Command(BaseCommand):
         total = sum(len(r) for r in rows.all())
         with tqdm(total=total, desc="inserting", unit="row", disable=count < 2000) as bar:
             save_rows(rows, now=now, progress=bar.update)
-        # Replay the panel's history a fortnight at a time, so phases move
-        # through their transitions as they would have in a running clinic.
+        # Replay the panel's history a week at a time, so phases move through
+        # their transitions as they would have in a running clinic, and staff
+        # act on what falls due (most of it on time, some late, some never).
         start = min(ep.identified_date for ep in rows.episodes)
-        steps = list(range(0, (today - start).days, 14))
-        for offset in tqdm(steps, desc="replaying", unit="step", disable=count < 2000):
-            pathway_sweep(now=now, as_of=start + timedelta(days=offset), batch_size=500)
+        steps = list(range(0, (today - start).days, 7))
+        decided = 0
+        tz = clinics[0].tzinfo
+        for offset in tqdm(steps, desc="replaying", unit="week", disable=count < 2000):
+            day = start + timedelta(days=offset)
+            pathway_sweep(now=now, as_of=day, batch_size=500)
+            at = datetime.combine(day, time(12), tzinfo=tz)
+            decided += self._decide(rng, users, day, at)
         pathway_sweep(now=now, as_of=today, batch_size=500)
-        decided = self._decide(rng, users, today, now)
         closed = 0
         for episode in Episode.objects.active().filter(
             id__in=[e.id for e in rows.episodes], identified_date__lt=today - timedelta(days=500)
@@ -107,15 +112,19 @@ class Command(BaseCommand):
             f"(also -south, -east), password: {DEMO_PASSWORD}"
         )
 
-    def _decide(self, rng: random.Random, users: dict[str, Any], today: Any, now: Any) -> int:
+    def _decide(self, rng: random.Random, users: dict[str, Any], day: Any, at: Any) -> int:
+        """Staff work the tasks due by ``day``, as of that day (``at``)."""
         decided = 0
         tasks = (
             FollowUpTask.objects.open()
-            .filter(due_date__lt=today - timedelta(days=10))
+            .filter(due_date__lte=day, episode__identified_date__lte=day)
             .select_related("episode__clinic", "episode")
         )
         for task in tasks:
-            if rng.random() < 0.3:
+            # A task just due is usually worked within the week; an overdue
+            # one has a lower chance each week.
+            fresh = (day - task.due_date).days <= 7
+            if rng.random() > (0.8 if fresh else 0.25):
                 continue
             clinic = task.episode.clinic
             physician = users[f"physician-{clinic.code}"]
@@ -123,12 +132,12 @@ class Command(BaseCommand):
             try:
                 if task.rule in DECISIONS:
                     outcome = rng.choice(DECISIONS[task.rule])
-                    task_complete(task=task, actor=physician, outcome=outcome, note="demo", now=now)
+                    task_complete(task=task, actor=physician, outcome=outcome, note="demo", now=at)
                 elif task.rule in PERSON_TASKS:
-                    task_complete(task=task, actor=coordinator, outcome="", note="demo", now=now)
-                elif rng.random() < 0.2:
+                    task_complete(task=task, actor=coordinator, outcome="", note="demo", now=at)
+                elif rng.random() < 0.1:
                     task_not_applicable(
-                        task=task, actor=coordinator, reason="patient declined", now=now
+                        task=task, actor=coordinator, reason="patient declined", now=at
                     )
                 else:
                     continue
