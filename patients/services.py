@@ -23,6 +23,7 @@ from patients.sync import stamp
 from vcftrack.errors import DomainError, FieldErrors
 
 MAX_AGE_YEARS = 130
+EARLIEST_DATE = date(1850, 1, 1)
 
 
 def check_text(
@@ -70,6 +71,9 @@ def check_date(
         return None
     if value > today:
         errors.add(field, f"Must not be in the future (today is {today.isoformat()}).")
+    if value < EARLIEST_DATE:
+        # Also keeps the engine's date arithmetic (windows before a date) in range.
+        errors.add(field, f"Must not be before {EARLIEST_DATE.isoformat()}.")
     if not_before is not None and value < not_before[0]:
         errors.add(field, f"Must not be before {not_before[1]} ({not_before[0].isoformat()}).")
     return value

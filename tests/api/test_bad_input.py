@@ -144,3 +144,25 @@ def test_not_acceptable_is_406(as_alice, frozen):
         HTTP_AUTHORIZATION=f"Bearer {as_alice.key}",
     )
     assert response.status_code == 406
+
+
+def test_ancient_dates_are_refused_before_they_reach_the_engine(as_alice, patient, frozen):
+    response = as_alice.post(
+        "/api/v1/episodes/",
+        {
+            "patient": str(patient.id),
+            "levels": ["L1"],
+            "onset_date": "0001-01-01",
+            "identified_date": "0001-01-02",
+        },
+    )
+    assert_error(response, 400, ["onset_date", "identified_date"])
+
+
+def test_a_forged_cursor_with_a_huge_number_is_400(as_alice, frozen):
+    import base64
+    import json
+
+    raw = json.dumps({"v": 1, "s": 10**30, "k": "x"}).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert_error(as_alice.get("/api/v1/episodes/", cursor=cursor), 400, ["cursor"])

@@ -124,7 +124,7 @@ def decode_cursor(value: str, scope: str) -> int:
         padded = value + "=" * (-len(value) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         seq = data["s"]
-        if data.get("v") != CURSOR_VERSION or not isinstance(seq, int) or seq < 0:
+        if data.get("v") != CURSOR_VERSION or not isinstance(seq, int) or not 0 <= seq < 2**63:
             raise ValueError
         key = data.get("k")
     except (ValueError, KeyError, TypeError, UnicodeError):
