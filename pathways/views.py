@@ -260,6 +260,8 @@ def task_actions(request: HttpRequest, task_id: uuid.UUID) -> HttpResponse:
     task = _task_or_404(request, task_id)
     context = _row_context(request, task, now=now)
     context["back_url"] = reverse("worklist")
+    if _is_htmx(request) and not get_scope(request).can_write(task.clinic_id):
+        return HttpResponse("Your role in this clinic can read but not change tasks.", status=403)
     if _is_htmx(request):
         return render(request, "pathways/_task_actions.html", context)
     return render(request, "pathways/task_page.html", context)

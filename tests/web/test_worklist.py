@@ -167,7 +167,10 @@ def test_viewer_sees_no_actions_and_cannot_write(vera, make_episode, login):
     for action, data in (("complete", {}), ("not-applicable", {"reason": "x"}), ("assign", {})):
         assert client.post(f"/tasks/{task.id}/{action}/", data, **HX).status_code == 403
         assert client.post(f"/tasks/{task.id}/{action}/", data).status_code == 403
-    assert client.get(f"/tasks/{task.id}/actions/").status_code == 200  # reads, no forms
+    page = client.get(f"/tasks/{task.id}/actions/")  # the task's own page: reads, no forms
+    assert page.status_code == 200 and "Mobilise" in page.content.decode()
+    assert "<form class=\"action\"" not in page.content.decode()
+    assert client.get(f"/tasks/{task.id}/actions/", **HX).status_code == 403
     task.refresh_from_db()
     assert task.status == "open"
 
