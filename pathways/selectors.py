@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from pathways.engine import Evaluation, TaskSpec, evaluate, get_ruleset
 from pathways.levels import mask_to_levels
@@ -46,6 +46,7 @@ GROUPS = (
 GROUP_RANK = {state: rank for rank, (state, _label) in enumerate(GROUPS)}
 PRIORITY_RANK = {TaskPriority.URGENT: 0, TaskPriority.HIGH: 1, TaskPriority.ROUTINE: 2}
 SORTS = {
+    # "due" and "-due" are ordered per group (see _ordered).
     "due": ("due_date",),
     "-due": ("-due_date",),
     "priority": ("priority_rank", "due_date"),
@@ -109,40 +110,46 @@ def _per_clinic(clinic_ids: Iterable[uuid.UUID], todays: dict[uuid.UUID, date], 
     return q
 
 
+def _snooze_ok(day: date) -> Q:
+    return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=day)
+
+
 def _overdue(today: date) -> Q:
+    # overdue_from already carries the grace and any snooze (see the model).
     return Q(overdue_from__lte=today)
 
 
 def _due(today: date) -> Q:
-    return Q(overdue_from__gt=today, due_date__lte=today) & (
-        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
-    )
+    return Q(overdue_from__gt=today, due_date__lte=today) & _snooze_ok(today)
 
 
-def _visible(today: date) -> Q:
-    # On the worklist: overdue, due, or due within the next 14 days. An
-    # overdue task's effective due date is before today, so one test covers all.
+def _upcoming(today: date) -> Q:
+    # Not yet due (due date or snooze ahead), but within the next 14 days.
     horizon = today + timedelta(days=UPCOMING_DAYS)
-    return Q(due_date__lte=horizon) & (
-        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=horizon)
+    return (
+        Q(overdue_from__gt=today, due_date__lte=horizon)
+        & _snooze_ok(horizon)
+        & (Q(due_date__gt=today) | Q(snoozed_until__gt=today))
     )
 
 
-def _state_q(state: str, clinic_ids: list[uuid.UUID], todays: dict[uuid.UUID, date]) -> Q:
-    if state == TaskState.OVERDUE:
-        return _per_clinic(clinic_ids, todays, _overdue)
-    if state == TaskState.DUE:
-        return _per_clinic(clinic_ids, todays, _due)
-    return ~_per_clinic(clinic_ids, todays, _overdue) & ~_per_clinic(clinic_ids, todays, _due)
+STATE_Q = {TaskState.OVERDUE: _overdue, TaskState.DUE: _due, TaskState.UPCOMING: _upcoming}
+
+
+def _clinic_ids(query: WorklistQuery) -> list[uuid.UUID]:
+    return [c for c in query.clinic_ids if c in query.todays]
+
+
+def _group_q(state: str, query: WorklistQuery) -> Q:
+    return _per_clinic(_clinic_ids(query), query.todays, STATE_Q[state])
 
 
 def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
-    """Open tasks of the clinics, filtered; not yet ordered or grouped."""
-    clinic_ids = [c for c in query.clinic_ids if c in query.todays]
-    qs = FollowUpTask.objects.open().filter(
-        clinic_id__in=clinic_ids, episode__deleted_at__isnull=True
-    )
-    qs = qs.filter(_per_clinic(clinic_ids, query.todays, _visible))
+    """Open tasks of the clinics with the person's filters; groups come on top.
+
+    No join to the episode: deleting an episode cancels its open tasks.
+    """
+    qs = FollowUpTask.objects.open().filter(clinic_id__in=_clinic_ids(query))
     if query.rule:
         qs = qs.filter(rule=query.rule)
     if query.priority:
@@ -162,49 +169,35 @@ def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
     return qs
 
 
-def _annotate_group(qs: QuerySet[FollowUpTask], query: WorklistQuery) -> QuerySet[FollowUpTask]:
-    clinic_ids = [c for c in query.clinic_ids if c in query.todays]
-    return qs.annotate(
-        group_rank=Case(
-            When(_per_clinic(clinic_ids, query.todays, _overdue), then=Value(0)),
-            When(_per_clinic(clinic_ids, query.todays, _due), then=Value(1)),
-            default=Value(2),
-            output_field=IntegerField(),
-        ),
-        priority_rank=Case(
-            *[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
-            default=Value(3),
-            output_field=IntegerField(),
-        ),
-    )
+def _ordered(qs: QuerySet[FollowUpTask], state: str, sort: str) -> QuerySet[FollowUpTask]:
+    """One group in the chosen order.
+
+    The default for overdue work is "most overdue first", i.e. by
+    ``overdue_from`` (the effective due date plus grace): the worklist index
+    (clinic, overdue_from, due_date) returns it in that order, so page 1 of a
+    clinic with tens of thousands of overdue tasks reads 50 index entries.
+    """
+    if sort in ("due", "-due"):
+        keys = (
+            ("overdue_from", "due_date", "id") if state == TaskState.OVERDUE else ("due_date", "id")
+        )
+        return qs.order_by(*(k if sort == "due" else f"-{k}" for k in keys))
+    if sort == "priority":
+        qs = qs.annotate(
+            priority_rank=Case(
+                *[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
+                default=Value(3),
+                output_field=IntegerField(),
+            )
+        )
+    return qs.order_by(*SORTS.get(sort, SORTS["due"]), "id")
 
 
 def worklist_counts(query: WorklistQuery) -> dict[str, int]:
-    """Tasks per group with the current filters (one aggregate query)."""
-    clinic_ids = [c for c in query.clinic_ids if c in query.todays]
-    qs = worklist_queryset(query)
-    agg = qs.aggregate(
-        overdue=Count("id", filter=_per_clinic(clinic_ids, query.todays, _overdue)),
-        due=Count("id", filter=_per_clinic(clinic_ids, query.todays, _due)),
-        total=Count("id"),
-    )
-    return {
-        TaskState.OVERDUE: agg["overdue"],
-        TaskState.DUE: agg["due"],
-        TaskState.UPCOMING: agg["total"] - agg["overdue"] - agg["due"],
-    }
-
-
-def worklist_ordered(query: WorklistQuery) -> QuerySet[FollowUpTask]:
-    qs = worklist_queryset(query)
-    if query.state in GROUP_RANK:
-        qs = qs.filter(_state_q(query.state, query.clinic_ids, query.todays))
-    order = SORTS.get(query.sort, SORTS["due"])
-    return (
-        _annotate_group(qs, query)
-        .select_related("episode__patient", "assignee")
-        .order_by("group_rank", *order, "id")  # type: ignore[misc]
-    )
+    """Tasks per group with the current filters: one COUNT per group, each an
+    index range scan (the overdue one index-only when no filter is set)."""
+    base = worklist_queryset(query)
+    return {state: base.filter(_group_q(state, query)).count() for state, _label in GROUPS}
 
 
 def make_row(task: FollowUpTask, todays: dict[uuid.UUID, date]) -> WorklistRow:
@@ -220,15 +213,40 @@ def make_row(task: FollowUpTask, todays: dict[uuid.UUID, date]) -> WorklistRow:
     )
 
 
+def _states(query: WorklistQuery) -> list[str]:
+    return [query.state] if query.state in GROUP_RANK else [s for s, _label in GROUPS]
+
+
 def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> WorklistPage:
-    """One page of the worklist, grouped, plus the group counts: 2 queries."""
+    """One page of the worklist, grouped, plus the group counts.
+
+    1. Count each group (3 queries).
+    2. For each group the page overlaps, read the ids of that slice in the
+       group's order (1-3 narrow queries; usually 1).
+    3. Read those rows with their episode, patient and assignee (1 query).
+    """
     counts = worklist_counts(query)
-    total = counts[query.state] if query.state in counts else sum(counts.values())
+    states = _states(query)
+    total = sum(counts[s] for s in states)
     pages = max(1, -(-total // page_size))
     page = min(max(1, query.page), pages)
-    start = (page - 1) * page_size
-    tasks = list(worklist_ordered(query)[start : start + page_size])
-    rows = [make_row(t, query.todays) for t in tasks]
+    start, end = (page - 1) * page_size, page * page_size
+    base = worklist_queryset(query)
+    ids: list[uuid.UUID] = []
+    offset = 0
+    for state in states:
+        low, high = max(start, offset), min(end, offset + counts[state])
+        if low < high:
+            group = _ordered(base.filter(_group_q(state, query)), state, query.sort)
+            ids.extend(group.values_list("id", flat=True)[low - offset : high - offset])
+        offset += counts[state]
+    by_id = {
+        t.id: t
+        for t in FollowUpTask.objects.filter(id__in=ids).select_related(
+            "episode__patient", "assignee"
+        )
+    }
+    rows = [make_row(by_id[i], query.todays) for i in ids if i in by_id]
     groups: list[tuple[str, str, list[WorklistRow]]] = []
     for state, label in GROUPS:
         in_group = [r for r in rows if r.state == state]
@@ -238,10 +256,18 @@ def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> Workli
 
 
 def worklist_export(query: WorklistQuery) -> Iterable[WorklistRow]:
-    """Every row of the filtered worklist, streamed in chunks (for CSV)."""
-    qs = worklist_ordered(query)[:MAX_CSV_ROWS]
-    for task in qs.iterator(chunk_size=2000):
-        yield make_row(task, query.todays)
+    """Every row of the filtered worklist in page order, streamed (for CSV)."""
+    base = worklist_queryset(query)
+    left = MAX_CSV_ROWS
+    for state in _states(query):
+        group = _ordered(base.filter(_group_q(state, query)), state, query.sort)
+        for task in group.select_related("episode__patient", "assignee")[:left].iterator(
+            chunk_size=2000
+        ):
+            left -= 1
+            yield make_row(task, query.todays)
+        if left <= 0:
+            return
 
 
 def task_row(task_id: uuid.UUID, clinic_ids: list[uuid.UUID]) -> FollowUpTask | None:

@@ -113,8 +113,8 @@ def _worklist_context(
         "priorities": TaskPriority.choices,
         "assignees": assignees,
         "sorts": [
-            ("due", "Due date (oldest first)"),
-            ("-due", "Due date (newest first)"),
+            ("due", "Most overdue first"),
+            ("-due", "Least overdue first"),
             ("priority", "Priority"),
             ("patient", "Patient name"),
             ("rule", "Task"),
