@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -133,7 +133,11 @@ def _upcoming(today: date) -> Q:
     )
 
 
-STATE_Q = {TaskState.OVERDUE: _overdue, TaskState.DUE: _due, TaskState.UPCOMING: _upcoming}
+STATE_Q: dict[str, Callable[[date], Q]] = {
+    TaskState.OVERDUE: _overdue,
+    TaskState.DUE: _due,
+    TaskState.UPCOMING: _upcoming,
+}
 
 
 def _clinic_ids(query: WorklistQuery) -> list[uuid.UUID]:
