@@ -36,7 +36,7 @@ def test_a_batch_of_episodes_is_created_and_evaluated(as_alice, patients, frozen
     assert [r["patient"] for r in results] == [str(p.id) for p in patients]
     assert all(r["phase"] == "triage" and r["version"] >= 1 for r in results)
     assert Episode.objects.count() == 5
-    tasks = as_alice.get("/api/v1/tasks/", rule="mri_initial").json()
+    tasks = as_alice.get("/api/v1/tasks/", rule="mri_initial", count="true").json()
     assert tasks["count"] == 5
 
 

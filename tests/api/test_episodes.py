@@ -152,7 +152,7 @@ def test_update_close_and_delete(
     with django_capture_on_commit_callbacks(execute=True):
         assert as_alice.delete(url).status_code == 204
     assert as_alice.get(url).status_code == 404
-    assert as_alice.get("/api/v1/episodes/").json()["count"] == 0
+    assert as_alice.get("/api/v1/episodes/").json()["results"] == []
 
 
 def test_filters(as_alice, make_episode, frozen):

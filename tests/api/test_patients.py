@@ -94,7 +94,7 @@ def test_patch_put_and_delete(as_alice, patient, frozen):
     assert response.json()["family_name"] == "Brandt"
     assert as_alice.delete(f"/api/v1/patients/{patient.id}/").status_code == 204
     assert as_alice.get(f"/api/v1/patients/{patient.id}/").status_code == 404
-    assert as_alice.get("/api/v1/patients/").json()["count"] == 0
+    assert as_alice.get("/api/v1/patients/").json()["results"] == []
 
 
 def test_a_patient_with_episodes_cannot_be_deleted(as_alice, patient, make_episode, frozen):
@@ -117,7 +117,7 @@ def test_filters_and_ordering(as_alice, clinic_a, patient, frozen):
     assert names == ["Hartmann", "Brandt", "Abbott"]
     found = as_alice.get("/api/v1/patients/", mrn="A-0002").json()
     assert [p["mrn"] for p in found["results"]] == ["A-0002"]
-    page = as_alice.get("/api/v1/patients/", page_size=2).json()
+    page = as_alice.get("/api/v1/patients/", page_size=2, count="true").json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
     second = as_alice.get("/api/v1/patients/", page_size=2, page=2).json()
     assert [p["family_name"] for p in second["results"]] == ["Hartmann"]
@@ -191,3 +191,9 @@ def test_clinics_show_the_callers_role_and_members(as_alice, bob, vera, clinic_a
         "vera": "viewer",
     }
     assert as_alice.get(f"/api/v1/clinics/{clinic_b.id}/").status_code == 404
+
+
+def test_count_only_on_request(as_alice, patient, frozen):
+    assert as_alice.get("/api/v1/patients/").json()["count"] is None
+    assert as_alice.get("/api/v1/patients/", count="true").json()["count"] == 1
+    assert as_alice.get("/api/v1/patients/", count="maybe").status_code == 400

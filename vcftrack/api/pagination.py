@@ -89,15 +89,25 @@ class Page:
         }
 
 
+def wants_count(request: Request) -> bool:
+    raw = request.query_params.get("count")
+    if raw in (None, "", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise invalid({"count": ["Must be true or false."]})
+
+
 def paginate_pages(request: Request, queryset: QuerySet[Any]) -> Page:
+    """A page of rows; ``count`` only on request (it scans every matching row)."""
     size = page_size(request)
     number = _int_param(request, "page", 1, 1, 10**9)
-    count = queryset.count()
+    count = queryset.count() if wants_count(request) else None
     start = (number - 1) * size
-    rows = list(queryset[start : start + size]) if start < count else []
-    has_next = start + size < count
+    rows = list(queryset[start : start + size + 1]) if count is None or start < count else []
+    has_next = len(rows) > size
     return Page(
-        rows=rows,
+        rows=rows[:size],
         count=count,
         next=_url(request, page=number + 1) if has_next else None,
         previous=_url(request, page=number - 1 if number > 1 else None) if number > 1 else None,
@@ -184,7 +194,8 @@ class EnvelopePagination(BasePagination):
                 "count": {
                     "type": "integer",
                     "nullable": True,
-                    "description": "Rows matching the filters (null in sync mode).",
+                    "description": "Rows matching the filters, with `?count=true` "
+                    "(null otherwise, and in sync mode).",
                 },
                 "next": {"type": "string", "format": "uri", "nullable": True},
                 "previous": {"type": "string", "format": "uri", "nullable": True},
@@ -210,6 +221,12 @@ class EnvelopePagination(BasePagination):
 
         return [
             query("page", {"type": "integer", "minimum": 1}, "Page number (normal listings)."),
+            query(
+                "count",
+                {"type": "boolean"},
+                "Normal listings: also return `count`, the number of matching rows "
+                "(costs a scan of them all).",
+            ),
             query(
                 "page_size",
                 {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
