@@ -29,22 +29,30 @@ median, one for overdue tasks by rule, whatever the panel size.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     DateField,
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.db.models.functions import TruncMonth
 
@@ -227,12 +235,20 @@ def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> 
     person_done = FollowUpTask.objects.filter(
         episode_id=OuterRef("pk"), status=TaskStatus.DONE, deleted_at__isnull=True
     )
-    review = FollowUpTask.objects.filter(
-        episode_id=OuterRef("pk"),
-        rule="augmentation_review_3m",
-        occurrence=1,
-        deleted_at__isnull=True,
-    )
+
+    def task_join(rule: str) -> FilteredRelation:
+        # (episode, rule, occurrence) is unique: a LEFT JOIN of at most one row,
+        # one index probe for every test on that task.
+        return FilteredRelation(
+            "tasks",
+            condition=Q(tasks__rule=rule, tasks__occurrence=1, tasks__deleted_at__isnull=True),
+        )
+
+    def boolean(q: Q) -> Case:
+        # Never NULL (a missing task or drug is "no"), so exclude() and the
+        # outer SUM(CASE ...) treat it as false.
+        return Case(When(q, then=Value(True)), default=Value(False), output_field=BooleanField())
+
     return (
         Episode.objects.alive()
         .filter(clinic_id__in=clinic_ids, identified_date__gte=start, identified_date__lte=end)
@@ -243,12 +259,14 @@ def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> 
             d126=_plus(WEEKS_18),
             d364=_plus(WEEKS_52),
             dxa_from=_plus(-DXA_LOOKBACK_DAYS),
+            review3m=task_join("augmentation_review_3m"),
+            falls=task_join("falls_prevention"),
         )
+        .annotate(first_rx=Subquery(first_rx[:1]))
         .annotate(
-            first_rx=Subquery(first_rx[:1]),
-            rx_16w=Exists(
-                meds.filter(not_stopped_before_identified, start_date__lte=OuterRef("d112"))
-            ),
+            # A drug active in [identified, day 112] exists exactly when the
+            # earliest start of one not stopped before identification is <= day 112.
+            rx_16w=boolean(Q(first_rx__lte=F("d112"))),
             rx_52w=Exists(
                 meds.filter(start_date__lte=OuterRef("d364")).filter(
                     Q(stop_date__isnull=True) | Q(stop_date__gt=OuterRef("d364"))
@@ -262,17 +280,22 @@ def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> 
                     performed_date__lte=OuterRef("d84"),
                 )
             ),
-            falls_12w=Exists(
-                person_done.filter(rule="falls_prevention", closed_on__lte=OuterRef("d84"))
-            ),
-            review_due=Exists(
-                review.filter(
-                    Q(status__in=[TaskStatus.DONE, TaskStatus.NOT_APPLICABLE, TaskStatus.MISSED])
-                    | Q(status=TaskStatus.OPEN, overdue_from__lte=today)
+            falls_12w=boolean(Q(falls__status=TaskStatus.DONE, falls__closed_on__lte=F("d84"))),
+            review_due=boolean(
+                Q(
+                    review3m__status__in=[
+                        TaskStatus.DONE,
+                        TaskStatus.NOT_APPLICABLE,
+                        TaskStatus.MISSED,
+                    ]
                 )
+                | Q(review3m__status=TaskStatus.OPEN, review3m__overdue_from__lte=today)
             ),
-            review_on_time=Exists(
-                review.filter(status=TaskStatus.DONE, closed_on__lt=F("overdue_from"))
+            review_on_time=boolean(
+                Q(
+                    review3m__status=TaskStatus.DONE,
+                    review3m__closed_on__lt=F("review3m__overdue_from"),
+                )
             ),
             followup=Exists(
                 Observation.objects.filter(
@@ -332,55 +355,155 @@ def drilldown(
     return qs.select_related("patient").order_by("identified_date", "id")
 
 
+# Selected from the cohort for the dashboard; rx_16w is derived in the outer
+# query from first_rx (selecting it too would run the first_rx subquery twice).
+FLAGS = ("rx_52w", "dxa_12w", "falls_12w", "review_due", "review_on_time", "followup")
+RX_16W_SQL = "(c.first_rx IS NOT NULL AND c.first_rx <= c.d112)"
+
+
+def _sql_flag(code: str) -> str:
+    field = NUMERATOR_FIELD[code]
+    return RX_16W_SQL if field == "rx_16w" else f"c.{field}"
+
+
+def _sql_eligible(code: str, today: date) -> tuple[str, list[Any]]:
+    """The same eligibility as ``_eligible``, as SQL over the cohort's columns."""
+    cut = today - timedelta(days=BY_CODE[code].window_days)
+    sql = "c.identified_date <= %s"
+    if code == "review_3m_on_time":
+        sql += " AND c.review_due"
+    if code == "on_treatment_52w":
+        sql += f" AND {RX_16W_SQL}"
+    return sql, [cut]
+
+
+def _days_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "(c.first_rx - c.identified_date)"
+    return "CAST(julianday(c.first_rx) - julianday(c.identified_date) AS INTEGER)"
+
+
 def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> Dashboard:
-    """All cohort indicators for the period and month by month (2 queries)."""
-    qs = cohort(clinic_ids, start, end, today)
-    aggregates: dict[str, Any] = {"cohort": Count("id"), "treated": Count("first_rx")}
-    for ind in INDICATORS:
-        aggregates[f"{ind.code}__num"] = Count("id", filter=_numerator(ind.code, today))
-        aggregates[f"{ind.code}__den"] = Count("id", filter=_eligible(ind.code, today))
-    monthly: Any = (
-        qs.annotate(month=TruncMonth("identified_date"))
+    """All cohort indicators for the period, month by month, and the median
+    time to treatment: one query.
+
+    The cohort with its per-episode tests is a derived table, aggregated in
+    the outer query by month and days-to-treatment, so each subquery runs
+    once per episode (Django would repeat an annotation's subquery in every
+    FILTER that names it). The rows are the month x days histogram (a few
+    hundred); months and the median are summed from it.
+    """
+    inner = (
+        cohort(clinic_ids, start, end, today)
+        .annotate(month=TruncMonth("identified_date"))
         .order_by()
-        .values("month")
-        .annotate(**aggregates)
-        .order_by("month")
+        .values("month", "identified_date", "first_rx", "d112", *FLAGS)
     )
-    rows: list[dict[str, Any]] = list(monthly)
-    totals = {key: sum(r[key] for r in rows) for key in aggregates}
-    values = [
-        IndicatorValue(ind, totals[f"{ind.code}__num"], totals[f"{ind.code}__den"])
-        for ind in INDICATORS
-    ]
+    inner_sql, inner_params = inner.query.sql_with_params()
+    columns = ["COUNT(*)"]
+    params: list[Any] = []
+    for ind in INDICATORS:
+        eligible, eligible_params = _sql_eligible(ind.code, today)
+        flag = _sql_flag(ind.code)
+        columns.append(f"SUM(CASE WHEN {eligible} AND {flag} THEN 1 ELSE 0 END)")
+        columns.append(f"SUM(CASE WHEN {eligible} THEN 1 ELSE 0 END)")
+        params += eligible_params + eligible_params
+    days = _days_sql()
+    sql = (
+        f"SELECT c.month, {days} AS days, {', '.join(columns)} "  # noqa: S608 - no user input
+        f"FROM ({inner_sql}) c GROUP BY c.month, {days}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params])
+        raw = cursor.fetchall()
+    width = 1 + 2 * len(INDICATORS)
+    by_month: dict[date, list[int]] = {}
+    treated_days: dict[int, int] = {}
+    for row in raw:
+        month, days_value = _as_date(row[0]), row[1]
+        counts = [int(v or 0) for v in row[2:]]
+        acc = by_month.setdefault(month, [0] * width)
+        by_month[month] = [a + b for a, b in zip(acc, counts, strict=True)]
+        if days_value is not None:
+            # A drug already active at identification counts as day 0.
+            key = max(0, _days(days_value))
+            treated_days[key] = treated_days.get(key, 0) + counts[0]
     months = []
-    for r in rows:
-        month: dict[str, Any] = {"month": r["month"], "cohort": r["cohort"]}
-        for ind in INDICATORS:
-            num, den = r[f"{ind.code}__num"], r[f"{ind.code}__den"]
-            month[ind.code] = round(100.0 * num / den, 1) if den else None
-        months.append(month)
-    median = None
-    treated = totals["treated"]
-    if treated:
-        # The median as an order statistic in SQL; days clamp at 0 (a drug
-        # already active at identification), which keeps the order.
-        ordered = (
-            qs.filter(first_rx__isnull=False)  # type: ignore[misc]
-            .annotate(days=F("first_rx") - F("identified_date"))
-            .order_by("days")
-            .values_list("days", flat=True)
-        )
-        middle = list(ordered[(treated - 1) // 2 : treated // 2 + 1])
-        days = [max(0, _days(d)) for d in middle]
-        median = sum(days) / len(days) if days else None
-    return Dashboard(start, end, today, totals["cohort"], values, median, treated, months)
+    totals = [0] * width
+    for month in sorted(by_month):
+        counts = by_month[month]
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        entry: dict[str, Any] = {"month": month, "cohort": counts[0]}
+        for i, ind in enumerate(INDICATORS):
+            num, den = counts[1 + 2 * i], counts[2 + 2 * i]
+            entry[ind.code] = round(100.0 * num / den, 1) if den else None
+        months.append(entry)
+    values = [
+        IndicatorValue(ind, totals[1 + 2 * i], totals[2 + 2 * i])
+        for i, ind in enumerate(INDICATORS)
+    ]
+    treated = sum(treated_days.values())
+    return Dashboard(
+        start, end, today, totals[0], values, _median(treated_days, treated), treated, months
+    )
+
+
+def _median(histogram: dict[int, int], n: int) -> float | None:
+    if not n:
+        return None
+    wanted = sorted({(n - 1) // 2, n // 2})
+    found: list[int] = []
+    seen = 0
+    for value in sorted(histogram):
+        count = histogram[value]
+        for position in wanted:
+            if seen <= position < seen + count:
+                found.append(value)
+        seen += count
+    return sum(found) / len(found)
+
+
+# The cohort indicators are an aggregate over months of a panel: recomputing
+# them on every view would cost ~150 ms on a 10,000-episode clinic. They are
+# kept this long (per process) and the page says when they were computed,
+# with a link to recompute at once.
+CACHE_SECONDS = 120
+
+
+def dashboard_cached(
+    clinic_ids: list[uuid.UUID],
+    start: date,
+    end: date,
+    today: date,
+    *,
+    now: datetime,
+    fresh: bool = False,
+) -> tuple[Dashboard, datetime]:
+    """``dashboard(...)`` and when it was computed, from the cache when fresh enough."""
+    ids = ",".join(sorted(str(c) for c in clinic_ids))
+    digest = hashlib.sha256(f"{ids}|{start}|{end}|{today}".encode()).hexdigest()
+    key = f"vcftrack:fls:{digest}"
+    if not fresh:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+    board = dashboard(clinic_ids, start, end, today)
+    cache.set(key, (board, now), CACHE_SECONDS)
+    return board, now
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value  # type: ignore[no-any-return]
 
 
 def _days(value: Any) -> int:
     if isinstance(value, timedelta):
         return value.days
-    # SQLite returns the difference in microseconds.
-    return int(value) // 86_400_000_000
+    return int(value)
 
 
 @dataclass
@@ -411,7 +534,9 @@ def overdue_by_rule(
         .filter(clinic_id__in=clinic_ids)
         .order_by()
         .values("rule")
-        .annotate(open=Count("id"), overdue=Count("id", filter=overdue))
+        # Counting a column of the task_open_by_rule index (not the id)
+        # keeps this an index-only scan.
+        .annotate(open=Count("overdue_from"), overdue=Count("overdue_from", filter=overdue))
     )
     titles = {r.code: r.title for r in get_ruleset("v1").rules}
     out = [
@@ -442,9 +567,10 @@ class Candidate:
 
 def augmentation_candidates(
     clinic_ids: list[uuid.UUID], todays: dict[uuid.UUID, date], *, limit: int = 25, offset: int = 0
-) -> tuple[list[Candidate], int]:
+) -> tuple[list[Candidate], bool]:
     """Open 3-month reviews that are due (or due within 14 days) and early
-    augmentation tasks, with each episode's pain trajectory (3 queries)."""
+    augmentation tasks, with each episode's pain trajectory; and whether a
+    next page exists (3 queries; no COUNT over a large backlog)."""
     from pathways.levels import mask_to_levels
 
     visible = Q(pk__in=[])
@@ -458,12 +584,19 @@ def augmentation_candidates(
         )
         .filter(visible)
     )
-    total = qs.count()
-    tasks = list(
-        qs.select_related("episode__patient", "assignee").order_by("due_date", "id")[
-            offset : offset + limit
-        ]
+    # Ids first (a narrow sort), then the rows of this page.
+    ids = list(
+        qs.order_by("due_date", "id").values_list("id", flat=True)[offset : offset + limit + 1]
     )
+    has_next = len(ids) > limit
+    ids = ids[:limit]
+    by_id = {
+        t.id: t
+        for t in FollowUpTask.objects.filter(id__in=ids).select_related(
+            "episode__patient", "assignee"
+        )
+    }
+    tasks = [by_id[i] for i in ids if i in by_id]
     pain: dict[uuid.UUID, list[tuple[date, float]]] = {}
     for eid, day, value in (
         Observation.objects.alive()
@@ -477,5 +610,5 @@ def augmentation_candidates(
             Candidate(t, pain.get(t.episode_id, []), mask_to_levels(t.episode.levels_mask))
             for t in tasks
         ],
-        total,
+        has_next,
     )

@@ -464,9 +464,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     scope, clinic_ids, todays, today = _dashboard_scope(request, now)
     start, end = _period(request.GET, today)
-    board = indicators.dashboard(clinic_ids, start, end, today)
+    board, computed_at = indicators.dashboard_cached(
+        clinic_ids, start, end, today, now=now, fresh=request.GET.get("fresh") == "1"
+    )
     cand_page = _int(request.GET.get("cpage"))
-    candidates, cand_total = indicators.augmentation_candidates(
+    candidates, cand_next = indicators.augmentation_candidates(
         clinic_ids, todays, limit=20, offset=(cand_page - 1) * 20
     )
     period_qs = urlencode(
@@ -489,6 +491,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "pathways/dashboard.html",
         {
             "board": board,
+            "computed_at": computed_at,
             "start": start,
             "end": end,
             "today": today,
@@ -499,9 +502,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "phase_max": max((n for _p, n in phases), default=0) or 1,
             "overdue": indicators.overdue_by_rule(clinic_ids, todays),
             "candidates": candidates,
-            "cand_total": cand_total,
+            "cand_next": cand_next,
             "cand_page": cand_page,
-            "cand_pages": max(1, -(-cand_total // 20)),
             "chart": chart,
         },
     )

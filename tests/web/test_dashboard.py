@@ -173,3 +173,75 @@ def test_dashboard_query_budget(
     assert response.status_code == 200
     with django_assert_max_num_queries(7):
         client.get("/dashboard/indicators/dxa_12w/?which=denominator")
+
+
+def test_falls_assessment_and_three_month_review_on_time(clinic_a, bob, now, make_episode, patient):
+    import datetime as dt
+
+    from pathways.models import FollowUpTask
+    from pathways.services import episode_evaluate, task_complete
+    from patients.services import patient_create
+
+    def at(day: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(f"{day}T09:00:00+00:00")
+
+    # Greta: falls assessment done on day 9, 3-month review done two days after its due date.
+    greta = make_episode(
+        onset_date="2026-06-01", identified_date="2026-06-01", now=at("2026-06-01")
+    )
+    falls = FollowUpTask.objects.get(episode=greta, rule="falls_prevention")
+    task_complete(task=falls, actor=bob, now=at("2026-06-10"))
+    episode_evaluate(episode_id=greta.id, now=at("2026-09-01"))
+    review = FollowUpTask.objects.get(episode=greta, rule="augmentation_review_3m")
+    task_complete(task=review, actor=bob, outcome="resolved", now=at("2026-09-03"))
+    # Otto: nothing done; his review is overdue by today.
+    otto = patient_create(
+        clinic=clinic_a,
+        mrn="A-5",
+        given_name="O",
+        family_name="Otto",
+        birth_date="1940-01-01",
+        now=at("2026-06-01"),
+    )
+    make_episode(
+        patient=otto, onset_date="2026-06-01", identified_date="2026-06-01", now=at("2026-06-01")
+    )
+    for episode in Episode.objects.all():
+        episode_evaluate(episode_id=episode.id, now=now)
+    board = indicators.dashboard(
+        [clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22)
+    )
+    by_code = {v.indicator.code: (v.numerator, v.denominator) for v in board.values}
+    assert by_code["falls_12w"] == (1, 2)
+    assert by_code["review_3m_on_time"] == (1, 2)
+    gap = indicators.drilldown(
+        "review_3m_on_time",
+        "gap",
+        [clinic_a.id],
+        date(2026, 1, 1),
+        date(2026, 11, 22),
+        date(2026, 11, 22),
+    )
+    assert [e.patient.family_name for e in gap] == ["Otto"]
+
+
+def test_indicators_are_kept_two_minutes_and_recomputed_on_request(
+    bob, clinic_a, now, make_episode, patient, login
+):
+    from patients.services import medication_record
+
+    make_old_episode(make_episode, patient, "2026-05-01")
+    client = login(bob)
+
+    def treatment_card(html: str) -> str:
+        start = html.index('id="i-treatment_16w"')
+        return html[start : html.index("</article>", start)]
+
+    assert "0.0 %" in treatment_card(client.get("/dashboard/").content.decode())
+    medication_record(
+        patient=patient, data={"drug": "alendronate", "start_date": "2026-05-10"}, now=now
+    )
+    cached = client.get("/dashboard/").content.decode()
+    assert "0.0 %" in treatment_card(cached) and "Recompute now" in cached
+    fresh = client.get("/dashboard/?fresh=1").content.decode()
+    assert "100.0 %" in treatment_card(fresh)
