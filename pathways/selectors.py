@@ -164,12 +164,20 @@ def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
         qs = qs.filter(assignee__isnull=True)
     elif query.assignee.isdigit():
         qs = qs.filter(assignee_id=int(query.assignee))
-    for token in query.q.split()[:4]:
-        qs = qs.filter(
-            Q(episode__patient__family_name__icontains=token)
-            | Q(episode__patient__given_name__icontains=token)
-            | Q(episode__patient__mrn__iexact=token)
-        )
+    tokens = query.q.split()[:4]
+    if tokens:
+        # Find the clinic's matching patients first (a scan of one clinic's
+        # patients), then their episodes' tasks by index: no join of every
+        # open task to its patient.
+        patients = Patient.objects.alive().filter(clinic_id__in=_clinic_ids(query))
+        for token in tokens:
+            patients = patients.filter(
+                Q(family_name__icontains=token)
+                | Q(given_name__icontains=token)
+                | Q(mrn__iexact=token)
+            )
+        episodes = Episode.objects.filter(patient_id__in=patients.values("id")).values("id")
+        qs = qs.filter(episode_id__in=episodes)
     return qs
 
 
