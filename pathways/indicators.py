@@ -584,9 +584,14 @@ def augmentation_candidates(
         )
         .filter(visible)
     )
-    # Ids first (a narrow sort), then the rows of this page.
+    # Ids first (a narrow sort), then the rows of this page. Deadline order
+    # (overdue_from), which the task_open_by_rule index serves; ORDER BY
+    # due_date would tempt the planner into walking a (due_date, ...) index
+    # across every clinic.
     ids = list(
-        qs.order_by("due_date", "id").values_list("id", flat=True)[offset : offset + limit + 1]
+        qs.order_by("overdue_from", "due_date", "id").values_list("id", flat=True)[
+            offset : offset + limit + 1
+        ]
     )
     has_next = len(ids) > limit
     ids = ids[:limit]

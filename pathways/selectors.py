@@ -184,15 +184,15 @@ def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
 def _ordered(qs: QuerySet[FollowUpTask], state: str, sort: str) -> QuerySet[FollowUpTask]:
     """One group in the chosen order.
 
-    The default for overdue work is "most overdue first", i.e. by
-    ``overdue_from`` (the effective due date plus grace): the worklist index
-    (clinic, overdue_from, due_date) returns it in that order, so page 1 of a
-    clinic with tens of thousands of overdue tasks reads 50 index entries.
+    The default is deadline order: by ``overdue_from`` (the effective due
+    date plus grace), i.e. most overdue first. The worklist index (clinic,
+    overdue_from, due_date) returns rows in that order, so a page of a clinic
+    with tens of thousands of overdue tasks reads about 50 index entries; an
+    ORDER BY due_date would tempt the planner into walking another index
+    (due_date, ...) across every clinic.
     """
     if sort in ("due", "-due"):
-        keys = (
-            ("overdue_from", "due_date", "id") if state == TaskState.OVERDUE else ("due_date", "id")
-        )
+        keys = ("overdue_from", "due_date", "id")
         return qs.order_by(*(k if sort == "due" else f"-{k}" for k in keys))
     if sort == "priority":
         qs = qs.annotate(

@@ -113,8 +113,8 @@ def _worklist_context(
         "priorities": TaskPriority.choices,
         "assignees": assignees,
         "sorts": [
-            ("due", "Most overdue first"),
-            ("-due", "Least overdue first"),
+            ("due", "Deadline (most overdue first)"),
+            ("-due", "Deadline (latest first)"),
             ("priority", "Priority"),
             ("patient", "Patient name"),
             ("rule", "Task"),
