@@ -63,10 +63,17 @@ class EpisodeQuerySet(models.QuerySet["Episode"]):
 
 
 class Episode(SyncedModel):
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
+    # No single-column FK indexes here or on tasks: each FK leads a composite
+    # index of Meta.indexes (patient, identified_date), (clinic, change_seq),
+    # and every index is rewritten by the sweep's updates.
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="episodes", db_index=False
+    )
     # Denormalised from the patient: scoping and the worklist filter by clinic
     # without a join; a patient never changes clinic.
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="episodes")
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="episodes", db_index=False
+    )
     levels_mask = models.PositiveIntegerField()
     onset_date = models.DateField()
     identified_date = models.DateField()
@@ -325,8 +332,14 @@ class TaskQuerySet(models.QuerySet["FollowUpTask"]):
 
 
 class FollowUpTask(SyncedModel):
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="tasks")
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="tasks")
+    # Served by (episode, rule, occurrence) / (episode, status) and
+    # (clinic, change_seq): a task row is rewritten by every status change.
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="tasks", db_index=False
+    )
     rule = models.CharField(max_length=48)
     occurrence = models.PositiveSmallIntegerField(default=1)
     title = models.CharField(max_length=200)

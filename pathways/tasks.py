@@ -10,10 +10,21 @@ from django.utils import timezone
 
 
 @shared_task(name="pathways.tasks.pathway_sweep_task")
-def pathway_sweep_task(as_of: str | None = None) -> str:
-    from pathways.services import pathway_sweep
+def pathway_sweep_task(as_of: str | None = None, helper: bool = False) -> str:
+    """Beat's sweep. When more than one batch is due, it first enqueues helper
+    sweeps (``helper=True``, which never fan out again) so that the other
+    worker processes share the run."""
+    from pathways.services import pathway_sweep, pathway_sweep_helpers
 
     now = timezone.now()
+    if not helper and as_of is None:
+        helpers = pathway_sweep_helpers(
+            now=now,
+            batch_size=settings.PATHWAY_SWEEP_BATCH_SIZE,
+            parallelism=settings.PATHWAY_SWEEP_PARALLELISM,
+        )
+        for _ in range(helpers):
+            pathway_sweep_task.delay(helper=True)
     report = pathway_sweep(
         now=now,
         as_of=date.fromisoformat(as_of) if as_of else None,

@@ -113,8 +113,8 @@ def _worklist_context(
         "priorities": TaskPriority.choices,
         "assignees": assignees,
         "sorts": [
-            ("due", "Deadline (most overdue first)"),
-            ("-due", "Deadline (latest first)"),
+            ("due", "Most overdue first"),
+            ("-due", "Latest deadline first"),
             ("priority", "Priority"),
             ("patient", "Patient name"),
             ("rule", "Task"),

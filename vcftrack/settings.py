@@ -205,6 +205,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Batches of the sweep: bounded work per transaction.
 PATHWAY_SWEEP_BATCH_SIZE = envint("PATHWAY_SWEEP_BATCH_SIZE", 500, minimum=1)
+# Sweeps that share one run when many batches are due (the beat's task plus
+# helpers); set it to the number of worker processes. 1 = no helpers.
+PATHWAY_SWEEP_PARALLELISM = envint("PATHWAY_SWEEP_PARALLELISM", 4, minimum=1)
 
 # --- REST -----------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -653,8 +653,8 @@ RULES_V1 = (
         code="red_flag_screen",
         title="Screen red flags",
         guidance="Screen red flags: known malignancy, neurological symptoms, signs of "
-        "instability, multiple fractures with atypical features. Close with outcome `clear` "
-        "or `red_flags_found`.",
+        "instability, multiple fractures with atypical features. Close with the outcome "
+        '"clear" or "red flags found".',
         seed_refs=("002", "000"),
         group="triage",
         phases=OPEN_PHASES,

@@ -11,7 +11,7 @@ from pathways.services.episodes import (
 )
 from pathways.services.evaluation import episode_evaluate, evaluate_batch, schedule_reevaluation
 from pathways.services.facts import fact_delete, fact_record, fact_update
-from pathways.services.sweep import SweepReport, pathway_sweep
+from pathways.services.sweep import SweepReport, pathway_sweep, pathway_sweep_helpers
 from pathways.services.tasks import task_assign, task_complete, task_not_applicable, task_snooze
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "fact_record",
     "fact_update",
     "pathway_sweep",
+    "pathway_sweep_helpers",
     "schedule_reevaluation",
     "task_assign",
     "task_complete",

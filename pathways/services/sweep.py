@@ -84,6 +84,30 @@ def pathway_sweep(
     return report
 
 
+def pathway_sweep_helpers(*, now: datetime, batch_size: int, parallelism: int) -> int:
+    """How many helper sweeps to enqueue beside this one: one per further
+    batch that is due now, up to ``parallelism`` sweeps in all.
+
+    A beat tick enqueues one sweep task, which one worker process runs; when
+    a clinic's morning brings thousands of due episodes, helpers let the
+    other worker processes share the run (SKIP LOCKED keeps them apart). A
+    helper that finds nothing left simply ends: surplus helpers cost one
+    query each, never a duplicate. The count reads at most
+    ``batch_size * parallelism`` index entries.
+    """
+    if parallelism <= 1:
+        return 0
+    due = (
+        Episode.objects.active()
+        .filter(next_review_at__lte=now)
+        .order_by()
+        .values("id")[: batch_size * parallelism]
+        .count()
+    )
+    batches = -(-due // batch_size)
+    return max(0, min(parallelism, batches) - 1)
+
+
 def _due(clinic_ids: list[uuid.UUID], cutoff: datetime, inclusive: bool) -> object:
     lookup = "next_review_at__lte" if inclusive else "next_review_at__lt"
     return Episode.objects.active().filter(clinic_id__in=clinic_ids, **{lookup: cutoff})
@@ -135,4 +159,11 @@ def uses_skip_locked() -> bool:
     return bool(connection.features.has_select_for_update_skip_locked)
 
 
-__all__ = ["DatabaseError", "SweepReport", "load_facts", "pathway_sweep", "uses_skip_locked"]
+__all__ = [
+    "DatabaseError",
+    "SweepReport",
+    "load_facts",
+    "pathway_sweep",
+    "pathway_sweep_helpers",
+    "uses_skip_locked",
+]

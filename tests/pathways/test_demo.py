@@ -26,9 +26,11 @@ def test_seed_demo_builds_a_lived_in_panel_and_runs_once_with_if_empty(capsys):
     # Replayed history: episodes moved through several phases, one transition each.
     assert PhaseTransition.objects.count() > Episode.objects.count()
     # Staff decisions were recorded by people, with outcomes.
-    assert FollowUpTask.objects.filter(
-        rule="augmentation_review_3m", closed_by_person=True
-    ).exclude(outcome="").exists()
+    assert (
+        FollowUpTask.objects.filter(rule="augmentation_review_3m", closed_by_person=True)
+        .exclude(outcome="")
+        .exists()
+    )
 
     call_command("seed_demo", "--if-empty")
     assert "already present" in capsys.readouterr().out

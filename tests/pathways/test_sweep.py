@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from pathways.models import Episode, FollowUpTask, PhaseTransition
-from pathways.services import pathway_sweep
+from pathways.services import pathway_sweep, pathway_sweep_helpers
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +212,54 @@ def test_people_recording_facts_while_the_sweep_runs_never_deadlock(make_episode
         t.join(30)
     assert errors == []
     assert FollowUpTask.objects.filter(rule="mobilisation", status="not_applicable").count() == 12
+
+
+def test_helpers_are_asked_for_only_when_more_than_one_batch_is_due(make_episode, now):
+    for _ in range(5):
+        make_episode()
+    Episode.objects.update(next_review_at=now - dt.timedelta(minutes=1))
+
+    assert pathway_sweep_helpers(now=now, batch_size=2, parallelism=4) == 2  # 3 batches
+    assert pathway_sweep_helpers(now=now, batch_size=2, parallelism=2) == 1  # capped
+    assert pathway_sweep_helpers(now=now, batch_size=5, parallelism=4) == 0  # one batch
+    assert pathway_sweep_helpers(now=now, batch_size=1, parallelism=1) == 0  # fan-out off
+    # Episodes reviewed later are not due now: nothing to share.
+    Episode.objects.update(next_review_at=now + dt.timedelta(hours=1))
+    assert pathway_sweep_helpers(now=now, batch_size=1, parallelism=4) == 0
+
+
+def test_the_beat_sweep_enqueues_helpers_that_share_the_run(make_episode, settings):
+    from celery.signals import task_postrun
+
+    from pathways.tasks import pathway_sweep_task
+
+    for n in range(6):
+        make_episode(onset_date="2026-11-10", identified_date=f"2026-11-{10 + n:02d}")
+    long_ago = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    Episode.objects.update(next_review_at=long_ago)
+    settings.PATHWAY_SWEEP_BATCH_SIZE = 2
+    settings.PATHWAY_SWEEP_PARALLELISM = 3
+    runs: list[tuple[dict, str]] = []
+
+    def record(sender=None, kwargs=None, retval=None, **_):  # type: ignore[no-untyped-def]
+        runs.append((dict(kwargs or {}), retval))
+
+    # Helpers run in-process (eager), as a worker would run them.
+    conf = pathway_sweep_task.app.conf
+    eager = conf.task_always_eager
+    conf.task_always_eager = True
+    task_postrun.connect(record, weak=False)
+    try:
+        pathway_sweep_task.delay()
+    finally:
+        task_postrun.disconnect(record)
+        conf.task_always_eager = eager
+
+    # The beat's task and two helpers (3 batches due, parallelism 3); helpers
+    # never fan out again.
+    assert [kw for kw, _ in runs].count({"helper": True}) == 2
+    assert len(runs) == 3
+    # Together they evaluated each episode exactly once, and none is left due.
+    evaluated = [int(r.split("episodes evaluated: ")[1].split(";")[0]) for _, r in runs]
+    assert sum(evaluated) == 6
+    assert not Episode.objects.filter(next_review_at__lte=long_ago).exists()
