@@ -200,7 +200,9 @@ def _numeric_range_check() -> Q:
 
 
 class Observation(EpisodeFactModel):
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="observations")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, related_name="observations", db_index=False
+    )
     kind = models.CharField(max_length=32, choices=ObservationKind.choices)
     value_number = models.FloatField(null=True, blank=True)
     value_bool = models.BooleanField(null=True, blank=True)
@@ -216,7 +218,15 @@ class Observation(EpisodeFactModel):
                 condition=Q(effective_date__lte=F("recorded_on")), name="observation_not_future"
             ),
         ]
-        indexes = [models.Index(fields=["episode", "effective_date"])]
+        indexes = [
+            models.Index(fields=["episode", "effective_date"]),
+            # "Follow-up at 16 weeks" is an index-only probe on this.
+            models.Index(
+                fields=["episode", "effective_date"],
+                condition=Q(deleted_at__isnull=True),
+                name="obs_alive_by_episode",
+            ),
+        ]
 
     @property
     def value(self) -> float | bool | None:
