@@ -110,6 +110,10 @@ def test_coordinator_morning(
     expect(page).to_have_url(f"{base}/")
     ready(page)
     page.get_by_label("Patient name or MRN").fill("A-0001")
+    # Wait for the search results to replace the list (the unfiltered list has
+    # the same rows: opening one before the swap lands would be undone by it).
+    expect(page).to_have_url(re.compile(r"q=A-0001"))
+    expect(page.locator("article.task").filter(has_text="Roth, Otto")).to_have_count(0)
     expect(page.locator("article.task").first).to_contain_text("Hartmann, Greta")
     calcium = row(page, "Calcium and vitamin D")
     calcium.locator("summary").click()
@@ -145,6 +149,10 @@ def test_coordinator_morning(
     ready(page)
     page.get_by_label("Task", exact=True).select_option(
         label="Consider vertebral augmentation before 3 months"
+    )
+    expect(page).to_have_url(re.compile(r"rule=augmentation_consider_early"))
+    expect(page.locator("article.task .cell-title")).to_have_text(
+        ["Consider vertebral augmentation before 3 months"]
     )
     early = row(page, "Consider vertebral augmentation before 3 months")
     expect(early).to_be_visible()
