@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from pathways.engine import Evaluation, TaskSpec, evaluate, get_ruleset
@@ -249,8 +250,7 @@ def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> Workli
     for state in states:
         low, high = max(start, offset), min(end, offset + counts[state])
         if low < high:
-            group = _ordered(base.filter(_group_q(state, query)), state, query.sort)
-            ids.extend(group.values_list("id", flat=True)[low - offset : high - offset])
+            ids.extend(_slice_ids(base, state, query, low - offset, high - offset))
         offset += counts[state]
     by_id = {
         t.id: t
@@ -265,6 +265,41 @@ def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> Workli
         if in_group:
             groups.append((state, label, in_group))
     return WorklistPage(rows, counts, total, page, pages, groups)
+
+
+def _slice_ids(
+    base: QuerySet[FollowUpTask], state: str, query: WorklistQuery, low: int, high: int
+) -> list[uuid.UUID]:
+    """The ids of rows ``low:high`` of one group, in the group's order.
+
+    For several clinics in deadline order, each clinic's first ``high`` rows
+    come from its own range of the worklist index and the union is merged:
+    with ``clinic IN (...)`` the index orders no clinic's rows against
+    another's, and PostgreSQL read and sorted every overdue task of ten
+    clinics (0.5 s for 360,000) to show 50 of them.
+    """
+    clinics = _clinic_ids(query)
+    if (
+        len(clinics) > 1
+        and query.sort in ("due", "-due")
+        and connection.features.supports_slicing_ordering_in_compound
+    ):
+        keys = ("overdue_from", "due_date", "id")
+        build = STATE_Q[state]
+        parts = [
+            _ordered(
+                base.filter(Q(clinic_id=cid) & build(query.todays[cid])), state, query.sort
+            ).values_list(*keys)[:high]
+            for cid in clinics
+        ]
+        merged = (
+            parts[0]
+            .union(*parts[1:], all=True)
+            .order_by(*(k if query.sort == "due" else f"-{k}" for k in keys))
+        )
+        return [row[2] for row in merged[low:high]]
+    group = _ordered(base.filter(_group_q(state, query)), state, query.sort)
+    return list(group.values_list("id", flat=True)[low:high])
 
 
 def worklist_export(query: WorklistQuery) -> Iterable[WorklistRow]:

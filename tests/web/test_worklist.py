@@ -271,3 +271,41 @@ def test_pages_cover_every_visible_task_once_in_group_order(clinic_a, build_pane
     assert len(seen) == len(set(seen)) == len(expected) and set(seen) == expected
     rank = {"overdue": 0, "due": 1, "upcoming": 2}
     assert [rank[s] for s in states] == sorted(rank[s] for s in states)
+
+
+@pytest.mark.parametrize("sort", ["due", "-due"])
+def test_a_user_of_several_clinics_pages_through_one_deadline_order(
+    alice, clinic_a, clinic_b, build_panel_for, sort
+):
+    """Rows of two clinics interleave by deadline exactly as one sorted list
+    would, page after page (PostgreSQL merges per-clinic index slices)."""
+    from pathways.selectors import WorklistQuery, worklist_page
+    from patients.models import Membership
+    from tests.conftest import NOW
+
+    Membership.objects.create(user=alice, clinic=clinic_b, role="coordinator")
+    build_panel_for(clinic_a, 12, seed=3)
+    build_panel_for(clinic_b, 12, seed=4)
+    todays = {clinic_a.id: NOW.date(), clinic_b.id: NOW.date()}
+    query = WorklistQuery(clinic_ids=[clinic_a.id, clinic_b.id], todays=todays, sort=sort)
+
+    pages = []
+    first = worklist_page(query, page_size=7)
+    for n in range(1, first.pages + 1):
+        page = worklist_page(WorklistQuery(**{**query.__dict__, "page": n}), page_size=7)
+        pages.append([r.task for r in page.rows])
+    shown = [t for rows in pages for t in rows]
+
+    rank = {"overdue": 0, "due": 1, "upcoming": 2}
+    expected = sorted(
+        (t for t in FollowUpTask.objects.open() if t.state_on(NOW.date()) is not None),
+        key=lambda t: (t.overdue_from, t.due_date, t.id),
+        reverse=sort == "-due",
+    )
+    expected = [
+        t
+        for t in sorted(expected, key=lambda t: rank[t.state_on(NOW.date())])
+        if t.state_on(NOW.date()) != "upcoming" or (t.effective_due - NOW.date()).days <= 14
+    ]
+    assert {t.clinic_id for t in shown} == {clinic_a.id, clinic_b.id}
+    assert [t.id for t in shown] == [t.id for t in expected]
