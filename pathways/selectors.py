@@ -182,6 +182,14 @@ def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
     return qs
 
 
+DEADLINE_SORTS = ("due", "-due")
+DEADLINE_KEYS = ("overdue_from", "due_date", "id")
+
+
+def _deadline_order(sort: str) -> list[str]:
+    return [k if sort == "due" else f"-{k}" for k in DEADLINE_KEYS]
+
+
 def _ordered(qs: QuerySet[FollowUpTask], state: str, sort: str) -> QuerySet[FollowUpTask]:
     """One group in the chosen order.
 
@@ -192,9 +200,8 @@ def _ordered(qs: QuerySet[FollowUpTask], state: str, sort: str) -> QuerySet[Foll
     ORDER BY due_date would tempt the planner into walking another index
     (due_date, ...) across every clinic.
     """
-    if sort in ("due", "-due"):
-        keys = ("overdue_from", "due_date", "id")
-        return qs.order_by(*(k if sort == "due" else f"-{k}" for k in keys))
+    if sort in DEADLINE_SORTS:
+        return qs.order_by(*_deadline_order(sort))
     if sort == "priority":
         qs = qs.annotate(
             priority_rank=Case(
@@ -281,23 +288,18 @@ def _slice_ids(
     clinics = _clinic_ids(query)
     if (
         len(clinics) > 1
-        and query.sort in ("due", "-due")
+        and query.sort in DEADLINE_SORTS
         and connection.features.supports_slicing_ordering_in_compound
     ):
-        keys = ("overdue_from", "due_date", "id")
         build = STATE_Q[state]
         parts = [
             _ordered(
                 base.filter(Q(clinic_id=cid) & build(query.todays[cid])), state, query.sort
-            ).values_list(*keys)[:high]
+            ).values_list(*DEADLINE_KEYS)[:high]
             for cid in clinics
         ]
-        merged = (
-            parts[0]
-            .union(*parts[1:], all=True)
-            .order_by(*(k if query.sort == "due" else f"-{k}" for k in keys))
-        )
-        return [row[2] for row in merged[low:high]]
+        merged = parts[0].union(*parts[1:], all=True).order_by(*_deadline_order(query.sort))
+        return [row[-1] for row in merged[low:high]]
     group = _ordered(base.filter(_group_q(state, query)), state, query.sort)
     return list(group.values_list("id", flat=True)[low:high])
 
