@@ -14,12 +14,20 @@ from pathways.engine.facts import (
     MedicationFact,
     ObservationFact,
     ProcedureFact,
+    ProgrammeFacts,
 )
-from pathways.engine.result import Evaluation, TaskSpec
-from pathways.engine.ruleset import RULESETS, Rule, RuleSet, get_ruleset
+from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
+from pathways.engine.programme import evaluate_patient, evaluate_programme
+from pathways.engine.registry import CURRENT_VERSION, RULESETS, get_ruleset
+from pathways.engine.ruleset import Rule, RuleSet
 
 __all__ = [
+    "CURRENT_VERSION",
     "RULESETS",
+    "PatientEvaluation",
+    "ProgrammeFacts",
+    "evaluate_patient",
+    "evaluate_programme",
     "BoneDensityFact",
     "EpisodeFacts",
     "Evaluation",

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pathways.engine.context import AUGMENTATION, Context
+from pathways.engine.context import Context
 from pathways.engine.facts import EpisodeFacts
 from pathways.engine.result import Evaluation, TaskSpec
-from pathways.engine.rules_v1 import (
-    SUPPRESSED_IN_BRANCH,
-    early_augmentation_triggers,
-    malignancy_suspected,
-    pathologic_confirmed,
-    surgical_urgent_triggers,
-)
-from pathways.engine.ruleset import Planned, Rule, RuleSet, get_ruleset
+from pathways.engine.ruleset import Planned, Rule, RuleSet
 
 
-def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -> Evaluation:
+def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     """Evaluate one episode as of one date.
 
     1. Derive the facts as they stood on ``as_of`` (later-dated facts ignored).
@@ -29,13 +22,14 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
     4. Cancel open tasks whose rule no longer applies, with the reason.
     5. Derive the phase and the next date on which anything can change.
     """
-    ruleset = ruleset or get_ruleset("v1")
     ctx = Context(facts, as_of)
 
     if facts.status == "closed":
         return _closed(facts, ctx)
+    if facts.deceased_on is not None and ctx.reached(facts.deceased_on):
+        return _deceased(facts, ctx)
 
-    branch, branch_cause, branch_since = _branch(ctx)
+    branch, branch_cause, branch_since = ruleset.branch(ctx)
     expiry = ctx.twelve_months
 
     tasks: list[TaskSpec] = []
@@ -43,10 +37,13 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
     planned_keys: set[tuple[str, int]] = set()
     why_not: dict[str, str] = {}
     for rule in ruleset.rules:
+        if rule.patient_level and facts.in_programme:
+            why_not[rule.code] = "continued in the patient's programme"
+            continue
         if rule.patient_level and not facts.owns_patient_rules:
             why_not[rule.code] = "kept on the patient's most recent open episode"
             continue
-        if branch and rule.code in SUPPRESSED_IN_BRANCH:
+        if branch and rule.code in ruleset.suppressed_in_branch:
             why_not[rule.code] = f"not raised in the {branch.replace('_', ' ')} branch"
             continue
         plan = rule.planner(ctx, rule)
@@ -56,7 +53,11 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
             # first appear on or after the 12-month expiry is not raised at
             # all (rather than raised already missed, which would count
             # work nobody ever expected).
-            occurrences = tuple(p for p in occurrences if _visible_from(rule, p.due) < expiry)
+            occurrences = tuple(
+                p
+                for p in occurrences
+                if _visible_from(rule, p.due) < expiry or rule.raises_after_expiry
+            )
             if plan.occurrences and not occurrences:
                 why_not[rule.code] = f"expired 12 months after identification ({expiry})"
         if not plan.occurrences:
@@ -85,12 +86,8 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
             if t.status == "open" and (t.rule, t.occurrence) not in planned_keys
         )
     )
-    phase, cause, since = _phase(ctx, branch, branch_cause, branch_since)
-    flags = []
-    if (facts.identified_date - facts.onset_date).days > 5:
-        flags.append("calcitonin_window_passed")
-    if facts.recorded_on > expiry:
-        flags.append("historical")
+    phase, cause, since = ruleset.phase(ctx, branch, branch_cause, branch_since)
+    flags = ruleset.flags(ctx)
     return Evaluation(
         phase=phase,
         phase_cause=cause,
@@ -99,19 +96,21 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet | None = None) -
         projected=tuple(projected),
         cancel=cancel,
         next_review=ctx.next_review(),
-        flags=tuple(flags),
+        flags=flags,
         derived={"bmd_changes": ctx.bmd_changes()},
     )
 
 
 def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpec:
     code, occurrence, due = rule.code, planned.occurrence, planned.due
-    grace, lead, priority, triggers = (
-        rule.effective_grace,
-        rule.effective_lead,
-        rule.priority,
-        planned.triggers,
-    )
+    priority = planned.priority or rule.priority
+    triggers = planned.triggers
+    if priority == rule.priority:
+        grace, lead = rule.effective_grace, rule.effective_lead
+    else:
+        # Urgent work has no grace and no lead time (pathway-spec).
+        grace = 0 if priority == "urgent" else rule.grace_days
+        lead = 0 if priority == "urgent" else rule.lead_days
     existing = ctx.tasks.get((code, occurrence))
     if existing is not None and existing.closed_by_person:
         # A person's decision stands; the engine never overrides it.
@@ -126,7 +125,10 @@ def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpe
         missed = (_next_day(planned.window_end), f"Window closed on {planned.window_end}")
     if planned.superseded_on is not None and (missed is None or planned.superseded_on < missed[0]):
         missed = (planned.superseded_on, planned.superseded_why.capitalize() or "Superseded")
-    if rule.expires_at_12_months and (missed is None or expiry < missed[0]):
+    expires = rule.expires_at_12_months and not (
+        rule.raises_after_expiry and _visible_from(rule, due) >= expiry
+    )
+    if expires and (missed is None or expiry < missed[0]):
         missed = (expiry, f"Expired 12 months after identification ({expiry})")
     if planned.done is not None:
         on, why = planned.done
@@ -153,74 +155,26 @@ def _next_day(day: date) -> date:
     return day + timedelta(days=1)
 
 
-def _branch(ctx: Context) -> tuple[str, str, date]:
-    surgery = ctx.procedure({"surgery"})
-    urgent = surgical_urgent_triggers(ctx)
-    if urgent and not (surgery and surgery.performed_date >= urgent[0].on):
-        return "surgical", urgent[0].text, urgent[0].on
-    confirmed = pathologic_confirmed(ctx)
-    if confirmed is not None:
-        return "pathologic_workup", confirmed.text, confirmed.on
-    suspected = malignancy_suspected(ctx)
-    if suspected is not None:
-        return "pathologic_workup", suspected.text, suspected.on
-    return "", "", ctx.identified
-
-
-def _phase(
-    ctx: Context, branch: str, branch_cause: str, branch_since: date
-) -> tuple[str, str, date]:
-    if branch:
-        return branch, branch_cause, branch_since
-    surgery = ctx.procedure({"surgery"})
-    if surgery is not None:
-        return (
-            "bone_health",
-            f"surgery performed on {surgery.performed_date}",
-            surgery.performed_date,
+def _deceased(facts: EpisodeFacts, ctx: Context) -> Evaluation:
+    """A deceased patient raises nothing; open tasks close as cancelled
+    (pathway-spec V2.4)."""
+    died = facts.deceased_on
+    cancel = tuple(
+        sorted(
+            (t.rule, t.occurrence, f"Patient deceased ({died})")
+            for t in facts.tasks
+            if t.status == "open"
         )
-    augmented = ctx.procedure(AUGMENTATION)
-    if augmented is not None:
-        return (
-            "bone_health",
-            f"{augmented.kind} performed on {augmented.performed_date}",
-            augmented.performed_date,
-        )
-    review = ctx.person_closed("augmentation_review_3m")
-    if review is not None and review.outcome != "offer_augmentation":
-        outcome = review.outcome or review.status.replace("_", " ")
-        return "bone_health", f"3-month review closed: {outcome}", review.closed_on or ctx.as_of
-    if ctx.reached(ctx.twelve_months):
-        return "bone_health", "12 months after identification", ctx.twelve_months
-    if review is not None:
-        return (
-            "augmentation_review",
-            "augmentation offered at the 3-month review; awaiting the procedure",
-            review.closed_on or ctx.as_of,
-        )
-    if ctx.reached(ctx.three_months):
-        return "augmentation_review", "3-month review due", ctx.three_months
-    early = ctx.person_closed("augmentation_consider_early")
-    triggers = [t for t in early_augmentation_triggers(ctx) if t.on < ctx.three_months]
-    if triggers and (early is None or early.outcome == "offer_augmentation"):
-        return "augmentation_review", f"early trigger: {triggers[0].text}", triggers[0].on
-    if not _triage_clear(ctx):
-        return "triage", "neuro exam and red-flag screen not yet recorded clear", ctx.identified
-    if ctx.reached(ctx.day(28)):
-        return "conservative", "day 28 of conservative management", ctx.day(28)
-    return "acute", "neuro exam and red-flag screen recorded clear", ctx.identified
-
-
-def _triage_clear(ctx: Context) -> bool:
-    neuro_ok = ctx.facts.neuro_status == "intact" or (
-        ctx.latest("neuro_deficit") is not None and ctx.latest("neuro_deficit").value is False  # type: ignore[union-attr]
     )
-    red = ctx.person_closed("red_flag_screen")
-    screen = ctx.latest("malignancy_suspected")
-    flags_ok = (red is not None and red.outcome != "red_flags_found") or (
-        screen is not None and screen.value is False
+    return Evaluation(
+        phase="closed",
+        phase_cause=f"patient deceased on {died}",
+        phase_since=died or ctx.as_of,
+        tasks=(),
+        projected=(),
+        cancel=cancel,
+        next_review=None,
     )
-    return neuro_ok and flags_ok
 
 
 def _closed(facts: EpisodeFacts, ctx: Context) -> Evaluation:

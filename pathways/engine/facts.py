@@ -38,6 +38,9 @@ class MedicationFact:
     drug: str
     start_date: date
     stop_date: date | None = None
+    # An imported prescription with no evidence of use for 12 months
+    # (pathway-spec V2.4): counts as on treatment, needs reconciling.
+    unverified: bool = False
 
     def active_on(self, day: date) -> bool:
         return self.start_date <= day and (self.stop_date is None or self.stop_date > day)
@@ -81,9 +84,36 @@ class EpisodeFacts:
     # duration, calcitonin switch/restart) are raised on one episode only: the
     # patient's most recent open episode, so two episodes never duplicate them.
     owns_patient_rules: bool = True
+    # The patient has a bone-health programme (v2): patient-level rules are
+    # raised there, never on an episode (pathway-spec V2.1).
+    in_programme: bool = False
+    deceased_on: date | None = None
     observations: tuple[ObservationFact, ...] = ()
     imaging: tuple[ImagingFact, ...] = ()
     procedures: tuple[ProcedureFact, ...] = ()
     medications: tuple[MedicationFact, ...] = ()
     bone_density: tuple[BoneDensityFact, ...] = ()
     tasks: tuple[ExistingTask, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeFacts:
+    """The patient's bone-health programme (pathway-spec V2.1): every episode
+    of the patient, the patient's drugs and DXAs, the programme's own tasks."""
+
+    patient_id: str
+    # The day the programme's record entered vcftrack: programme work due
+    # long before it is raised once, on this day (pathway-spec V2.4).
+    entered_on: date
+    episodes: tuple[EpisodeFacts, ...]
+    medications: tuple[MedicationFact, ...] = ()
+    bone_density: tuple[BoneDensityFact, ...] = ()
+    tasks: tuple[ExistingTask, ...] = ()
+    status: str = "active"
+    end_reason: str = ""
+    ended_on: date | None = None
+    deceased_on: date | None = None
+    # Rules whose series ran under version 1 before the hand-over: their
+    # occurrences closed before ``entered_on`` stay v1 history and are not
+    # created again (pathway-spec V2.1 coexistence).
+    v1_history: frozenset[str] = frozenset()

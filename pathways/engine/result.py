@@ -52,3 +52,11 @@ class Evaluation:
     next_review: date | None
     flags: tuple[str, ...] = ()
     derived: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientEvaluation:
+    """A patient evaluated as one unit: each episode, and the programme."""
+
+    episodes: dict[str, Evaluation]
+    programme: Evaluation | None

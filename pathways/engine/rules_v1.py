@@ -29,7 +29,7 @@ from pathways.engine.context import (
     fmt_value,
 )
 from pathways.engine.dates import add_days, add_months
-from pathways.engine.ruleset import Plan, Planned, Rule, RuleSet, register
+from pathways.engine.ruleset import Plan, Planned, Rule
 
 MAIN = frozenset({"triage", "acute", "conservative", "augmentation_review", "bone_health"})
 BRANCHES = frozenset({"surgical", "pathologic_workup"})
@@ -1045,5 +1045,3 @@ SUPPRESSED_IN_BRANCH = frozenset(
         "nerve_root_block_consider",
     }
 )
-
-V1 = register(RuleSet(version="v1", rules=RULES_V1))

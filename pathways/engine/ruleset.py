@@ -15,6 +15,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathways.engine.context import Context
 
+# The rule set's own decisions, beside its rules: which side branch an
+# episode is in, which phase it stands in, which flags it shows. The engine
+# core calls these and names no version's rules.
+BranchFn = Callable[["Context"], tuple[str, str, date]]
+PhaseFn = Callable[["Context", str, str, date], tuple[str, str, date]]
+FlagsFn = Callable[["Context"], tuple[str, ...]]
+
 DEFAULT_GRACE_DAYS = 7
 DEFAULT_LEAD_DAYS = 14
 
@@ -34,6 +41,9 @@ class Planned:
     # review took its place).
     superseded_on: date | None = None
     superseded_why: str = ""
+    # A planner may raise one occurrence at another priority than the rule's
+    # (a lapsed denosumab dose turns high: pathway-spec V2.2).
+    priority: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +75,23 @@ class Rule:
     offset_months: int = 0
     recurs_months: int = 0
     window: str = ""
+    # The window's length in days, where the rule has one the planner counts.
+    window_days: int = 0
     trigger: str = ""
     priority: str = "routine"
     grace_days: int = DEFAULT_GRACE_DAYS
     lead_days: int = DEFAULT_LEAD_DAYS
-    # Tasks of a patient-level rule live on the patient's newest open episode.
+    # A patient-level rule: in v1 its tasks live on the patient's newest open
+    # episode; from v2 on they belong to the patient's bone-health programme
+    # (unique key patient + rule + occurrence).
     patient_level: bool = False
     # Acute and conservative rules expire 12 months after identification.
     expires_at_12_months: bool = False
+    # An expiring rule raises nothing first visible after the expiry -- except
+    # a rule whose trigger can arise at any time (v2 branch consults: a
+    # deterioration recorded in year two is today's work, "regardless of
+    # fracture age", seed 000).
+    raises_after_expiry: bool = False
     # Closed by a person with one of these outcomes (decision tasks).
     outcomes: tuple[str, ...] = ()
     completes_by: str = ""
@@ -87,18 +106,29 @@ class Rule:
     def effective_lead(self) -> int:
         return 0 if self.priority == "urgent" else self.lead_days
 
-    def due_from(self, anchor: date, occurrence_offset_months: int = 0) -> date:
-        from pathways.engine.dates import add_days, add_months
 
-        return add_days(
-            add_months(anchor, self.offset_months + occurrence_offset_months), self.offset_days
-        )
+    @property
+    def scope(self) -> str:
+        return "patient" if self.patient_level else "episode"
+
+
+def _no_flags(ctx: Context) -> tuple[str, ...]:
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     version: str
     rules: tuple[Rule, ...]
+    branch: BranchFn
+    phase: PhaseFn
+    flags: FlagsFn = _no_flags
+    # Rules not raised while the episode is in a side branch (their open
+    # tasks are cancelled with the reason).
+    suppressed_in_branch: frozenset[str] = frozenset()
+    # v2: patient-level rules form the patient's programme, evaluated once per
+    # patient; v1 keeps them on the newest open episode.
+    has_programme: bool = False
 
     def __post_init__(self) -> None:
         codes = [r.code for r in self.rules]
@@ -115,19 +145,3 @@ class RuleSet:
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.rules)
 
-
-RULESETS: dict[str, RuleSet] = {}
-
-
-def register(ruleset: RuleSet) -> RuleSet:
-    RULESETS[ruleset.version] = ruleset
-    return ruleset
-
-
-def get_ruleset(version: str) -> RuleSet:
-    from pathways.engine import rules_v1  # noqa: F401  (registers v1)
-
-    try:
-        return RULESETS[version]
-    except KeyError:
-        raise KeyError(f"unknown pathway version {version!r}") from None

@@ -31,8 +31,11 @@ from pathways.engine import (
     ObservationFact,
     ProcedureFact,
     evaluate,
+    get_ruleset,
 )
 from pathways.engine.dates import add_months
+
+RULESET = get_ruleset("v1")
 
 TODAY = date(2026, 11, 22)
 # (kind, weight, age range in days since identification)
@@ -125,7 +128,7 @@ def build(kind: str, age: int, rnd: random.Random, n: int) -> EpisodeFacts:
 def steady_state(facts: EpisodeFacts) -> EpisodeFacts:
     """Facts with the task rows the database holds after yesterday's evaluation."""
     yesterday = TODAY - timedelta(days=1)
-    ev = evaluate(facts, max(yesterday, facts.identified_date))
+    ev = evaluate(facts, max(yesterday, facts.identified_date), RULESET)
     rows = tuple(
         ExistingTask(t.rule, t.occurrence, t.status, False, t.outcome, t.closed_on)
         for t in ev.tasks
@@ -167,14 +170,14 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     for _kind, facts in panel[:200]:  # warm up
-        evaluate(facts, TODAY)
+        evaluate(facts, TODAY, RULESET)
 
     def best_of(items: list[EpisodeFacts]) -> float:
         best = float("inf")
         for _round in range(args.rounds):
             start = time.perf_counter()
             for facts in items:
-                evaluate(facts, TODAY)
+                evaluate(facts, TODAY, RULESET)
             best = min(best, time.perf_counter() - start)
         return best
 

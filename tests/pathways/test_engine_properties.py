@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pathways.engine.v1 import V1
 from pathways.engine import (
     BoneDensityFact,
     EpisodeFacts,
@@ -215,7 +216,7 @@ def view(ev: Evaluation) -> tuple[object, ...]:
 @given(cases())
 def test_evaluation_is_deterministic(case: tuple[EpisodeFacts, date]) -> None:
     facts, as_of = case
-    assert evaluate(facts, as_of) == evaluate(facts, as_of)
+    assert evaluate(facts, as_of, V1) == evaluate(facts, as_of, V1)
 
 
 @PROPS
@@ -224,9 +225,9 @@ def test_persisting_the_result_and_evaluating_again_changes_nothing(
     case: tuple[EpisodeFacts, date],
 ) -> None:
     facts, as_of = case
-    first = evaluate(facts, as_of)
+    first = evaluate(facts, as_of, V1)
     stored = persist(facts, first)
-    second = evaluate(stored, as_of)
+    second = evaluate(stored, as_of, V1)
     assert second.cancel == ()
     assert second.tasks == first.tasks
     assert second.projected == first.projected
@@ -236,7 +237,7 @@ def test_persisting_the_result_and_evaluating_again_changes_nothing(
         first.phase_since,
     )
     # ... and a third time (two workers at once) still nothing.
-    assert evaluate(persist(stored, second), as_of) == second
+    assert evaluate(persist(stored, second), as_of, V1) == second
 
 
 @PROPS
@@ -260,14 +261,14 @@ def test_the_order_of_the_facts_does_not_matter(
         bone_density=shuffled(facts.bone_density),
         tasks=shuffled(facts.tasks),
     )
-    assert evaluate(mixed, as_of) == evaluate(facts, as_of)
+    assert evaluate(mixed, as_of, V1) == evaluate(facts, as_of, V1)
 
 
 @PROPS
 @given(cases())
 def test_the_shape_of_every_result(case: tuple[EpisodeFacts, date]) -> None:
     facts, as_of = case
-    ev = evaluate(facts, as_of)
+    ev = evaluate(facts, as_of, V1)
     rows = {(t.rule, t.occurrence): t for t in facts.tasks}
     keys = [t.key for t in ev.tasks] + [t.key for t in ev.projected]
     assert len(keys) == len(set(keys)), "a (rule, occurrence) planned twice"
@@ -325,7 +326,7 @@ def test_the_shape_of_every_result(case: tuple[EpisodeFacts, date]) -> None:
 @given(cases(), st.data())
 def test_nothing_changes_before_next_review(case: tuple[EpisodeFacts, date], data: Any) -> None:
     facts, as_of = case
-    ev = evaluate(facts, as_of)
+    ev = evaluate(facts, as_of, V1)
     horizon = ev.next_review or as_of + timedelta(days=2000)
     gap = (horizon - as_of).days
     if gap <= 1:
@@ -333,7 +334,7 @@ def test_nothing_changes_before_next_review(case: tuple[EpisodeFacts, date], dat
     days = {1, gap - 1, gap // 2}
     days |= set(data.draw(st.lists(st.integers(1, gap - 1), max_size=4)))
     for n in sorted(days):
-        later = evaluate(facts, as_of + timedelta(days=n))
+        later = evaluate(facts, as_of + timedelta(days=n), V1)
         assert view(later) == view(ev), (
             f"changed {n} days after {as_of}, next_review {ev.next_review}"
         )
@@ -352,7 +353,7 @@ def test_facts_dated_after_as_of_are_ignored(case: tuple[EpisodeFacts, date]) ->
         medications=tuple(m for m in facts.medications if m.start_date <= as_of),
         bone_density=tuple(b for b in facts.bone_density if b.performed_date <= as_of),
     )
-    assert view(evaluate(facts, as_of)) == view(evaluate(known, as_of))
+    assert view(evaluate(facts, as_of, V1)) == view(evaluate(known, as_of, V1))
 
 
 @PROPS
@@ -362,7 +363,7 @@ def test_a_closed_episode_raises_nothing(case: tuple[EpisodeFacts, date]) -> Non
     closed = replace(
         facts, status="closed", close_reason="deceased", closed_on=facts.identified_date
     )
-    ev = evaluate(closed, as_of)
+    ev = evaluate(closed, as_of, V1)
     assert ev.tasks == () and ev.projected == () and ev.next_review is None
     assert {(r, o) for r, o, _ in ev.cancel} == {
         (t.rule, t.occurrence) for t in facts.tasks if t.status == "open"

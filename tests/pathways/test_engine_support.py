@@ -132,7 +132,7 @@ def episode(
 
 
 def run(facts: EpisodeFacts, as_of: date) -> Evaluation:
-    return evaluate(facts, as_of)
+    return evaluate(facts, as_of, RULESET)
 
 
 def raised(ev: Evaluation) -> dict[tuple[str, int], TaskSpec]:
