@@ -97,6 +97,11 @@ class Episode(SyncedModel):
     # A row that keeps failing in the sweep is pushed back and marked.
     sweep_failures = models.PositiveSmallIntegerField(default=0)
     sweep_error = models.TextField(blank=True, default="")
+    # Set once the patient has a bone-health programme (v2): the patient is
+    # then the unit of evaluation, claimed through the programme's row.
+    programme = models.ForeignKey(
+        "Programme", on_delete=models.PROTECT, null=True, blank=True, related_name="episodes"
+    )
 
     objects = EpisodeQuerySet.as_manager()
 
@@ -133,7 +138,7 @@ class Episode(SyncedModel):
             models.Index(
                 fields=["next_review_at"],
                 name="episode_due_for_review",
-                condition=Q(status="active", deleted_at__isnull=True),
+                condition=Q(status="active", deleted_at__isnull=True, programme__isnull=True),
             ),
             models.Index(fields=["clinic", "change_seq"]),
             models.Index(fields=["clinic", "phase"]),
@@ -146,6 +151,49 @@ class Episode(SyncedModel):
     @property
     def levels(self) -> list[str]:
         return mask_to_levels(self.levels_mask)
+
+
+class ProgrammeStatus(models.TextChoices):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Programme(models.Model):
+    """The patient's bone-health programme (pathway-spec V2.1): one per
+    patient, started by the first v2 episode (or a migrated one), never closed
+    by closing an episode; ended by a person (deceased, discharged)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="programme")
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="programmes", db_index=False
+    )
+    rule_set = models.CharField(max_length=16, default="v2")
+    # The day the programme's record entered vcftrack (V2.4 late records).
+    started_on = models.DateField()
+    status = models.CharField(
+        max_length=8, choices=ProgrammeStatus.choices, default=ProgrammeStatus.ACTIVE
+    )
+    end_reason = models.CharField(max_length=24, blank=True, default="")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The earliest moment any of the patient's evaluations can change.
+    next_review_at = models.DateTimeField(null=True, blank=True)
+    sweep_failures = models.PositiveSmallIntegerField(default=0)
+    sweep_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_review_at"],
+                name="programme_due_for_review",
+                condition=Q(status="active"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"programme of {self.patient_id} ({self.status})"
 
 
 class EpisodeFactModel(SyncedModel):
@@ -176,6 +224,13 @@ class ObservationKind(models.TextChoices):
     SYMPTOMS_CHANGED = "symptoms_changed"
     MALIGNANCY_SUSPECTED = "malignancy_suspected"
     PATHOLOGIC_CONFIRMED = "pathologic_confirmed"
+    # Surgical indications of version 2 (003:71, 004:75-78).
+    JUNCTIONAL_KYPHOSIS = "junctional_kyphosis"
+    RETROPULSION = "retropulsion"
+    PSEUDARTHROSIS = "pseudarthrosis"
+    PROGRESSIVE_COLLAPSE = "progressive_collapse"
+    # A Cobb angle in degrees is its own kind: never mistaken for kyphosis in %.
+    COBB_ANGLE_DEG = "cobb_angle_deg"
 
 
 # value ranges of the numeric kinds: (minimum, maximum), inclusive.
@@ -186,6 +241,7 @@ NUMERIC_KINDS: dict[str, tuple[float, float]] = {
     "scoliosis_pct": (0, 100),
     "dorsal_wall_loss_pct": (0, 100),
     "height_loss_pct": (0, 100),
+    "cobb_angle_deg": (0, 180),
 }
 BOOLEAN_KINDS = frozenset(k for k in ObservationKind.values if k not in NUMERIC_KINDS)
 # Sorted for the check constraint: a set's order changes between processes.
@@ -344,12 +400,23 @@ class TaskQuerySet(models.QuerySet["FollowUpTask"]):
 class FollowUpTask(SyncedModel):
     # Served by (episode, rule, occurrence) / (episode, status) and
     # (clinic, change_seq): a task row is rewritten by every status change.
+    # NULL for a task of the patient's programme (v2, pathway-spec V2.1).
     episode = models.ForeignKey(
-        Episode, on_delete=models.CASCADE, related_name="tasks", db_index=False
+        Episode,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        db_index=False,
+        null=True,
+        blank=True,
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="tasks", db_index=False
     )
     clinic = models.ForeignKey(
         Clinic, on_delete=models.PROTECT, related_name="tasks", db_index=False
     )
+    # The rule set that raised the task (v1 / v2).
+    rule_set = models.CharField(max_length=16, default="v1")
     rule = models.CharField(max_length=48)
     occurrence = models.PositiveSmallIntegerField(default=1)
     title = models.CharField(max_length=200)
@@ -398,6 +465,11 @@ class FollowUpTask(SyncedModel):
             models.UniqueConstraint(
                 fields=["episode", "rule", "occurrence"], name="task_unique_episode_rule_occurrence"
             ),
+            models.UniqueConstraint(
+                fields=["patient", "rule", "occurrence"],
+                condition=Q(episode__isnull=True),
+                name="task_unique_programme_rule_occurrence",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=TaskStatus.values), name="task_status_valid"
             ),
@@ -419,6 +491,7 @@ class FollowUpTask(SyncedModel):
             ),
             models.Index(fields=["clinic", "change_seq"]),
             models.Index(fields=["episode", "status"]),
+            models.Index(fields=["patient", "status"], name="task_by_patient_status"),
             models.Index(fields=["rule", "status"]),
             # Dashboard and worklist by rule: overdue tasks per rule of a
             # clinic is an index-only scan (11 ms instead of 0.5 s on a
@@ -432,6 +505,11 @@ class FollowUpTask(SyncedModel):
 
     def __str__(self) -> str:
         return f"{self.rule}#{self.occurrence} due {self.due_date} ({self.status})"
+
+    @property
+    def scope(self) -> str:
+        """``programme`` for the patient's bone-health programme, else ``episode``."""
+        return "programme" if self.episode_id is None else "episode"
 
     @property
     def effective_due(self) -> date:

@@ -367,4 +367,7 @@ def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None
     from pathways.services.evaluation import schedule_reevaluation
 
     ids = list(Episode.objects.active().filter(patient=patient).values_list("id", flat=True))
-    schedule_reevaluation(episode_ids=ids, now=now, actor_id=actor_id)
+    # A patient whose episodes are all closed still has a programme to review.
+    schedule_reevaluation(
+        episode_ids=ids, patient_ids=[patient.id], now=now, actor_id=actor_id
+    )

@@ -16,9 +16,9 @@ from pathways.engine.facts import (
     ProcedureFact,
     ProgrammeFacts,
 )
-from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
 from pathways.engine.programme import evaluate_patient, evaluate_programme
 from pathways.engine.registry import CURRENT_VERSION, RULESETS, get_ruleset
+from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
 from pathways.engine.ruleset import Rule, RuleSet
 
 __all__ = [

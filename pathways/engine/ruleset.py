@@ -106,7 +106,6 @@ class Rule:
     def effective_lead(self) -> int:
         return 0 if self.priority == "urgent" else self.lead_days
 
-
     @property
     def scope(self) -> str:
         return "patient" if self.patient_level else "episode"
@@ -144,4 +143,3 @@ class RuleSet:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.rules)
-

@@ -8,8 +8,15 @@ from pathways.services.episodes import (
     episode_delete,
     episode_migrate_pathway,
     episode_update,
+    programme_end,
 )
-from pathways.services.evaluation import episode_evaluate, evaluate_batch, schedule_reevaluation
+from pathways.services.evaluation import (
+    episode_evaluate,
+    evaluate_batch,
+    evaluate_patients,
+    patient_evaluate,
+    schedule_reevaluation,
+)
 from pathways.services.facts import fact_delete, fact_record, fact_update
 from pathways.services.sweep import SweepReport, pathway_sweep, pathway_sweep_helpers
 from pathways.services.tasks import task_assign, task_complete, task_not_applicable, task_snooze
@@ -23,11 +30,14 @@ __all__ = [
     "episode_migrate_pathway",
     "episode_update",
     "evaluate_batch",
+    "evaluate_patients",
     "fact_delete",
     "fact_record",
     "fact_update",
     "pathway_sweep",
     "pathway_sweep_helpers",
+    "patient_evaluate",
+    "programme_end",
     "schedule_reevaluation",
     "task_assign",
     "task_complete",

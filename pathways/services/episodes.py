@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from pathways.engine import get_ruleset
+from pathways.engine import CURRENT_VERSION, RuleSet, get_ruleset
 from pathways.levels import InvalidLevel, levels_to_mask
 from pathways.models import (
     ActorKind,
@@ -19,8 +19,14 @@ from pathways.models import (
     NeuroStatus,
     Phase,
     PhaseTransition,
+    Programme,
+    ProgrammeStatus,
 )
-from pathways.services.evaluation import evaluate_batch, schedule_reevaluation
+from pathways.services.evaluation import (
+    evaluate_batch,
+    evaluate_patients,
+    schedule_reevaluation,
+)
 from patients.models import Patient
 from patients.services import check_choice, check_date
 from patients.sync import stamp
@@ -95,8 +101,8 @@ def episode_create(
         if values["identified_date"] < values["onset_date"]:
             errors.add("identified_date", "Must not be before onset_date.")
     errors.raise_if_any()
-    version = data.get("pathway_version") or "v1"
-    get_ruleset(version)
+    version = data.get("pathway_version") or CURRENT_VERSION
+    ruleset = get_ruleset(version)
     episode = Episode(
         id=episode_id or uuid.uuid4(),
         patient=patient,
@@ -112,17 +118,88 @@ def episode_create(
         **values,
     )
     with transaction.atomic():
-        # A new episode takes over the patient-level rules from the older ones.
-        # Their rows are locked before the change counter is taken (lock order:
-        # episodes, then tasks, then the counter -- as the sweep does).
-        siblings = list(
-            Episode.objects.active().filter(patient_id=patient.id).values_list("id", flat=True)
-        )
-        schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
-        episode.save(force_insert=True)
-        evaluate_batch([episode.id], now=now, actor_id=actor_id)
+        programme = _programme_for(patient, ruleset, now=now)
+        if programme is not None:
+            # The patient is the unit of evaluation (pathway-spec V2.1): the
+            # new episode joins the programme and the patient is evaluated
+            # whole, under the programme's lock.
+            _join_programme(patient, programme)
+            episode.programme = programme
+            episode.save(force_insert=True)
+            evaluate_patients([patient.id], now=now, actor_id=actor_id)
+        else:
+            # A new episode takes over the patient-level rules from the older
+            # ones. Their rows are locked before the change counter is taken
+            # (lock order: episodes, then tasks, then the counter -- as the
+            # sweep does).
+            siblings = list(
+                Episode.objects.active().filter(patient_id=patient.id).values_list("id", flat=True)
+            )
+            schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
+            episode.save(force_insert=True)
+            evaluate_batch([episode.id], now=now, actor_id=actor_id)
     episode.refresh_from_db()
     return episode
+
+
+def _programme_for(patient: Patient, ruleset: RuleSet, *, now: datetime) -> Programme | None:
+    """The patient's programme, locked; created when a rule set with a
+    programme reaches a patient who has none. Lock order: programme, episodes."""
+    existing = Programme.objects.select_for_update().filter(patient_id=patient.id).first()
+    if existing is not None or not ruleset.has_programme:
+        return existing
+    # Two first v2 episodes of one patient at once: the patient's row lock
+    # serialises them; the unique patient key is the final guard.
+    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
+    existing = Programme.objects.select_for_update().filter(patient_id=patient.id).first()
+    if existing is not None:
+        return existing
+    return Programme.objects.create(
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        rule_set=ruleset.version,
+        started_on=patient.clinic.today(now),
+        next_review_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _join_programme(patient: Patient, programme: Programme) -> None:
+    """Every episode of the patient belongs to the programme from now on: its
+    v1 episodes raise no programme rule and their open programme-kind tasks
+    are cancelled ("continued in the patient's programme", V2.1)."""
+    Episode.objects.filter(patient_id=patient.id, programme__isnull=True).update(
+        programme=programme
+    )
+
+
+def _lock_programme(patient_id: uuid.UUID) -> None:
+    """Take the patient's programme lock first (lock order), if there is one."""
+    Programme.objects.select_for_update().filter(patient_id=patient_id).values_list("pk").first()
+
+
+def programme_end(
+    *, patient: Patient, reason: Any, now: datetime, actor_id: int | None = None
+) -> Programme:
+    """End the patient's programme (a person, with a reason: V2.1); its open
+    tasks are cancelled with the reason."""
+    errors = FieldErrors()
+    reason = check_choice(errors, "reason", reason, ["deceased", "discharged", "transferred"])
+    errors.raise_if_any()
+    with transaction.atomic():
+        programme = Programme.objects.select_for_update().filter(patient_id=patient.id).first()
+        if programme is None:
+            raise DomainError("The patient has no bone-health programme.", field="patient")
+        if programme.status == ProgrammeStatus.ENDED:
+            raise DomainError("The programme has already ended.", field="status")
+        programme.status = ProgrammeStatus.ENDED
+        programme.end_reason = reason
+        programme.ended_at = now
+        programme.updated_at = now
+        programme.save()
+        evaluate_patients([patient.id], now=now, actor_id=actor_id)
+    return programme
 
 
 def episode_update(
@@ -164,6 +241,7 @@ def episode_close(
     reason = check_choice(errors, "reason", reason, list(CloseReason.values))
     errors.raise_if_any()
     with transaction.atomic():
+        _lock_programme(episode.patient_id)
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         if locked.status == EpisodeStatus.CLOSED:
             raise DomainError("The episode is already closed.", field="status")
@@ -201,6 +279,7 @@ def episode_delete(*, episode: Episode, now: datetime, actor_id: int | None = No
     from pathways.models import FollowUpTask, TaskStatus
 
     with transaction.atomic():
+        _lock_programme(episode.patient_id)
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
         siblings = list(
             Episode.objects.active()
@@ -228,15 +307,38 @@ def episode_delete(*, episode: Episode, now: datetime, actor_id: int | None = No
 def episode_migrate_pathway(
     *, episode: Episode, version: str, now: datetime, actor_id: int | None = None
 ) -> Episode:
-    """Move an episode to another rule-set version on purpose (never automatic)."""
+    """Move an episode to another rule-set version on purpose (never automatic).
+
+    Moving to a version with a programme starts the patient's programme (or
+    joins it): the patient's v1 episodes then raise no programme rule, their
+    open programme-kind tasks are cancelled, and the programme continues each
+    series from the next occurrence (pathway-spec V2.1).
+    """
     try:
-        get_ruleset(version)
+        ruleset = get_ruleset(version)
     except KeyError as exc:
         raise DomainError(f"Unknown pathway version {version!r}.", field="pathway_version") from exc
     with transaction.atomic():
+        programme = _programme_for(episode.patient, ruleset, now=now)
         locked = Episode.objects.select_for_update().get(pk=episode.pk)
+        if locked.pathway_version != version:
+            PhaseTransition.objects.create(
+                episode=locked,
+                at=now,
+                effective_date=locked.clinic.today(now),
+                from_phase=locked.phase,
+                to_phase=locked.phase,
+                cause=f"pathway moved from {locked.pathway_version} to {version}",
+                actor_kind=ActorKind.USER if actor_id else ActorKind.SYSTEM,
+                actor_id=actor_id,
+            )
         locked.pathway_version = version
         stamp([locked], now=now)
         locked.save()
-        evaluate_batch([locked.id], now=now, actor_id=actor_id)
+        if programme is not None:
+            _join_programme(locked.patient, programme)
+            evaluate_patients([locked.patient_id], now=now, actor_id=actor_id)
+        else:
+            evaluate_batch([locked.id], now=now, actor_id=actor_id)
+    locked.refresh_from_db()
     return locked

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from pathways.engine import (
+    RULESETS,
     BoneDensityFact,
     EpisodeFacts,
     Evaluation,
@@ -28,8 +29,11 @@ from pathways.engine import (
     MedicationFact,
     ObservationFact,
     ProcedureFact,
+    ProgrammeFacts,
+    RuleSet,
     TaskSpec,
     evaluate,
+    evaluate_programme,
     get_ruleset,
 )
 from pathways.models import (
@@ -41,6 +45,7 @@ from pathways.models import (
     Observation,
     PhaseTransition,
     Procedure,
+    Programme,
     TaskStatus,
 )
 from pathways.services.bulk import bulk_update_values
@@ -100,12 +105,14 @@ EPISODE_COLUMNS = (
     "pathway_version",
     "flags",
     "version",
+    "programme_id",
 )
 # Closed tasks are loaded light: a closed task is only ever re-opened or
 # moved to another closed status, and then every field comes from the engine.
 CLOSED_TASK_COLUMNS = (
     "id",
     "episode_id",
+    "patient_id",
     "rule",
     "occurrence",
     "status",
@@ -115,7 +122,7 @@ CLOSED_TASK_COLUMNS = (
     "snoozed_until",
     "version",
 )
-OPEN_TASK_COLUMNS = (*CLOSED_TASK_COLUMNS, "due_date", "grace_days", "triggers")
+OPEN_TASK_COLUMNS = (*CLOSED_TASK_COLUMNS, "due_date", "grace_days", "triggers", "priority")
 # The fields the engine writes on an existing task, in this order.
 ENGINE_TASK_FIELDS = (
     "status",
@@ -129,6 +136,7 @@ ENGINE_TASK_FIELDS = (
     "change_seq",
     "version",
     "updated_at",
+    "priority",
 )
 
 
@@ -218,22 +226,13 @@ def load_facts(episode_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
             close_reason=ep["close_reason"],
             closed_on=closed_on,
             owns_patient_rules=owner.get(ep["patient_id"], (None, None, eid))[2] == eid,
+            in_programme=ep["programme_id"] is not None,
             observations=tuple(obs.get(eid, ())),
             imaging=tuple(imaging.get(eid, ())),
             procedures=tuple(procedures.get(eid, ())),
             medications=tuple(meds.get(ep["patient_id"], ())),
             bone_density=tuple(dxa.get(ep["patient_id"], ())),
-            tasks=tuple(
-                ExistingTask(
-                    rule=t["rule"],
-                    occurrence=t["occurrence"],
-                    status=t["status"],
-                    closed_by_person=t["closed_by_person"],
-                    outcome=t["outcome"],
-                    closed_on=t["closed_on"],
-                )
-                for t in ep_tasks.values()
-            ),
+            tasks=tuple(_existing(t) for t in ep_tasks.values()),
         )
         out[eid] = Loaded(ep, facts, ep_tasks)
     return out
@@ -244,6 +243,20 @@ def _overdue_from(due: date, snoozed_until: date | None, grace: int) -> date:
     return effective + timedelta(days=grace + 1)
 
 
+@dataclass
+class _Writes:
+    """Rows one evaluation pass writes, collected first and written in bulk."""
+
+    new_tasks: list[FollowUpTask] = field(default_factory=list)
+    task_updates: list[list[Any]] = field(default_factory=list)
+    transitions: list[PhaseTransition] = field(default_factory=list)
+    visible_episodes: list[tuple[dict[str, Any], Evaluation, datetime | None]] = field(
+        default_factory=list
+    )
+    quiet_episodes: list[tuple[uuid.UUID, datetime | None]] = field(default_factory=list)
+    programmes: list[list[Any]] = field(default_factory=list)
+
+
 def evaluate_batch(
     episode_ids: list[uuid.UUID],
     *,
@@ -252,108 +265,159 @@ def evaluate_batch(
     actor_id: int | None = None,
     loaded: dict[uuid.UUID, Loaded] | None = None,
 ) -> BatchOutcome:
-    """Evaluate and persist a batch. The caller holds the episodes' row locks.
+    """Evaluate and persist a batch. The caller holds the episodes' row locks
+    (and, for a patient with a programme, the programme's lock first).
 
     1. Load every fact of the batch (9 queries).
-    2. Run the pure engine for each episode as of its clinic's date.
+    2. Run the pure engine for each episode as of its clinic's date; an
+       episode of a patient with a programme is evaluated with its patient.
     3. Work out the task rows to create / update and the transitions.
     4. Take the change-sequence counter, then write in bulk (at most 6 queries).
     """
     outcome = BatchOutcome()
     loaded = loaded if loaded is not None else load_facts(episode_ids)
-    new_tasks: list[FollowUpTask] = []
-    task_updates: list[list[Any]] = []
-    transitions: list[PhaseTransition] = []
-    visible_episodes: list[tuple[dict[str, Any], Evaluation, datetime | None]] = []
-    quiet_episodes: list[tuple[uuid.UUID, datetime | None]] = []
-    for eid, item in loaded.items():
+    in_programme = {
+        item.episode["patient_id"] for item in loaded.values() if item.facts.in_programme
+    }
+    if in_programme:
+        loaded = {k: v for k, v in loaded.items() if not v.facts.in_programme}
+        outcome.add(
+            evaluate_patients(sorted(in_programme), now=now, as_of=as_of, actor_id=actor_id)
+        )
+    w = _Writes()
+    for item in loaded.values():
         ep = item.episode
         tz = ZoneInfo(ep["clinic__timezone"])
         day = as_of or now.astimezone(tz).date()
         ruleset = get_ruleset(ep["pathway_version"])
         result = evaluate(item.facts, day, ruleset)
-        outcome.evaluated += 1
-        for spec in result.tasks:
-            row = item.tasks.get(spec.key)
-            if row is None:
-                new_tasks.append(_new_task(ep, spec, ruleset.get(spec.rule), now))
-                outcome.raised += 1
-                outcome.by_status[spec.status] += 1
-                continue
-            if row["closed_by_person"]:
-                continue
-            values = _task_update(row, spec, now)
-            if values is None:
-                continue
-            task_updates.append(values)
-            if row["status"] == TaskStatus.OPEN and spec.status != TaskStatus.OPEN:
-                outcome.closed += 1
-                outcome.by_status[spec.status] += 1
-            elif row["status"] != TaskStatus.OPEN and spec.status == TaskStatus.OPEN:
-                outcome.reopened += 1
-            else:
-                outcome.updated += 1
-        for rule, occurrence, reason in result.cancel:
-            row = item.tasks[(rule, occurrence)]
-            if row["closed_by_person"] or row["status"] != TaskStatus.OPEN:
-                continue
-            task_updates.append(
-                [
-                    row["id"],
-                    TaskStatus.CANCELLED,
-                    reason,
-                    now,
-                    day,
-                    row["due_date"],
-                    row["grace_days"],
-                    _overdue_from(row["due_date"], row["snoozed_until"], row["grace_days"]),
-                    row["triggers"],
-                    0,
-                    row["version"] + 1,
-                    now,
-                ]
-            )
-            outcome.closed += 1
-            outcome.by_status[TaskStatus.CANCELLED] += 1
-        first_evaluation = not ep["version"]
-        if result.phase != ep["phase"] or first_evaluation:
-            transitions.append(
-                PhaseTransition(
-                    episode_id=eid,
-                    at=now,
-                    effective_date=min(result.phase_since, day),
-                    from_phase="" if first_evaluation else ep["phase"],
-                    to_phase=result.phase,
-                    cause=result.phase_cause[:300],
-                    actor_kind=ActorKind.USER if actor_id else ActorKind.SYSTEM,
-                    actor_id=actor_id,
-                )
-            )
-            outcome.transitions += 1
-        next_at = midnight(result.next_review, tz) if result.next_review else None
-        if ep["status"] != EpisodeStatus.ACTIVE:
-            next_at = None
-        if result.phase != ep["phase"] or first_evaluation or list(result.flags) != ep["flags"]:
-            visible_episodes.append((ep, result, next_at))
-        else:
-            quiet_episodes.append((eid, next_at))
+        _collect_episode(w, outcome, item, result, ruleset, now=now, day=day, tz=tz,
+                         actor_id=actor_id)  # fmt: skip
+    _write(w, now)
+    return outcome
 
+
+def _collect_tasks(
+    w: _Writes,
+    outcome: BatchOutcome,
+    rows: dict[tuple[str, int], dict[str, Any]],
+    result: Evaluation,
+    ruleset: RuleSet,
+    *,
+    owner: dict[str, Any],
+    now: datetime,
+    day: date,
+) -> None:
+    """The task rows to create, update and cancel for one evaluation."""
+    outcome.evaluated += 1
+    for spec in result.tasks:
+        row = rows.get(spec.key)
+        if row is None:
+            w.new_tasks.append(_new_task(owner, spec, ruleset, now))
+            outcome.raised += 1
+            outcome.by_status[spec.status] += 1
+            continue
+        if row["closed_by_person"]:
+            continue
+        values = _task_update(row, spec, now)
+        if values is None:
+            continue
+        w.task_updates.append(values)
+        if row["status"] == TaskStatus.OPEN and spec.status != TaskStatus.OPEN:
+            outcome.closed += 1
+            outcome.by_status[spec.status] += 1
+        elif row["status"] != TaskStatus.OPEN and spec.status == TaskStatus.OPEN:
+            outcome.reopened += 1
+        else:
+            outcome.updated += 1
+    for rule, occurrence, reason in result.cancel:
+        row = rows[(rule, occurrence)]
+        if row["closed_by_person"] or row["status"] != TaskStatus.OPEN:
+            continue
+        w.task_updates.append(
+            [
+                row["id"],
+                TaskStatus.CANCELLED,
+                reason,
+                now,
+                day,
+                row["due_date"],
+                row["grace_days"],
+                _overdue_from(row["due_date"], row["snoozed_until"], row["grace_days"]),
+                row["triggers"],
+                0,
+                row["version"] + 1,
+                now,
+                row["priority"],
+            ]
+        )
+        outcome.closed += 1
+        outcome.by_status[TaskStatus.CANCELLED] += 1
+
+
+def _collect_episode(
+    w: _Writes,
+    outcome: BatchOutcome,
+    item: Loaded,
+    result: Evaluation,
+    ruleset: RuleSet,
+    *,
+    now: datetime,
+    day: date,
+    tz: ZoneInfo,
+    actor_id: int | None,
+) -> datetime | None:
+    """Collect one episode's writes; returns its next review (None: never)."""
+    ep = item.episode
+    owner = {
+        "episode_id": ep["id"],
+        "patient_id": ep["patient_id"],
+        "clinic_id": ep["clinic_id"],
+        "rule_set": ep["pathway_version"],
+    }
+    _collect_tasks(w, outcome, item.tasks, result, ruleset, owner=owner, now=now, day=day)
+    first_evaluation = not ep["version"]
+    if result.phase != ep["phase"] or first_evaluation:
+        w.transitions.append(
+            PhaseTransition(
+                episode_id=ep["id"],
+                at=now,
+                effective_date=min(result.phase_since, day),
+                from_phase="" if first_evaluation else ep["phase"],
+                to_phase=result.phase,
+                cause=result.phase_cause[:300],
+                actor_kind=ActorKind.USER if actor_id else ActorKind.SYSTEM,
+                actor_id=actor_id,
+            )
+        )
+        outcome.transitions += 1
+    next_at = midnight(result.next_review, tz) if result.next_review else None
+    if ep["status"] != EpisodeStatus.ACTIVE:
+        next_at = None
+    if result.phase != ep["phase"] or first_evaluation or list(result.flags) != ep["flags"]:
+        w.visible_episodes.append((ep, result, next_at))
+    else:
+        w.quiet_episodes.append((ep["id"], next_at))
+    return next_at
+
+
+def _write(w: _Writes, now: datetime) -> None:
     # The counter is taken last: its row lock is held until commit (patients/sync.py).
-    visible = len(new_tasks) + len(task_updates) + len(visible_episodes)
+    visible = len(w.new_tasks) + len(w.task_updates) + len(w.visible_episodes)
     seq = allocate_change_seq(visible) if visible else 0
-    for task in new_tasks:
+    for task in w.new_tasks:
         task.change_seq = seq
         seq += 1
-    for values in task_updates:
+    for values in w.task_updates:
         values[9] = seq  # change_seq, see ENGINE_TASK_FIELDS
         seq += 1
-    if new_tasks:
-        FollowUpTask.objects.bulk_create(new_tasks, ignore_conflicts=True)
-    bulk_update_values(FollowUpTask, ENGINE_TASK_FIELDS, task_updates)
-    if transitions:
-        PhaseTransition.objects.bulk_create(transitions)
+    if w.new_tasks:
+        FollowUpTask.objects.bulk_create(w.new_tasks, ignore_conflicts=True)
+    bulk_update_values(FollowUpTask, ENGINE_TASK_FIELDS, w.task_updates)
+    if w.transitions:
+        PhaseTransition.objects.bulk_create(w.transitions)
     episode_rows = []
-    for ep, result, next_at in visible_episodes:
+    for ep, result, next_at in w.visible_episodes:
         episode_rows.append(
             [
                 ep["id"],
@@ -387,17 +451,151 @@ def evaluate_batch(
     bulk_update_values(
         Episode,
         ("next_review_at", "sweep_failures", "sweep_error"),
-        [[eid, next_at, 0, ""] for eid, next_at in quiet_episodes],
+        [[eid, next_at, 0, ""] for eid, next_at in w.quiet_episodes],
     )
+    bulk_update_values(
+        Programme, ("next_review_at", "sweep_failures", "sweep_error", "updated_at"), w.programmes
+    )
+
+
+# ------------------------------------------------------------- patient unit --
+PROGRAMME_COLUMNS = (
+    "id",
+    "patient_id",
+    "clinic_id",
+    "clinic__timezone",
+    "rule_set",
+    "started_on",
+    "status",
+    "end_reason",
+    "ended_at",
+)
+
+
+def evaluate_patients(
+    patient_ids: list[uuid.UUID],
+    *,
+    now: datetime,
+    as_of: date | None = None,
+    actor_id: int | None = None,
+) -> BatchOutcome:
+    """Evaluate patients with a programme as one unit each (pathway-spec V2.1).
+
+    The caller holds the programmes' row locks (lock order: programme, then
+    episodes, then the change counter).
+
+    1. Lock every alive episode of the patients (in id order) and load their
+       facts (9 queries), the programmes and the programme tasks (3 queries).
+    2. Evaluate each episode with its own rule set's episode rules, and the
+       programme once with the programme's rule set.
+    3. Write the difference in bulk; the programme's next review is the
+       earliest of all of the patient's.
+    """
+    outcome = BatchOutcome()
+    if not patient_ids:
+        return outcome
+    programmes = {
+        row["patient_id"]: row
+        for row in Programme.objects.filter(patient_id__in=patient_ids).values(*PROGRAMME_COLUMNS)
+    }
+    episode_ids = list(
+        Episode.objects.select_for_update()
+        .filter(patient_id__in=patient_ids, deleted_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    loaded = load_facts(episode_ids)
+    by_patient: dict[uuid.UUID, list[Loaded]] = defaultdict(list)
+    for item in loaded.values():
+        by_patient[item.episode["patient_id"]].append(item)
+    prog_tasks: dict[uuid.UUID, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    base = FollowUpTask.objects.filter(patient_id__in=patient_ids, episode__isnull=True)
+    for values in base.filter(status=TaskStatus.OPEN).values_list(*OPEN_TASK_COLUMNS):
+        row = dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
+        prog_tasks[row["patient_id"]][(row["rule"], row["occurrence"])] = row
+    for values in base.exclude(status=TaskStatus.OPEN).values_list(*CLOSED_TASK_COLUMNS):
+        row = dict(zip(CLOSED_TASK_COLUMNS, values, strict=True))
+        prog_tasks[row["patient_id"]][(row["rule"], row["occurrence"])] = row
+    patient_level = sorted(
+        {r.code for rs in RULESETS.values() for r in rs.rules if r.patient_level}
+    )
+    v1_history: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for pat, rule in (
+        FollowUpTask.objects.filter(
+            patient_id__in=patient_ids, episode__isnull=False, rule__in=patient_level
+        )
+        .values_list("patient_id", "rule")
+        .distinct()
+    ):
+        v1_history[pat].add(rule)
+
+    w = _Writes()
+    for pid, prog in programmes.items():
+        tz = ZoneInfo(prog["clinic__timezone"])
+        day = as_of or now.astimezone(tz).date()
+        reviews: list[datetime] = []
+        episode_facts = []
+        for item in by_patient.get(pid, []):
+            ruleset = get_ruleset(item.episode["pathway_version"])
+            result = evaluate(item.facts, day, ruleset)
+            next_at = _collect_episode(w, outcome, item, result, ruleset, now=now, day=day,
+                                       tz=tz, actor_id=actor_id)  # fmt: skip
+            if next_at is not None:
+                reviews.append(next_at)
+            episode_facts.append(item.facts)
+        rows = prog_tasks.get(pid, {})
+        first = episode_facts[0] if episode_facts else None
+        facts = ProgrammeFacts(
+            patient_id=str(pid),
+            entered_on=prog["started_on"],
+            episodes=tuple(episode_facts),
+            medications=first.medications if first else (),
+            bone_density=first.bone_density if first else (),
+            tasks=tuple(_existing(t) for t in rows.values()),
+            status=prog["status"],
+            end_reason=prog["end_reason"],
+            ended_on=prog["ended_at"].date() if prog["ended_at"] else None,
+            deceased_on=first.deceased_on if first else None,
+            v1_history=frozenset(v1_history.get(pid, ())),
+        )
+        ruleset = get_ruleset(prog["rule_set"])
+        result = evaluate_programme(facts, day, ruleset)
+        owner = {
+            "episode_id": None,
+            "patient_id": pid,
+            "clinic_id": prog["clinic_id"],
+            "rule_set": prog["rule_set"],
+        }
+        _collect_tasks(w, outcome, rows, result, ruleset, owner=owner, now=now, day=day)
+        if result.next_review is not None:
+            reviews.append(midnight(result.next_review, tz))
+        w.programmes.append([prog["id"], min(reviews) if reviews else None, 0, "", now])
+    _write(w, now)
     return outcome
 
 
-def _new_task(ep: dict[str, Any], spec: TaskSpec, rule: Any, now: datetime) -> FollowUpTask:
+def _existing(t: dict[str, Any]) -> ExistingTask:
+    return ExistingTask(
+        rule=t["rule"],
+        occurrence=t["occurrence"],
+        status=t["status"],
+        closed_by_person=t["closed_by_person"],
+        outcome=t["outcome"],
+        closed_on=t["closed_on"],
+    )
+
+
+def _new_task(
+    owner: dict[str, Any], spec: TaskSpec, ruleset: RuleSet, now: datetime
+) -> FollowUpTask:
     closed = spec.status != TaskStatus.OPEN
+    rule = ruleset.get(spec.rule)
     return FollowUpTask(
         id=uuid.uuid4(),
-        episode_id=ep["id"],
-        clinic_id=ep["clinic_id"],
+        episode_id=owner["episode_id"],
+        patient_id=owner["patient_id"],
+        clinic_id=owner["clinic_id"],
+        rule_set=owner["rule_set"],
         rule=spec.rule,
         occurrence=spec.occurrence,
         title=rule.title,
@@ -434,6 +632,7 @@ def _task_update(row: dict[str, Any], spec: TaskSpec, now: datetime) -> list[Any
             row["due_date"] == spec.due_date
             and row["grace_days"] == spec.grace_days
             and list(row["triggers"] or []) == list(spec.triggers)
+            and row["priority"] == spec.priority
         ):
             return None
     closing = spec.status != TaskStatus.OPEN
@@ -455,13 +654,19 @@ def _task_update(row: dict[str, Any], spec: TaskSpec, now: datetime) -> list[Any
         0,
         row["version"] + 1,
         now,
+        spec.priority,
     ]
 
 
 def episode_evaluate(
     *, episode_id: uuid.UUID, now: datetime, as_of: date | None = None, actor_id: int | None = None
 ) -> BatchOutcome:
-    """Evaluate one episode now, holding its row lock (serialises with the sweep)."""
+    """Evaluate one episode now, holding its row lock (serialises with the
+    sweep). An episode of a patient with a programme is evaluated with its
+    patient, under the programme's lock."""
+    owner = Episode.objects.filter(id=episode_id).values_list("patient_id", "programme_id").first()
+    if owner is not None and owner[1] is not None:
+        return patient_evaluate(patient_id=owner[0], now=now, as_of=as_of, actor_id=actor_id)
     with transaction.atomic():
         locked = list(
             Episode.objects.select_for_update()
@@ -473,26 +678,77 @@ def episode_evaluate(
         return evaluate_batch(locked, now=now, as_of=as_of, actor_id=actor_id)
 
 
-def schedule_reevaluation(
-    *, episode_ids: Iterable[uuid.UUID], now: datetime, actor_id: int | None = None
-) -> None:
-    """Mark episodes for review now and re-evaluate them once the transaction commits.
+def patient_evaluate(
+    *, patient_id: uuid.UUID, now: datetime, as_of: date | None = None, actor_id: int | None = None
+) -> BatchOutcome:
+    """Evaluate a patient with a programme as one unit, holding the
+    programme's row lock first (lock order: programme, episodes, counter)."""
+    with transaction.atomic():
+        locked = list(
+            Programme.objects.select_for_update()
+            .filter(patient_id=patient_id)
+            .values_list("patient_id", flat=True)
+        )
+        if not locked:
+            episodes = list(
+                Episode.objects.select_for_update()
+                .filter(patient_id=patient_id, deleted_at__isnull=True)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+            return evaluate_batch(episodes, now=now, as_of=as_of, actor_id=actor_id)
+        return evaluate_patients(locked, now=now, as_of=as_of, actor_id=actor_id)
 
-    Call it first in a writing transaction: the UPDATE locks the episode rows,
-    and every writer locks episodes before it takes the change counter (the
-    sweep holds its episodes' locks while it waits for the counter), so the
-    two never wait on each other.
+
+def schedule_reevaluation(
+    *,
+    episode_ids: Iterable[uuid.UUID],
+    now: datetime,
+    actor_id: int | None = None,
+    patient_ids: Iterable[uuid.UUID] = (),
+) -> None:
+    """Mark episodes (and patients' programmes) for review now and re-evaluate
+    them once the transaction commits.
+
+    Call it first in a writing transaction: the UPDATEs lock the programme
+    rows, then the episode rows, and every writer takes its locks in that
+    order before the change counter (the sweep holds its programmes' and
+    episodes' locks while it waits for the counter), so none waits on another.
 
     ``next_review_at = now`` is written inside the caller's transaction, so
     if the process dies after the commit, the next sweep still picks them up.
     """
     ids = list(episode_ids)
-    if not ids:
+    patients = set(patient_ids)
+    if not ids and not patients:
         return
-    Episode.objects.filter(id__in=ids, status=EpisodeStatus.ACTIVE).update(next_review_at=now)
+    if ids:
+        patients.update(
+            Episode.objects.filter(id__in=ids, programme__isnull=False).values_list(
+                "patient_id", flat=True
+            )
+        )
+    programme_patients: list[uuid.UUID] = []
+    if patients:
+        Programme.objects.filter(patient_id__in=patients, status="active").update(
+            next_review_at=now
+        )
+        programme_patients = list(
+            Programme.objects.filter(patient_id__in=patients).values_list("patient_id", flat=True)
+        )
+    if ids:
+        Episode.objects.filter(id__in=ids, status=EpisodeStatus.ACTIVE).update(next_review_at=now)
+    in_programme: set[uuid.UUID] = set()
+    if programme_patients and ids:
+        in_programme = set(
+            Episode.objects.filter(id__in=ids, programme__isnull=False).values_list("id", flat=True)
+        )
+    solo = [eid for eid in ids if eid not in in_programme]
 
     def run() -> None:
-        for eid in ids:
+        for pid in programme_patients:
+            patient_evaluate(patient_id=pid, now=now, actor_id=actor_id)
+        for eid in solo:
             episode_evaluate(episode_id=eid, now=now, actor_id=actor_id)
 
     transaction.on_commit(run)

@@ -15,12 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Least
 
-from pathways.models import Episode
-from pathways.services.evaluation import BatchOutcome, evaluate_batch, load_facts, midnight
+from pathways.models import Episode, Programme, ProgrammeStatus
+from pathways.services.evaluation import (
+    BatchOutcome,
+    evaluate_batch,
+    evaluate_patients,
+    load_facts,
+    midnight,
+)
 from patients.models import Clinic
 
 logger = logging.getLogger(__name__)
@@ -58,11 +64,13 @@ def pathway_sweep(
 
     1. For each clinic time zone, the cutoff is ``now`` (or, replaying a
        date, the clinic's midnight after ``as_of``).
-    2. Claim a batch of due episodes with SKIP LOCKED in a short transaction.
+    2. Claim a batch of due episodes with SKIP LOCKED in a short transaction
+       (episodes of patients without a programme), then batches of due
+       programmes (a patient with a programme is one unit: V2.1).
     3. Evaluate and persist the batch in bulk; the new ``next_review_at`` lies
        after the cutoff, so the loop ends when nothing is due.
-    4. A batch that fails is retried one episode at a time; an episode that
-       still fails is marked with its error and pushed back an hour.
+    4. A batch that fails is retried one row at a time; a row that still
+       fails is marked with its error and pushed back an hour.
     """
     report = SweepReport()
     zones: dict[str, list[uuid.UUID]] = {}
@@ -74,13 +82,15 @@ def pathway_sweep(
             cutoff, inclusive, day = now, True, now.astimezone(tz).date()
         else:
             cutoff, inclusive, day = midnight(as_of + timedelta(days=1), tz), False, as_of
-        while max_batches is None or report.batches < max_batches:
-            claimed = _sweep_batch(
-                clinic_ids, cutoff, inclusive, day, now=now, batch_size=batch_size, report=report
-            )
-            if not claimed:
-                break
-            report.batches += 1
+        for sweep in (_sweep_batch, _sweep_programmes):
+            while max_batches is None or report.batches < max_batches:
+                claimed = sweep(
+                    clinic_ids, cutoff, inclusive, day, now=now, batch_size=batch_size,
+                    report=report,
+                )  # fmt: skip
+                if not claimed:
+                    break
+                report.batches += 1
     return report
 
 
@@ -99,7 +109,12 @@ def pathway_sweep_helpers(*, now: datetime, batch_size: int, parallelism: int) -
         return 0
     due = (
         Episode.objects.active()
-        .filter(next_review_at__lte=now)
+        .filter(next_review_at__lte=now, programme__isnull=True)
+        .order_by()
+        .values("id")[: batch_size * parallelism]
+        .count()
+    ) + (
+        Programme.objects.filter(status=ProgrammeStatus.ACTIVE, next_review_at__lte=now)
         .order_by()
         .values("id")[: batch_size * parallelism]
         .count()
@@ -110,7 +125,9 @@ def pathway_sweep_helpers(*, now: datetime, batch_size: int, parallelism: int) -
 
 def _due(clinic_ids: list[uuid.UUID], cutoff: datetime, inclusive: bool) -> object:
     lookup = "next_review_at__lte" if inclusive else "next_review_at__lt"
-    return Episode.objects.active().filter(clinic_id__in=clinic_ids, **{lookup: cutoff})
+    return Episode.objects.active().filter(
+        clinic_id__in=clinic_ids, programme__isnull=True, **{lookup: cutoff}
+    )
 
 
 def _sweep_batch(
@@ -155,8 +172,54 @@ def _sweep_batch(
         return len(ids)
 
 
-def uses_skip_locked() -> bool:
-    return bool(connection.features.has_select_for_update_skip_locked)
+def _sweep_programmes(
+    clinic_ids: list[uuid.UUID],
+    cutoff: datetime,
+    inclusive: bool,
+    day: date,
+    *,
+    now: datetime,
+    batch_size: int,
+    report: SweepReport,
+) -> int:
+    """Claim due programmes with SKIP LOCKED and evaluate each patient whole."""
+    lookup = "next_review_at__lte" if inclusive else "next_review_at__lt"
+    # A patient has several episodes: fewer patients make a batch of the same work.
+    size = max(1, batch_size // 4)
+    with transaction.atomic():
+        claimed = list(
+            Programme.objects.filter(
+                clinic_id__in=clinic_ids, status=ProgrammeStatus.ACTIVE, **{lookup: cutoff}
+            )
+            .select_for_update(skip_locked=True)
+            .order_by("next_review_at")
+            .values_list("id", "patient_id")[:size]
+        )
+        if not claimed:
+            return 0
+        patients = [pid for _id, pid in claimed]
+        try:
+            with transaction.atomic():
+                report.outcome.add(evaluate_patients(patients, now=now, as_of=day))
+            return len(claimed)
+        except Exception:  # noqa: BLE001 - isolate the bad patient below
+            logger.exception(
+                "sweep batch of %d programmes failed; retrying one by one", len(claimed)
+            )
+        for prog_id, pid in claimed:
+            try:
+                with transaction.atomic():
+                    report.outcome.add(evaluate_patients([pid], now=now, as_of=day))
+            except Exception as exc:  # noqa: BLE001 - mark and push back
+                logger.exception("programme of patient %s failed in the sweep", pid)
+                report.outcome.failed += 1
+                report.failed_ids.append(prog_id)
+                Programme.objects.filter(id=prog_id).update(
+                    next_review_at=max(now, cutoff) + RETRY_AFTER,
+                    sweep_failures=Least(F("sweep_failures") + 1, Value(32000)),
+                    sweep_error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+        return len(claimed)
 
 
 __all__ = [
@@ -165,5 +228,4 @@ __all__ = [
     "load_facts",
     "pathway_sweep",
     "pathway_sweep_helpers",
-    "uses_skip_locked",
 ]

@@ -214,8 +214,18 @@ EPISODE_RULES = (
         "zoledronic acid for oral intolerance, dementia, malabsorption or non-compliance "
         "(004:59); teriparatide for those who failed or are intolerant of other therapy "
         "(003:43).",
-        seed_refs=("000:38", "004:33", "003:41", "000:39", "003:40", "003:20", "003:42",
-                   "004:60", "004:59", "003:43"),  # fmt: skip
+        seed_refs=(
+            "000:38",
+            "004:33",
+            "003:41",
+            "000:39",
+            "003:40",
+            "003:20",
+            "003:42",
+            "004:60",
+            "004:59",
+            "003:43",
+        ),  # fmt: skip
         group="acute",
         phases=OPEN_PHASES,
         anchor="identified",
@@ -234,8 +244,18 @@ EPISODE_RULES = (
         "(001:29) against insufficient or inconclusive evidence for it (003:33, 004:48). "
         "Analgesia: NSAIDs first line (000:26); acetaminophen for mild pain (001:35, "
         "003:27).",
-        seed_refs=("000:32", "001:28", "003:32", "002:41", "001:29", "003:33", "004:48",
-                   "000:26", "001:35", "003:27"),  # fmt: skip
+        seed_refs=(
+            "000:32",
+            "001:28",
+            "003:32",
+            "002:41",
+            "001:29",
+            "003:33",
+            "004:48",
+            "000:26",
+            "001:35",
+            "003:27",
+        ),  # fmt: skip
         group="acute",
         phases=EARLY,
         anchor="identified",
@@ -298,8 +318,19 @@ EPISODE_RULES = (
         "contraindication to pain medication, or parenteral narcotics or hospital "
         "admission needed (003:52-54). Refer to a surgeon for persistent intractable pain "
         "despite conservative management (004:76)." + AUGMENTATION_POSITIONS,
-        seed_refs=("000:63", "003:52", "003:53", "003:54", "004:76", "004:64", "004:66",
-                   "004:68", "004:103", "000:58", "000:59"),  # fmt: skip
+        seed_refs=(
+            "000:63",
+            "003:52",
+            "003:53",
+            "003:54",
+            "004:76",
+            "004:64",
+            "004:66",
+            "004:68",
+            "004:103",
+            "000:58",
+            "000:59",
+        ),  # fmt: skip
         group="conservative",
         phases=EARLY,
         anchor="identified",
@@ -320,8 +351,17 @@ EPISODE_RULES = (
         "from 3 weeks (002:53) -- two pain scores of 7 or more from day 21, the project's "
         "convention for severe. Do not delay intervention for progressive deformity "
         "(001:83)." + AUGMENTATION_POSITIONS,
-        seed_refs=("001:44", "001:45", "001:46", "000:49", "000:50", "002:53", "001:83",
-                   "004:64", "000:58"),  # fmt: skip
+        seed_refs=(
+            "001:44",
+            "001:45",
+            "001:46",
+            "000:49",
+            "000:50",
+            "002:53",
+            "001:83",
+            "004:64",
+            "000:58",
+        ),  # fmt: skip
         group="conservative",
         phases=EARLY,
         anchor="trigger",

@@ -24,12 +24,27 @@ from pathways.engine.rules_v1 import branch_due, pathologic_confirmed
 from pathways.engine.ruleset import Plan, Planned, Rule
 from pathways.engine.v2 import exposure
 
-# Imaging counts only for the region it shows (V2.3).
-SPINE_REGIONS = frozenset(
-    {"spine", "whole_spine", "cervical", "thoracic", "lumbar", "thoracolumbar", "lumbosacral",
-     "cervical_spine", "thoracic_spine", "lumbar_spine", "sacral"}
-)  # fmt: skip
-WHOLE_SPINE = frozenset({"whole_spine", "spine"})
+# Imaging counts only for the region it shows (V2.3): a spine region is
+# cervical, thoracic, lumbar (or sacral) or the whole spine; regions are free
+# text from clients, so they are matched on these words.
+SPINE_WORDS = ("spine", "cervical", "thoracic", "lumbar", "sacral")
+# "spine" alone is the region vcftrack records by default: the spine as a whole.
+WHOLE_SPINE = frozenset({"spine", "whole_spine", "complete_spine", "entire_spine", "total_spine"})
+
+
+def _norm(region: str) -> str:
+    return region.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def is_spine(region: str) -> bool:
+    norm = _norm(region)
+    return any(word in norm for word in SPINE_WORDS)
+
+
+def is_whole_spine(region: str) -> bool:
+    return _norm(region) in WHOLE_SPINE
+
+
 # Project convention for "severe" pain (002:53 "persistent severe pain after
 # 3 weeks"): NRS >= 7, stated as such in the guidance.
 SEVERE_PAIN_NRS = 7.0
@@ -60,7 +75,7 @@ def region_label(region: str) -> str:
 
 
 def spine_mris(ctx: Context) -> list[ImagingFact]:
-    return [i for i in ctx.imaging if i.modality == "mri" and i.region in SPINE_REGIONS]
+    return [i for i in ctx.imaging if i.modality == "mri" and is_spine(i.region)]
 
 
 def _single(due: date, triggers: tuple[str, ...], **kw: object) -> Plan:
@@ -78,7 +93,6 @@ def ever_at_least(ctx: Context, kind: str, threshold: float) -> ObservationFact 
 
 def ever_true(ctx: Context, kind: str) -> list[ObservationFact]:
     return [o for o in ctx.by_kind.get(kind, []) if o.value is True]
-
 
 
 # ----------------------------------------------------------------- triage --
@@ -167,16 +181,24 @@ def surgical_deformity_triggers(ctx: Context) -> list[Trigger]:
     out = []
     kyph = ever_at_least(ctx, "kyphosis_pct", SURGICAL_KYPHOSIS_PCT)
     if kyph is not None:
-        out.append(Trigger(kyph.effective_date,
-                           f"kyphosis {fmt_value(kyph.value)} % (15 % or more)"))
+        out.append(
+            Trigger(kyph.effective_date, f"kyphosis {fmt_value(kyph.value)} % (15 % or more)")
+        )
     height = ever_at_least(ctx, "height_loss_pct", SURGICAL_HEIGHT_LOSS_PCT)
     if height is not None:
-        out.append(Trigger(height.effective_date,
-                           f"vertebral height loss {fmt_value(height.value)} % (20 % or more)"))
+        out.append(
+            Trigger(
+                height.effective_date,
+                f"vertebral height loss {fmt_value(height.value)} % (20 % or more)",
+            )
+        )
     for kind in SURGICAL_DEFORMITY_FLAGS:
         for obs in ever_true(ctx, kind)[:1]:
-            out.append(Trigger(obs.effective_date,
-                               f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"))
+            out.append(
+                Trigger(
+                    obs.effective_date, f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"
+                )
+            )
     review = ctx.person_closed("augmentation_review_3m")
     if review is not None and review.outcome == "refer_surgery" and review.closed_on:
         out.append(Trigger(review.closed_on, "intractable pain despite conservative care "
@@ -211,7 +233,7 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
     whole = [
         i
         for i in ctx.imaging
-        if i.modality == "mri" and i.contrast and i.region in WHOLE_SPINE
+        if i.modality == "mri" and i.contrast and is_whole_spine(i.region)
         and i.performed_date >= trig.on
     ]  # fmt: skip
     done = (
@@ -259,9 +281,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     identification + 28 days."""
     presented_day = (ctx.identified - ctx.onset).days
     if presented_day > rule.window_days:
-        return Plan(
-            why_not=f"presented on day {presented_day} after onset: past the 4-week window"
-        )
+        return Plan(why_not=f"presented on day {presented_day} after onset: past the 4-week window")
     window_end = add_days(ctx.identified, rule.window_days)
     started = [m for m in ctx.meds({"calcitonin"}) if ctx.onset <= m.start_date <= window_end]
     done = (
@@ -290,9 +310,7 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
     if covering:
         drug = covering[0]
         return Plan(why_not=f"{drug.drug.replace('_', ' ')} on treatment since {drug.start_date}")
-    started = [
-        m for m in ctx.meds(exposure.ANTI_OSTEOPOROSIS) if m.start_date >= ctx.identified
-    ]
+    started = [m for m in ctx.meds(exposure.ANTI_OSTEOPOROSIS) if m.start_date >= ctx.identified]
     done = (
         (started[0].start_date, f"{started[0].drug.replace('_', ' ')} started on "
          f"{started[0].start_date}")
@@ -330,8 +348,12 @@ def early_deformity(ctx: Context) -> list[Trigger]:
         obs = ever_at_least(ctx, kind, threshold)
         if obs is not None:
             label = kind.removesuffix("_pct").replace("_", " ")
-            out.append(Trigger(obs.effective_date,
-                               f"{label} {fmt_value(obs.value)} % ({threshold:g} % or more)"))
+            out.append(
+                Trigger(
+                    obs.effective_date,
+                    f"{label} {fmt_value(obs.value)} % ({threshold:g} % or more)",
+                )
+            )
     return out
 
 
@@ -357,8 +379,9 @@ def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     out = early_deformity(ctx)
     for kind in EARLY_AUG_FLAGS:
         for obs in ever_true(ctx, kind):
-            out.append(Trigger(obs.effective_date,
-                               f"{kind.replace('_', ' ')} on {obs.effective_date}"))
+            out.append(
+                Trigger(obs.effective_date, f"{kind.replace('_', ' ')} on {obs.effective_date}")
+            )
     pain = persistent_severe_pain(ctx)
     if pain is not None:
         out.append(pain)

@@ -333,6 +333,4 @@ def plan_medication_reconciliation(ctx: Context, rule: Rule) -> Plan:
             )
         )
     names = ", ".join(sorted({m.drug.replace("_", " ") for m in unverified}))
-    return Plan(
-        (Planned(1, p.entered_on, (f"imported prescriptions not verified: {names}",)),)
-    )
+    return Plan((Planned(1, p.entered_on, (f"imported prescriptions not verified: {names}",)),))
