@@ -73,8 +73,8 @@ class FollowUpTaskAdmin(admin.ModelAdmin[FollowUpTask]):
         "closed_at",
     )
     list_filter = ("rule", "status", "priority", "clinic", ("due_date", admin.DateFieldListFilter))
-    search_fields = ("rule", "episode__patient__mrn", "episode__patient__family_name")
-    list_select_related = ("episode__patient", "assignee")
+    search_fields = ("rule", "patient__mrn", "patient__family_name")
+    list_select_related = ("patient", "episode", "assignee")
     date_hierarchy = "due_date"
     raw_id_fields = ("episode", "assignee", "closed_by")
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import django_filters
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
@@ -613,6 +613,12 @@ EpisodeProcedureViewSet, ProcedureViewSet = _fact_viewsets(
 # ------------------------------------------------------------------- tasks --
 class TaskSerializer(StrictModelSerializer):
     patient = serializers.UUIDField(source="patient_id", read_only=True)
+    scope = serializers.ChoiceField(
+        choices=["episode", "programme"],
+        read_only=True,
+        help_text="programme: a task of the patient's bone-health programme (episode is null); "
+        "episode: a task of one fracture episode.",
+    )
     state = serializers.SerializerMethodField(
         help_text="While open: upcoming, due or overdue as of the clinic's today; else null."
     )
@@ -623,7 +629,9 @@ class TaskSerializer(StrictModelSerializer):
             "id",
             "episode",
             "patient",
+            "scope",
             "clinic",
+            "rule_set",
             "rule",
             "occurrence",
             "title",
@@ -684,7 +692,12 @@ class TaskAssignSerializer(serializers.Serializer[Any]):
 
 class TaskFilter(django_filters.FilterSet):
     episode = django_filters.UUIDFilter(field_name="episode_id")
-    patient = django_filters.UUIDFilter(field_name="episode__patient_id")
+    patient = django_filters.UUIDFilter(field_name="patient_id")
+    scope = django_filters.ChoiceFilter(
+        choices=[("episode", "episode"), ("programme", "programme")],
+        method="filter_scope",
+        help_text="programme: the patient's bone-health programme; episode: one fracture.",
+    )
     clinic = django_filters.UUIDFilter(field_name="clinic_id")
     rule = django_filters.CharFilter(field_name="rule")
     status = django_filters.ChoiceFilter(choices=TaskStatus.choices)
@@ -699,6 +712,9 @@ class TaskFilter(django_filters.FilterSet):
     class Meta:
         model = FollowUpTask
         fields: list[str] = []
+
+    def filter_scope(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(episode__isnull=value == "programme")
 
     def filter_state(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         """Open tasks in a date state, each as of its own clinic's today."""
@@ -728,9 +744,7 @@ class TaskViewSet(ApiViewSet):
     object_actions = ("complete", "not_applicable", "snooze", "assign")
 
     def scoped(self) -> QuerySet[Any]:
-        return FollowUpTask.objects.filter(clinic_id__in=self.clinic_ids()).annotate(
-            patient_id=F("episode__patient_id")
-        )
+        return FollowUpTask.objects.filter(clinic_id__in=self.clinic_ids())
 
     def get_queryset(self) -> QuerySet[Any]:
         # A deleted episode's tasks are cancelled with it; they stay readable.

@@ -598,7 +598,7 @@ def augmentation_candidates(
     by_id = {
         t.id: t
         for t in FollowUpTask.objects.filter(id__in=ids).select_related(
-            "episode__patient", "assignee"
+            "patient", "episode", "assignee"
         )
     }
     tasks = [by_id[i] for i in ids if i in by_id]

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from pathways.engine import Evaluation, TaskSpec, evaluate, get_ruleset
+from pathways.engine import Evaluation, TaskSpec, evaluate, evaluate_programme, get_ruleset
 from pathways.levels import mask_to_levels
 from pathways.models import (
     Episode,
@@ -27,11 +27,12 @@ from pathways.models import (
     Observation,
     PhaseTransition,
     Procedure,
+    Programme,
     TaskPriority,
     TaskState,
     TaskStatus,
 )
-from pathways.services.evaluation import load_facts
+from pathways.services.evaluation import load_facts, load_programmes
 from patients.models import BoneDensity, Medication, Membership, Patient
 
 UPCOMING_DAYS = 14
@@ -51,7 +52,7 @@ SORTS = {
     "due": ("due_date",),
     "-due": ("-due_date",),
     "priority": ("priority_rank", "due_date"),
-    "patient": ("episode__patient__family_name", "episode__patient__given_name", "due_date"),
+    "patient": ("patient__family_name", "patient__given_name", "due_date"),
     "rule": ("title", "due_date"),
     "assignee": ("assignee__username", "due_date"),
 }
@@ -177,8 +178,7 @@ def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
                 | Q(given_name__icontains=token)
                 | Q(mrn__iexact=token)
             )
-        episodes = Episode.objects.filter(patient_id__in=patients.values("id")).values("id")
-        qs = qs.filter(episode_id__in=episodes)
+        qs = qs.filter(patient_id__in=patients.values("id"))
     return qs
 
 
@@ -225,12 +225,12 @@ def make_row(task: FollowUpTask, todays: dict[uuid.UUID, date]) -> WorklistRow:
     state = task.state_on(today) or ""
     overdue_days = (today - task.effective_due).days if state == TaskState.OVERDUE else 0
     try:
-        outcomes = get_ruleset(task.episode.pathway_version).get(task.rule).outcomes
+        outcomes = get_ruleset(task.rule_set).get(task.rule).outcomes
     except KeyError:
         outcomes = ()
-    return WorklistRow(
-        task, state, overdue_days, mask_to_levels(task.episode.levels_mask), outcomes
-    )
+    # A task of the patient's programme has no fracture levels.
+    levels = mask_to_levels(task.episode.levels_mask) if task.episode is not None else []
+    return WorklistRow(task, state, overdue_days, levels, outcomes)
 
 
 def _states(query: WorklistQuery) -> list[str]:
@@ -262,7 +262,7 @@ def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> Workli
     by_id = {
         t.id: t
         for t in FollowUpTask.objects.filter(id__in=ids).select_related(
-            "episode__patient", "assignee"
+            "patient", "episode", "assignee"
         )
     }
     rows = [make_row(by_id[i], query.todays) for i in ids if i in by_id]
@@ -310,7 +310,7 @@ def worklist_export(query: WorklistQuery) -> Iterable[WorklistRow]:
     left = MAX_CSV_ROWS
     for state in _states(query):
         group = _ordered(base.filter(_group_q(state, query)), state, query.sort)
-        for task in group.select_related("episode__patient", "assignee")[:left].iterator(
+        for task in group.select_related("patient", "episode", "assignee")[:left].iterator(
             chunk_size=2000
         ):
             left -= 1
@@ -323,7 +323,7 @@ def task_row(task_id: uuid.UUID, clinic_ids: list[uuid.UUID]) -> FollowUpTask | 
     return (
         FollowUpTask.objects.alive()
         .filter(id=task_id, clinic_id__in=clinic_ids)
-        .select_related("episode__patient", "episode__clinic", "assignee", "closed_by")
+        .select_related("patient", "episode", "clinic", "assignee", "closed_by")
         .first()
     )
 
@@ -332,7 +332,7 @@ def tasks_for_bulk(task_ids: list[uuid.UUID], clinic_ids: list[uuid.UUID]) -> li
     return list(
         FollowUpTask.objects.open()
         .filter(id__in=task_ids, clinic_id__in=clinic_ids)
-        .select_related("episode__clinic")
+        .select_related("clinic")
     )
 
 
@@ -408,6 +408,22 @@ class EpisodeView:
         return f"{'/'.join(self.levels)} · {self.episode.identified_date:%d %b %Y}"
 
 
+PROGRAMME_LABEL = "Bone-health programme"
+
+
+@dataclass
+class ProgrammeView:
+    """The patient's bone-health programme (pathway-spec V2.1): its tasks are
+    the patient's, shown once, not under each fracture."""
+
+    programme: Programme
+    open_tasks: list[FollowUpTask]
+    projected: list[tuple[TaskSpec, str]]
+    today: date
+    open_rows: list[WorklistRow] = field(default_factory=list)
+    label: str = PROGRAMME_LABEL
+
+
 @dataclass
 class PatientRecord:
     patient: Patient
@@ -419,6 +435,7 @@ class PatientRecord:
     pain_series: dict[str, list[tuple[date, float]]]
     bmd_series: dict[str, list[tuple[date, float]]]
     bmd_changes: list[dict[str, Any]]
+    programme: ProgrammeView | None = None
 
     @property
     def timeline_past(self) -> list[TimelineEntry]:
@@ -455,14 +472,19 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
     transitions: dict[uuid.UUID, list[PhaseTransition]] = defaultdict(list)
     for t in PhaseTransition.objects.filter(episode_id__in=ids).select_related("actor"):
         transitions[t.episode_id].append(t)
-    tasks: dict[uuid.UUID, list[FollowUpTask]] = defaultdict(list)
+    tasks: dict[uuid.UUID | None, list[FollowUpTask]] = defaultdict(list)
     for task in (
         FollowUpTask.objects.alive()
-        .filter(episode_id__in=ids)
+        .filter(patient=patient)
         .select_related("closed_by", "assignee")
         .order_by("due_date", "rule")
     ):
-        task.episode = by_id[task.episode_id]  # already loaded: no query per row
+        # Already loaded: no query per row. Programme tasks have no episode.
+        task.patient = patient
+        if task.episode_id is not None:
+            task.episode = by_id.get(task.episode_id)  # type: ignore[assignment]
+            if task.episode is None:
+                continue
         tasks[task.episode_id].append(task)
     obs: dict[uuid.UUID, list[Observation]] = defaultdict(list)
     for o in Observation.objects.alive().filter(episode_id__in=ids):
@@ -476,6 +498,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
     meds = list(Medication.objects.alive().filter(patient=patient).order_by("start_date"))
     scans = list(BoneDensity.objects.alive().filter(patient=patient).order_by("performed_date"))
     loaded = load_facts(ids) if ids else {}
+    programmes = load_programmes([patient.id])
 
     views: list[EpisodeView] = []
     timeline: list[TimelineEntry] = []
@@ -564,38 +587,28 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                 )
             )
         for task in tasks.get(ep.id, []):
-            on = (
-                task.closed_on
-                if task.status != TaskStatus.OPEN and task.closed_on
-                else task.due_date
-            )
-            state = task.state_on(today) if task.status == TaskStatus.OPEN else task.status
-            timeline.append(
-                TimelineEntry(
-                    on,
-                    "task",
-                    "task",
-                    task.title,
-                    task.outcome.replace("_", " ") or task.reason or task.note,
-                    status=state or "",
-                    episode_id=ep.id,
-                    episode_label=label,
-                    task=task,
-                )
-            )
+            timeline.append(_task_entry(task, today, label, ep.id))
         for spec, title in projected:
-            timeline.append(
-                TimelineEntry(
-                    spec.due_date,
-                    "projected",
-                    "task",
-                    title,
-                    f"expected; raised {spec.lead_days} days ahead",
-                    status="projected",
-                    episode_id=ep.id,
-                    episode_label=label,
-                )
-            )
+            timeline.append(_projected_entry(spec, title, label, ep.id))
+    programme_view = None
+    prog = programmes.get(patient.id)
+    if prog is not None:
+        ruleset = get_ruleset(prog.row["rule_set"])
+        prog_eval = evaluate_programme(
+            prog.facts([i.facts for i in loaded.values()]), today, ruleset
+        )
+        bmd_changes = list(prog_eval.derived.get("bmd_changes", bmd_changes))  # type: ignore[call-overload]
+        prog_tasks = tasks.get(None, [])
+        programme_view = ProgrammeView(
+            programme=Programme(**{k: v for k, v in prog.row.items() if "__" not in k}),
+            open_tasks=[t for t in prog_tasks if t.status == TaskStatus.OPEN],
+            projected=[(s, ruleset.get(s.rule).title) for s in prog_eval.projected],
+            today=today,
+        )
+        for task in prog_tasks:
+            timeline.append(_task_entry(task, today, PROGRAMME_LABEL))
+        for spec, title in programme_view.projected:
+            timeline.append(_projected_entry(spec, title, PROGRAMME_LABEL))
     for m in meds:
         dose = " ".join(x for x in (m.dose, m.route) if x)
         timeline.append(
@@ -633,6 +646,40 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
         pain_series=pain,
         bmd_series=dict(bmd),
         bmd_changes=bmd_changes,
+        programme=programme_view,
+    )
+
+
+def _task_entry(
+    task: FollowUpTask, today: date, label: str, episode_id: uuid.UUID | None = None
+) -> TimelineEntry:
+    on = task.closed_on if task.status != TaskStatus.OPEN and task.closed_on else task.due_date
+    state = task.state_on(today) if task.status == TaskStatus.OPEN else task.status
+    return TimelineEntry(
+        on,
+        "task",
+        "task",
+        task.title,
+        task.outcome.replace("_", " ") or task.reason or task.note,
+        status=state or "",
+        episode_id=episode_id,
+        episode_label=label,
+        task=task,
+    )
+
+
+def _projected_entry(
+    spec: TaskSpec, title: str, label: str, episode_id: uuid.UUID | None = None
+) -> TimelineEntry:
+    return TimelineEntry(
+        spec.due_date,
+        "projected",
+        "task",
+        title,
+        f"expected; raised {spec.lead_days} days ahead",
+        status="projected",
+        episode_id=episode_id,
+        episode_label=label,
     )
 
 

@@ -159,7 +159,7 @@ def worklist_csv(request: HttpRequest) -> StreamingHttpResponse:
         ]
         for row in selectors.worklist_export(query):
             t = row.task
-            p = t.episode.patient
+            p = t.patient
             yield [
                 row.state,
                 f"{p.family_name}, {p.given_name}",

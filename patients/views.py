@@ -153,7 +153,8 @@ def _render_patient(
     can_write = scope.can_write(patient.clinic_id)
     assignees = assignable_by_clinic([patient.clinic_id])[patient.clinic_id]
     todays = {patient.clinic_id: today}
-    for view in record.episodes:
+    views: list[Any] = [*record.episodes, *([record.programme] if record.programme else [])]
+    for view in views:
         view.open_rows = [make_row(t, todays) for t in view.open_tasks]
         for row in view.open_rows:
             row.assignees = assignees

@@ -494,10 +494,6 @@ def evaluate_patients(
     outcome = BatchOutcome()
     if not patient_ids:
         return outcome
-    programmes = {
-        row["patient_id"]: row
-        for row in Programme.objects.filter(patient_id__in=patient_ids).values(*PROGRAMME_COLUMNS)
-    }
     episode_ids = list(
         Episode.objects.select_for_update()
         .filter(patient_id__in=patient_ids, deleted_at__isnull=True)
@@ -505,73 +501,100 @@ def evaluate_patients(
         .values_list("id", flat=True)
     )
     loaded = load_facts(episode_ids)
+    programmes = load_programmes(patient_ids)
     by_patient: dict[uuid.UUID, list[Loaded]] = defaultdict(list)
     for item in loaded.values():
         by_patient[item.episode["patient_id"]].append(item)
-    prog_tasks: dict[uuid.UUID, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
-    base = FollowUpTask.objects.filter(patient_id__in=patient_ids, episode__isnull=True)
-    for values in base.filter(status=TaskStatus.OPEN).values_list(*OPEN_TASK_COLUMNS):
-        row = dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
-        prog_tasks[row["patient_id"]][(row["rule"], row["occurrence"])] = row
-    for values in base.exclude(status=TaskStatus.OPEN).values_list(*CLOSED_TASK_COLUMNS):
-        row = dict(zip(CLOSED_TASK_COLUMNS, values, strict=True))
-        prog_tasks[row["patient_id"]][(row["rule"], row["occurrence"])] = row
-    patient_level = sorted(
-        {r.code for rs in RULESETS.values() for r in rs.rules if r.patient_level}
-    )
-    v1_history: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for pat, rule in (
-        FollowUpTask.objects.filter(
-            patient_id__in=patient_ids, episode__isnull=False, rule__in=patient_level
-        )
-        .values_list("patient_id", "rule")
-        .distinct()
-    ):
-        v1_history[pat].add(rule)
-
     w = _Writes()
     for pid, prog in programmes.items():
-        tz = ZoneInfo(prog["clinic__timezone"])
+        tz = ZoneInfo(prog.row["clinic__timezone"])
         day = as_of or now.astimezone(tz).date()
         reviews: list[datetime] = []
-        episode_facts = []
-        for item in by_patient.get(pid, []):
+        items = by_patient.get(pid, [])
+        for item in items:
             ruleset = get_ruleset(item.episode["pathway_version"])
             result = evaluate(item.facts, day, ruleset)
             next_at = _collect_episode(w, outcome, item, result, ruleset, now=now, day=day,
                                        tz=tz, actor_id=actor_id)  # fmt: skip
             if next_at is not None:
                 reviews.append(next_at)
-            episode_facts.append(item.facts)
-        rows = prog_tasks.get(pid, {})
-        first = episode_facts[0] if episode_facts else None
-        facts = ProgrammeFacts(
-            patient_id=str(pid),
-            entered_on=prog["started_on"],
-            episodes=tuple(episode_facts),
-            medications=first.medications if first else (),
-            bone_density=first.bone_density if first else (),
-            tasks=tuple(_existing(t) for t in rows.values()),
-            status=prog["status"],
-            end_reason=prog["end_reason"],
-            ended_on=prog["ended_at"].date() if prog["ended_at"] else None,
-            deceased_on=first.deceased_on if first else None,
-            v1_history=frozenset(v1_history.get(pid, ())),
-        )
-        ruleset = get_ruleset(prog["rule_set"])
+        facts = prog.facts([i.facts for i in items])
+        ruleset = get_ruleset(prog.row["rule_set"])
         result = evaluate_programme(facts, day, ruleset)
         owner = {
             "episode_id": None,
             "patient_id": pid,
-            "clinic_id": prog["clinic_id"],
-            "rule_set": prog["rule_set"],
+            "clinic_id": prog.row["clinic_id"],
+            "rule_set": prog.row["rule_set"],
         }
-        _collect_tasks(w, outcome, rows, result, ruleset, owner=owner, now=now, day=day)
+        _collect_tasks(w, outcome, prog.tasks, result, ruleset, owner=owner, now=now, day=day)
         if result.next_review is not None:
             reviews.append(midnight(result.next_review, tz))
-        w.programmes.append([prog["id"], min(reviews) if reviews else None, 0, "", now])
+        w.programmes.append([prog.row["id"], min(reviews) if reviews else None, 0, "", now])
     _write(w, now)
     return outcome
+
+
+@dataclass
+class LoadedProgramme:
+    row: dict[str, Any]
+    tasks: dict[tuple[str, int], dict[str, Any]]
+    v1_history: frozenset[str]
+
+    def facts(self, episodes: list[EpisodeFacts]) -> ProgrammeFacts:
+        """The programme's facts; drugs and DXAs are the patient's (every
+        episode of the patient carries the same ones)."""
+        episodes = sorted(episodes, key=lambda e: (e.identified_date, e.episode_id))
+        first = episodes[0] if episodes else None
+        ended_at = self.row["ended_at"]
+        return ProgrammeFacts(
+            patient_id=str(self.row["patient_id"]),
+            entered_on=self.row["started_on"],
+            episodes=tuple(episodes),
+            medications=first.medications if first else (),
+            bone_density=first.bone_density if first else (),
+            tasks=tuple(_existing(t) for t in self.tasks.values()),
+            status=self.row["status"],
+            end_reason=self.row["end_reason"],
+            ended_on=ended_at.date() if ended_at else None,
+            deceased_on=first.deceased_on if first else None,
+            v1_history=self.v1_history,
+        )
+
+
+def load_programmes(patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, LoadedProgramme]:
+    """The programmes of these patients with their tasks (3 queries)."""
+    rows = {
+        row["patient_id"]: row
+        for row in Programme.objects.filter(patient_id__in=patient_ids).values(*PROGRAMME_COLUMNS)
+    }
+    if not rows:
+        return {}
+    tasks: dict[uuid.UUID, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    base = FollowUpTask.objects.filter(patient_id__in=list(rows), episode__isnull=True)
+    for values in base.filter(status=TaskStatus.OPEN).values_list(*OPEN_TASK_COLUMNS):
+        row = dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
+        tasks[row["patient_id"]][(row["rule"], row["occurrence"])] = row
+    for values in base.exclude(status=TaskStatus.OPEN).values_list(*CLOSED_TASK_COLUMNS):
+        row = dict(zip(CLOSED_TASK_COLUMNS, values, strict=True))
+        tasks[row["patient_id"]][(row["rule"], row["occurrence"])] = row
+    # Series that ran under version 1 before the hand-over (V2.1).
+    patient_level = sorted(
+        {r.code for rs in RULESETS.values() for r in rs.rules if r.patient_level}
+    )
+    history: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for pat, rule in (
+        FollowUpTask.objects.filter(
+            patient_id__in=list(rows), episode__isnull=False, rule__in=patient_level
+        )
+        .values_list("patient_id", "rule")
+        .distinct()
+    ):
+        history[pat].add(rule)
+    return {
+        pid: LoadedProgramme(row, tasks.get(pid, {}), frozenset(history.get(pid, ())))
+        for pid, row in rows.items()
+    }
 
 
 def _existing(t: dict[str, Any]) -> ExistingTask:

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from pathways.engine import get_ruleset
-from pathways.models import Episode, FollowUpTask, TaskStatus
+from pathways.models import Episode, FollowUpTask, Programme, TaskStatus
 from pathways.services.evaluation import _overdue_from, schedule_reevaluation
 from patients.models import Membership, Role
 from patients.selectors import role_in
@@ -19,17 +19,32 @@ from vcftrack.errors import DomainError, FieldErrors, PermissionDenied
 
 # Only a physician records the decision of the 3-month augmentation review
 # (and the early-augmentation decision, which is the same decision earlier).
-PHYSICIAN_DECISIONS = frozenset({"augmentation_review_3m", "augmentation_consider_early"})
+PHYSICIAN_DECISIONS = frozenset(
+    {"augmentation_review_3m", "augmentation_consider_early", "augmentation_reconsider"}
+)
 
 
 def _lock_open(task: FollowUpTask) -> FollowUpTask:
-    # Lock order everywhere: the episode, then its tasks, then the change
-    # counter (the sweep holds episode locks while it takes the counter).
-    list(Episode.objects.select_for_update().filter(pk=task.episode_id).values_list("pk"))
-    locked = FollowUpTask.objects.select_for_update().select_related("episode").get(pk=task.pk)
+    # Lock order everywhere: the patient's programme, the episode, then its
+    # tasks, then the change counter (the sweep holds programme and episode
+    # locks while it takes the counter).
+    list(Programme.objects.select_for_update().filter(patient_id=task.patient_id).values_list("pk"))
+    if task.episode_id is not None:
+        list(Episode.objects.select_for_update().filter(pk=task.episode_id).values_list("pk"))
+    locked = FollowUpTask.objects.select_for_update().select_related("clinic").get(pk=task.pk)
     if locked.status != TaskStatus.OPEN:
         raise DomainError(f"The task is already {locked.status.replace('_', ' ')}.", field="status")
     return locked
+
+
+def _reevaluate_after(task: FollowUpTask, *, now: datetime, actor_id: int | None) -> None:
+    """The phase can move on a person's decision (3-month review -> bone health)."""
+    schedule_reevaluation(
+        episode_ids=[task.episode_id] if task.episode_id is not None else [],
+        patient_ids=[task.patient_id],
+        now=now,
+        actor_id=actor_id,
+    )
 
 
 def _require_writer(actor: Any, task: FollowUpTask) -> None:
@@ -43,7 +58,7 @@ def task_complete(
 ) -> FollowUpTask:
     """Close a task as done by a person, with the outcome a decision task requires."""
     _require_writer(actor, task)
-    rule = get_ruleset(task.episode.pathway_version).get(task.rule)
+    rule = get_ruleset(task.rule_set).get(task.rule)
     errors = FieldErrors()
     outcome = check_text(errors, "outcome", outcome, max_length=48, required=bool(rule.outcomes))
     note = check_text(errors, "note", note, max_length=2000, required=False)
@@ -54,7 +69,7 @@ def task_complete(
         raise PermissionDenied("Only a physician records the augmentation decision.")
     with transaction.atomic():
         # The phase can move on a person's decision (3-month review -> bone health).
-        schedule_reevaluation(episode_ids=[task.episode_id], now=now, actor_id=actor.pk)
+        _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
         _close(locked, TaskStatus.DONE, actor=actor, now=now, outcome=outcome, note=note)
     return locked
@@ -70,7 +85,7 @@ def task_not_applicable(
     if task.rule in PHYSICIAN_DECISIONS and role_in(actor, task.clinic_id) != Role.PHYSICIAN:
         raise PermissionDenied("Only a physician records the augmentation decision.")
     with transaction.atomic():
-        schedule_reevaluation(episode_ids=[task.episode_id], now=now, actor_id=actor.pk)
+        _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
         _close(locked, TaskStatus.NOT_APPLICABLE, actor=actor, now=now, reason=reason)
     return locked
@@ -91,7 +106,7 @@ def _close(
     task.note = note
     task.reason = reason
     task.closed_at = now
-    task.closed_on = task.episode.clinic.today(now)
+    task.closed_on = task.clinic.today(now)
     task.closed_by = actor
     task.closed_by_person = True
     stamp([task], now=now)
@@ -102,7 +117,7 @@ def task_snooze(
     *, task: FollowUpTask, actor: Any, until: Any, reason: Any, now: datetime
 ) -> FollowUpTask:
     _require_writer(actor, task)
-    today = task.episode.clinic.today(now)
+    today = task.clinic.today(now)
     errors = FieldErrors()
     reason = check_text(errors, "reason", reason, max_length=2000, required=True)
     from datetime import date
