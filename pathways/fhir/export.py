@@ -29,6 +29,8 @@ from pathways.models import (
     Phase,
     PhaseTransition,
     Procedure,
+    Programme,
+    ProgrammeStatus,
     TaskStatus,
 )
 from patients.models import BoneDensity, Clinic, Medication, Patient
@@ -473,7 +475,9 @@ def task_fhir_status(task: FollowUpTask, today: date) -> tuple[str, str]:
     return (TASK_STATUS[TaskStatus(task.status)], task.status)
 
 
-def _task(task: FollowUpTask, episode: Episode, today: date) -> JSON:
+def _task(
+    task: FollowUpTask, episode: Episode, today: date, careplan_id: str | None = None
+) -> JSON:
     status, business = task_fhir_status(task, today)
     # The due window: from the (snoozed) due date to the last day before the
     # task counts as overdue (due + grace).
@@ -486,7 +490,11 @@ def _task(task: FollowUpTask, episode: Episode, today: date) -> JSON:
         "identifier": [
             {
                 "system": codes.system_uri("task"),
-                "value": f"{episode.id}/{task.rule}/{task.occurrence}",
+                "value": (
+                    f"{episode.id}/{task.rule}/{task.occurrence}"
+                    if careplan_id is None
+                    else f"programme/{task.patient_id}/{task.rule}/{task.occurrence}"
+                ),
             }
         ],
         "status": status,
@@ -495,7 +503,11 @@ def _task(task: FollowUpTask, episode: Episode, today: date) -> JSON:
         "priority": TASK_PRIORITY.get(task.priority, "routine"),
         "code": _concept(task.rule, _local("pathway-rule", task.rule, task.title)),
         "description": task.title,
-        "focus": _ref("EpisodeOfCare", episode.id),
+        "focus": (
+            _ref("EpisodeOfCare", episode.id)
+            if careplan_id is None
+            else _ref("CarePlan", careplan_id)
+        ),
         "for": _ref("Patient", episode.patient_id),
         "authoredOn": _iso(task.created_at),
         "lastModified": _iso(task.updated_at),
@@ -505,6 +517,8 @@ def _task(task: FollowUpTask, episode: Episode, today: date) -> JSON:
         },
         "note": [{"text": task.guidance}] if task.guidance else [],
     }
+    if careplan_id is not None:
+        resource["basedOn"] = [_ref("CarePlan", careplan_id)]
     if task.triggers:
         resource["reasonCode"] = _concept("; ".join(str(t) for t in task.triggers))
     if task.snoozed_until and task.snoozed_until > task.due_date:
@@ -525,6 +539,28 @@ def _task(task: FollowUpTask, episode: Episode, today: date) -> JSON:
         resource["note"].append({"text": task.note})
     if not resource["note"]:
         del resource["note"]
+    return resource
+
+
+def _careplan(programme: Programme, tasks: list[FollowUpTask]) -> JSON:
+    """The patient's bone-health programme (pathway-spec V2.1) as a CarePlan:
+    long-term follow-up that belongs to the patient, not to one fracture."""
+    resource: JSON = {
+        "resourceType": "CarePlan",
+        "id": str(programme.id),
+        "status": "active" if programme.status == ProgrammeStatus.ACTIVE else "completed",
+        "intent": "plan",
+        "title": "Bone-health programme",
+        "description": "Long-term secondary prevention after vertebral compression "
+        "fracture: bone density, treatment reviews, doses and fracture screening.",
+        "subject": _ref("Patient", programme.patient_id),
+        "period": {"start": _iso(programme.started_on)},
+        "activity": [{"reference": _ref("Task", t.id)} for t in tasks],
+    }
+    if programme.ended_at is not None:
+        resource["period"]["end"] = _iso(programme.ended_at)
+    if not resource["activity"]:
+        del resource["activity"]
     return resource
 
 
@@ -564,6 +600,17 @@ def episode_bundle(episode: Episode, *, now: datetime) -> dict[str, Any]:
         resources.append(_dxa(scan))
     for task in episode.fhir_tasks:  # type: ignore[attr-defined]
         resources.append(_task(task, episode, today))
+    programme = Programme.objects.filter(patient_id=episode.patient_id).first()
+    if programme is not None:
+        prog_tasks = list(
+            FollowUpTask.objects.alive()
+            .filter(patient_id=episode.patient_id, episode__isnull=True)
+            .select_related("assignee")
+            .order_by("due_date", "rule", "occurrence")
+        )
+        resources.append(_careplan(programme, prog_tasks))
+        for task in prog_tasks:
+            resources.append(_task(task, episode, today, careplan_id=str(programme.id)))
     return {
         "resourceType": "Bundle",
         "id": str(_derived_id("bundle", episode.id)),

@@ -293,7 +293,13 @@ def plan_treatment_failure_review(ctx: Context, rule: Rule) -> Plan:
     p = _pctx(ctx)
     occurrences = []
     for episode in p.episodes:
-        drugs = exposure.anti_osteoporosis_on(ctx, episode.identified_date)
+        # Started before the fracture: a drug started that day is the
+        # response to it, not a treatment that failed.
+        drugs = [
+            m
+            for m in exposure.anti_osteoporosis_on(ctx, episode.identified_date)
+            if m.start_date < episode.identified_date
+        ]
         if not drugs:
             continue
         drug = drugs[0]
