@@ -373,3 +373,189 @@ def test_an_exported_episode_imports_into_another_clinic(
     assert Medication.objects.get(patient__clinic=clinic_b).drug == "denosumab"
     (pain_obs,) = Observation.objects.filter(episode=copy_)
     assert (pain_obs.kind, pain_obs.value_number) == ("pain_nrs", 6)
+
+
+# ------------------------------------------------ V2.4: old prescriptions --
+def alendronate(kind: str, rid: str, **fields: Any) -> dict[str, Any]:
+    """A medication resource for alendronate (Synthea's RxNorm product)."""
+    return {
+        "resourceType": kind,
+        "id": rid,
+        "status": fields.pop("status", "completed"),
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "904419",
+                    "display": "Alendronic acid 10 MG Oral Tablet",
+                }
+            ]
+        },
+        **fields,
+    }
+
+
+def with_resources(source: Path, target: Path, extra: list[dict[str, Any]]) -> Path:
+    bundle = json.loads(source.read_text(encoding="utf-8"))
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    for resource in extra:
+        resource = {**copy.deepcopy(resource), "subject": {"reference": patient["fullUrl"]}}
+        bundle["entry"].append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
+    target.write_text(json.dumps(bundle), encoding="utf-8")
+    return target
+
+
+# The import date is 2026-11-22: evidence on or after 2025-11-22 is recent.
+@pytest.mark.parametrize(
+    ("evidence", "unverified"),
+    [
+        pytest.param([], True, id="prescribed-once-in-2006"),
+        pytest.param(
+            [alendronate("MedicationDispense", "disp", whenHandedOver="2026-05-01")],
+            False,
+            id="dispensed-this-year",
+        ),
+        pytest.param(
+            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-22")],
+            False,
+            id="dose-12-months-ago-to-the-day",
+        ),
+        pytest.param(
+            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-21")],
+            True,
+            id="dose-12-months-and-a-day-ago",
+        ),
+        pytest.param(
+            [
+                alendronate(
+                    "MedicationDispense",
+                    "disp",
+                    status="entered-in-error",
+                    whenHandedOver="2026-05-01",
+                )
+            ],
+            True,
+            id="dispense-entered-in-error",
+        ),
+        pytest.param(
+            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2027-01-01")],
+            True,
+            id="dose-after-the-import-date",
+        ),
+    ],
+)
+def test_an_old_prescription_without_recent_evidence_is_imported_unverified(
+    clinic_a, now, tmp_path, evidence, unverified
+):
+    path = with_resources(SYNTHEA / TWYLA, tmp_path / TWYLA, evidence)
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    (med,) = Medication.objects.all()  # dispenses and doses are evidence, not rows
+    assert (med.drug, med.start_date, med.stop_date) == ("alendronate", dt.date(2006, 1, 22), None)
+    assert med.unverified is unverified
+
+
+def test_a_later_prescription_or_a_dated_note_is_evidence(clinic_a, now, tmp_path):
+    later = alendronate(
+        "MedicationRequest",
+        "req-2026",
+        status="active",
+        intent="order",
+        authoredOn="2026-03-01T09:00:00+00:00",
+    )
+    noted = alendronate(
+        "MedicationStatement",
+        "stmt-2012",
+        status="active",
+        effectiveDateTime="2012-05-01",
+        note=[{"time": "2026-10-01T10:00:00+00:00", "text": "Takes it every Monday."}],
+    )
+    path = with_resources(SYNTHEA / TWYLA, tmp_path / TWYLA, [later, noted])
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    meds = Medication.objects.order_by("start_date")
+    assert [(m.start_date.year, m.unverified) for m in meds] == [
+        (2006, False),
+        (2012, False),
+        (2026, False),
+    ]
+
+
+def test_a_recent_prescription_of_another_drug_does_not_verify_the_old_one(clinic_a, now, tmp_path):
+    denosumab = {
+        "resourceType": "MedicationRequest",
+        "id": "deno",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "denosumab 60 MG/ML Prefilled Syringe"},
+        "authoredOn": "2026-06-01T09:00:00+00:00",
+    }
+    path = with_resources(SYNTHEA / TWYLA, tmp_path / TWYLA, [denosumab])
+    import_paths([path], clinic=clinic_a, now=now)
+    flags = dict(Medication.objects.values_list("drug", "unverified"))
+    assert flags == {"alendronate": True, "denosumab": False}
+
+
+# ---------------------------------------------------- V2.4: date of death --
+def test_a_patient_imported_as_living_gets_the_date_of_death_on_reimport(
+    clinic_a, now, django_capture_on_commit_callbacks
+):
+    import_paths([SYNTHEA / CLORINDA], clinic=clinic_a, now=now)
+    # As an import before dates of death were kept left her.
+    Patient.objects.update(deceased_date=None)
+    later = now + dt.timedelta(days=1)
+    report = import_paths([SYNTHEA / CLORINDA], clinic=clinic_a, now=later)
+    assert report.errors == [] and report.created["dates of death"] == 1
+    clorinda = Patient.objects.get()
+    assert clorinda.deceased_date == dt.date(2019, 7, 1)
+    assert clorinda.updated_at == later and clorinda.version == 2
+
+
+def edit_patient(source: Path, target: Path, **fields: Any) -> Path:
+    bundle = json.loads(source.read_text(encoding="utf-8"))
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient["resource"].pop("deceasedDateTime", None)
+    patient["resource"].update(fields)
+    target.write_text(json.dumps(bundle), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"deceasedBoolean": True}, "recorded as deceased without a full date of death"),
+        ({"deceasedDateTime": "2019-07"}, "recorded as deceased without a full date of death"),
+        ({"deceasedDateTime": "2027-01-05T10:00:00+00:00"}, "after the import date"),
+        ({"deceasedDateTime": "1920-01-01"}, "is before the birth date 1924-06-16"),
+    ],
+)
+def test_a_date_of_death_vcftrack_cannot_keep_is_reported_and_the_patient_imported(
+    clinic_a, now, tmp_path, fields, message
+):
+    path = edit_patient(SYNTHEA / CLORINDA, tmp_path / CLORINDA, **fields)
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    assert Patient.objects.get().deceased_date is None
+    (line,) = [s for s in report.skipped if message in s]
+    assert "Clorinda Wilkinson" in line
+
+
+def test_the_date_of_death_survives_export_and_import(
+    make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
+):
+    from pathways.fhir.export import episode_bundle
+    from patients.services import patient_record_death
+
+    episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_record_death(
+            patient=episode.patient, deceased_date="2026-11-20", actor=None, now=now
+        )
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_paths([path], clinic=clinic_b, now=now)
+    assert report.errors == []
+    copy_ = Episode.objects.get(clinic=clinic_b)
+    assert copy_.patient.deceased_date == dt.date(2026, 11, 20)
+    assert (copy_.status, copy_.close_reason) == ("closed", "deceased")
