@@ -163,6 +163,7 @@ def _render_patient(
     active = [v.episode for v in record.episodes if v.episode.status == EpisodeStatus.ACTIVE]
     forms = _fact_forms(record, active, record.medications, bound or {})
     can_write = scope.can_write(patient.clinic_id)
+    verify_shown = open_form == "medication_verify" or any(m.unverified for m in record.medications)
     assignees = assignable_by_clinic([patient.clinic_id])[patient.clinic_id]
     todays = {patient.clinic_id: today}
     for view in record.episodes:
@@ -199,7 +200,7 @@ def _render_patient(
                 "dxa",
                 "medication",
                 "medication_stop",
-                *(["medication_verify"] if any(m.unverified for m in record.medications) else []),
+                *(["medication_verify"] if verify_shown else []),
                 "procedure",
                 "death",
             ],
