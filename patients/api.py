@@ -9,6 +9,7 @@ import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,11 +28,13 @@ from patients.models import (
 from patients.selectors import clinic_ids_for, roles_for
 from patients.services import (
     PATIENT_FIELDS,
+    PATIENT_REQUIRED_FIELDS,
     bone_density_delete,
     bone_density_record,
     medication_delete,
     medication_record,
     medication_update,
+    medication_verify,
     patient_create,
     patient_delete,
     patient_update,
@@ -108,10 +111,17 @@ class PatientSerializer(StrictModelSerializer):
             "family_name",
             "birth_date",
             "sex",
+            "deceased_date",
             "version",
             "created_at",
             "updated_at",
         ]
+
+
+DECEASED_HELP = (
+    "Date of death; null if the patient is not known to have died. Not in the future, "
+    "not before birth_date. A deceased patient's pathway raises no further task."
+)
 
 
 class PatientUpdateSerializer(serializers.Serializer[Any]):
@@ -120,6 +130,7 @@ class PatientUpdateSerializer(serializers.Serializer[Any]):
     family_name = serializers.CharField(max_length=100)
     birth_date = serializers.DateField(help_text="Not in the future.")
     sex = serializers.ChoiceField(choices=Sex.choices)
+    deceased_date = serializers.DateField(required=False, allow_null=True, help_text=DECEASED_HELP)
 
 
 class PatientCreateSerializer(PatientUpdateSerializer):
@@ -205,6 +216,7 @@ class PatientViewSet(ApiViewSet):
                 family_name=data.get("family_name"),
                 birth_date=data.get("birth_date"),
                 sex=data.get("sex", "unknown"),
+                deceased_date=data.get("deceased_date"),
                 now=self.now,
             ),
             errors,
@@ -215,12 +227,15 @@ class PatientViewSet(ApiViewSet):
         self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
     ) -> Response:
         data, errors = self.body(
-            request, allowed=PATIENT_FIELDS, required=() if partial else PATIENT_FIELDS
+            request, allowed=PATIENT_FIELDS, required=() if partial else PATIENT_REQUIRED_FIELDS
         )
         return self.write(
             request,
             update=lambda p: self.run_service(
-                lambda: patient_update(patient=p, data=data, now=self.now), errors
+                lambda: patient_update(
+                    patient=p, data=data, now=self.now, actor_id=self.request.user.pk
+                ),
+                errors,
             ),
         )
 
@@ -236,6 +251,12 @@ class PatientViewSet(ApiViewSet):
 # ---------------------------------------------------- patient-level facts --
 class MedicationSerializer(StrictModelSerializer):
     drug_class = serializers.CharField(read_only=True)
+    unverified = serializers.BooleanField(
+        read_only=True,
+        help_text="An imported prescription with no evidence in the 12 months before the "
+        "import; it counts as on treatment until someone confirms it (POST …/verify/) or "
+        "stops it.",
+    )
 
     class Meta:
         model = Medication
@@ -248,6 +269,7 @@ class MedicationSerializer(StrictModelSerializer):
             "stop_date",
             "dose",
             "route",
+            "unverified",
             "version",
             "created_at",
             "updated_at",
@@ -372,6 +394,7 @@ class PatientMedicationViewSet(PatientFactViewSet):
     filterset_class = MedicationFilter
     ordering_fields = ["start_date", "updated_at"]
     ordering = ("start_date",)
+    object_actions = ("verify",)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.idempotent(request, lambda: self._create(request))
@@ -412,6 +435,20 @@ class PatientMedicationViewSet(PatientFactViewSet):
                 medication=m, now=self.now, actor_id=self.request.user.pk
             ),
         )
+
+    @extend_schema(request=None, responses=MedicationSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Confirm an imported prescription that is marked unverified (the patient takes it)."""
+        _, errors = self.body(request, allowed=())
+
+        def verify(med: Medication) -> Medication:
+            return self.run_service(  # type: ignore[no-any-return]
+                lambda: medication_verify(medication=med, actor=self.request.user, now=self.now),
+                errors,
+            )
+
+        return self.idempotent(request, lambda: self.write(request, update=verify))
 
 
 @extend_schema_view(

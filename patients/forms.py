@@ -79,6 +79,22 @@ class MedicationStopForm(ServiceForm):
         ]
 
 
+class MedicationVerifyForm(ServiceForm):
+    medication = forms.ChoiceField(label="Imported medication", required=False, choices=[])
+
+    def __init__(self, *args: Any, medications: list[Medication], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["medication"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (str(m.id), f"{m.drug.replace('_', ' ')} since {m.start_date:%d %b %Y}")
+            for m in medications
+            if m.unverified
+        ]
+
+
+class DeathForm(ServiceForm):
+    deceased_date = forms.CharField(label="Date of death", required=False, widget=DateInput())
+
+
 class BoneDensityForm(ServiceForm):
     performed_date = forms.CharField(label="DXA date", required=False, widget=DateInput())
     site = forms.ChoiceField(label="Site", required=False, choices=_blank(DxaSite))

@@ -125,6 +125,9 @@ class Patient(SyncedModel):
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField()
     sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    # Set by a person or by an import (FHIR Patient.deceasedDateTime); a
+    # deceased patient's pathway raises nothing more (pathway-spec V2.4).
+    deceased_date = models.DateField("date of death", null=True, blank=True)
 
     objects = SyncedQuerySet.as_manager()
 
@@ -140,6 +143,15 @@ class Patient(SyncedModel):
             models.CheckConstraint(condition=Q(sex__in=Sex.values), name="patient_sex_valid"),
             models.CheckConstraint(
                 condition=Q(birth_date__lte=F("recorded_on")), name="patient_birth_not_future"
+            ),
+            models.CheckConstraint(
+                condition=Q(deceased_date__isnull=True) | Q(deceased_date__gte=F("birth_date")),
+                name="patient_death_not_before_birth",
+                violation_error_message="The date of death must not be before the date of birth.",
+            ),
+            models.CheckConstraint(
+                condition=Q(deceased_date__isnull=True) | Q(deceased_date__lte=F("recorded_on")),
+                name="patient_death_not_future",
             ),
         ]
         indexes = [
@@ -222,6 +234,10 @@ class Medication(SyncedModel):
     stop_date = models.DateField(null=True, blank=True)
     dose = models.CharField(max_length=100, blank=True, default="")
     route = models.CharField(max_length=16, choices=Route.choices, blank=True, default="")
+    # An imported prescription with no evidence in the 12 months before the
+    # import (pathway-spec V2.4): it counts as on treatment until a person
+    # confirms it (medication_verify) or stops it.
+    unverified = models.BooleanField(default=False, db_default=False)
 
     objects = SyncedQuerySet.as_manager()
 

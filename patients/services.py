@@ -105,6 +105,7 @@ def patient_create(
     family_name: Any,
     birth_date: Any,
     sex: Any = "unknown",
+    deceased_date: Any = None,
     now: datetime,
     patient_id: uuid.UUID | None = None,
 ) -> Patient:
@@ -117,6 +118,7 @@ def patient_create(
     if birth is not None and today.year - birth.year > MAX_AGE_YEARS:
         errors.add("birth_date", f"More than {MAX_AGE_YEARS} years ago.")
     sex = check_choice(errors, "sex", sex or "unknown", list(Sex.values))
+    death = check_death_date(errors, deceased_date, birth=birth, today=today)
     errors.raise_if_any()
     if Patient.objects.alive().filter(clinic=clinic, mrn=mrn).exists():
         errors.add("mrn", f"A patient with MRN {mrn!r} already exists in this clinic.")
@@ -130,6 +132,7 @@ def patient_create(
         family_name=family,
         birth_date=birth,
         sex=sex,
+        deceased_date=death,
         recorded_on=today,
     )
     try:
@@ -149,10 +152,29 @@ def errors_exc(errors: FieldErrors) -> Exception:
     return ValidationError(errors.errors)  # type: ignore[arg-type]
 
 
-PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex")
+def check_death_date(
+    errors: FieldErrors, value: Any, *, birth: date | None, today: date
+) -> date | None:
+    """A date of death: optional, not in the future, not before the birth date."""
+    return check_date(
+        errors,
+        "deceased_date",
+        value,
+        today=today,
+        required=False,
+        not_before=(birth, "the date of birth") if birth is not None else None,
+    )
 
 
-def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> Patient:
+# The fields a PUT must send; deceased_date is optional (null: not deceased).
+PATIENT_REQUIRED_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex")
+PATIENT_FIELDS = (*PATIENT_REQUIRED_FIELDS, "deceased_date")
+
+
+def patient_update(
+    *, patient: Patient, data: dict[str, Any], now: datetime, actor_id: int | None = None
+) -> Patient:
+    """Change a patient's details; a changed date of death re-evaluates their episodes."""
     today = _now_date(patient.clinic, now)
     errors = FieldErrors()
     for field in data:
@@ -168,6 +190,17 @@ def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> 
         values["birth_date"] = check_date(errors, "birth_date", data["birth_date"], today=today)
     if "sex" in data:
         values["sex"] = check_choice(errors, "sex", data["sex"], list(Sex.values))
+    birth = values.get("birth_date", patient.birth_date)
+    if "deceased_date" in data:
+        values["deceased_date"] = check_death_date(
+            errors, data["deceased_date"], birth=birth, today=today
+        )
+    elif "birth_date" in values and birth and patient.deceased_date:
+        if birth > patient.deceased_date:
+            errors.add(
+                "birth_date",
+                f"Must not be after the date of death ({patient.deceased_date.isoformat()}).",
+            )
     errors.raise_if_any()
     if "mrn" in values and values["mrn"] != patient.mrn:
         clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
@@ -177,8 +210,38 @@ def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> 
             )
             errors.raise_if_any()
     with transaction.atomic():
+        if "deceased_date" in values and values["deceased_date"] != patient.deceased_date:
+            _after_patient_fact(patient, now=now, actor_id=actor_id)
         for key, value in values.items():
             setattr(patient, key, value)
+        patient.recorded_on = max(patient.recorded_on, today)
+        stamp([patient], now=now)
+        patient.save()
+    return patient
+
+
+def patient_record_death(
+    *, patient: Patient, deceased_date: Any, actor: Any, now: datetime
+) -> Patient:
+    """Record the patient's date of death (or correct it).
+
+    1. Validate the date: required, not in the future, not before birth.
+    2. Lock and mark the patient's active episodes for re-evaluation (the
+       engine closes what a deceased patient no longer needs), then write
+       the date. Recording the date already held changes nothing.
+    """
+    today = _now_date(patient.clinic, now)
+    errors = FieldErrors()
+    if deceased_date is None or deceased_date == "":
+        errors.add("deceased_date", "This field is required.")
+    death = check_death_date(errors, deceased_date, birth=patient.birth_date, today=today)
+    errors.raise_if_any()
+    if death == patient.deceased_date:
+        return patient
+    with transaction.atomic():
+        _after_patient_fact(patient, now=now, actor_id=getattr(actor, "pk", None))
+        patient.deceased_date = death
+        patient.recorded_on = max(patient.recorded_on, today)
         stamp([patient], now=now)
         patient.save()
     return patient
@@ -221,13 +284,24 @@ def medication_record(
     now: datetime,
     actor_id: int | None = None,
     medication_id: uuid.UUID | None = None,
+    unverified: bool = False,
 ) -> Medication:
-    """Record a medication; every episode of the patient is re-evaluated after commit."""
+    """Record a medication; every episode of the patient is re-evaluated after commit.
+
+    ``unverified`` is for importers: a prescription with no recent evidence
+    that a person has yet to confirm (pathway-spec V2.4).
+    """
     today = _now_date(patient.clinic, now)
     errors = FieldErrors()
     values = _validate_medication(errors, data, today)
     errors.raise_if_any()
-    med = Medication(id=medication_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
+    med = Medication(
+        id=medication_id or uuid.uuid4(),
+        patient=patient,
+        recorded_on=today,
+        unverified=unverified,
+        **values,
+    )
     with transaction.atomic():
         _after_patient_fact(patient, now=now, actor_id=actor_id)
         stamp([med], now=now, new=True)
@@ -259,6 +333,24 @@ def medication_update(
         for key, value in values.items():
             setattr(medication, key, value)
         medication.recorded_on = max(medication.recorded_on, today)
+        stamp([medication], now=now)
+        medication.save()
+    return medication
+
+
+def medication_verify(*, medication: Medication, actor: Any, now: datetime) -> Medication:
+    """A person confirms an imported prescription: it is no longer unverified.
+
+    The patient's episodes are re-evaluated after commit (the reconciliation
+    task the prescription raised is no longer needed).
+    """
+    if medication.deleted_at is not None:
+        raise DomainError("This medication has been deleted.", field="medication")
+    if not medication.unverified:
+        raise DomainError("This medication is already verified.", field="unverified")
+    with transaction.atomic():
+        _after_patient_fact(medication.patient, now=now, actor_id=getattr(actor, "pk", None))
+        medication.unverified = False
         stamp([medication], now=now)
         medication.save()
     return medication

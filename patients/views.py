@@ -35,8 +35,10 @@ from pathways.services import episode_create, fact_record
 from pathways.services.tasks import PHYSICIAN_DECISIONS
 from patients.forms import (
     BoneDensityForm,
+    DeathForm,
     MedicationForm,
     MedicationStopForm,
+    MedicationVerifyForm,
     PatientForm,
     apply_errors,
 )
@@ -45,7 +47,9 @@ from patients.services import (
     bone_density_record,
     medication_record,
     medication_update,
+    medication_verify,
     patient_create,
+    patient_record_death,
 )
 from vcftrack.errors import DomainError
 from vcftrack.web import get_scope
@@ -124,6 +128,10 @@ def _fact_forms(
     forms["dxa"] = bound.get("dxa") or BoneDensityForm(
         prefix="dxa", initial={"performed_date": record.today.isoformat()}
     )
+    forms["medication_verify"] = bound.get("medication_verify") or MedicationVerifyForm(
+        prefix="medication_verify", medications=meds
+    )
+    forms["death"] = bound.get("death") or DeathForm(prefix="death")
     return forms
 
 
@@ -131,8 +139,12 @@ FORM_LABELS = {
     **{k: v[2] for k, v in EPISODE_FACT_FORMS.items()},
     "medication": "Medication start",
     "medication_stop": "Medication stop",
+    "medication_verify": "Imported medication verified",
     "dxa": "DXA (bone density)",
+    "death": "Date of death",
 }
+# Forms of the patient (not of an episode): shown even with no open episode.
+PATIENT_FORMS = ("medication", "medication_stop", "medication_verify", "dxa", "death")
 
 
 def _render_patient(
@@ -151,6 +163,7 @@ def _render_patient(
     active = [v.episode for v in record.episodes if v.episode.status == EpisodeStatus.ACTIVE]
     forms = _fact_forms(record, active, record.medications, bound or {})
     can_write = scope.can_write(patient.clinic_id)
+    verify_shown = open_form == "medication_verify" or any(m.unverified for m in record.medications)
     assignees = assignable_by_clinic([patient.clinic_id])[patient.clinic_id]
     todays = {patient.clinic_id: today}
     views: list[Any] = [*record.episodes, *([record.programme] if record.programme else [])]
@@ -188,14 +201,17 @@ def _render_patient(
                 "dxa",
                 "medication",
                 "medication_stop",
+                *(["medication_verify"] if verify_shown else []),
                 "procedure",
+                "death",
             ],
+            "patient_forms": PATIENT_FORMS,
             "form_labels": FORM_LABELS,
             "open_form": open_form,
             "episode_form": episode_form or EpisodeForm(prefix="episode"),
             "chart": chart,
             "role": scope.role(patient.clinic_id),
-            "age": _age(patient.birth_date, today),
+            "age": _age(patient.birth_date, patient.deceased_date or today),
             "multi_episode": len(record.episodes) > 1,
             "writable_ids": {patient.clinic_id} if can_write else set(),
             "physician_decisions": PHYSICIAN_DECISIONS,
@@ -272,6 +288,28 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
                 actor_id=request.user.pk,
             )
             description = f"Medication {med.drug.replace('_', ' ')} stopped"
+        elif form_key == "medication_verify":
+            meds = list(Medication.objects.alive().filter(patient=patient, unverified=True))
+            form = MedicationVerifyForm(request.POST, prefix=form_key, medications=meds)
+            form.is_valid()
+            med = next((m for m in meds if str(m.id) == form.cleaned_data.get("medication")), None)
+            if med is None:
+                raise ValidationError(
+                    {"medication": ["Choose an imported medication that is not yet verified."]}
+                )
+            med.patient = patient
+            medication_verify(medication=med, actor=request.user, now=now)
+            description = f"Medication {med.drug.replace('_', ' ')} verified"
+        elif form_key == "death":
+            form = DeathForm(request.POST, prefix=form_key)
+            form.is_valid()
+            patient_record_death(
+                patient=patient,
+                deceased_date=form.cleaned_data.get("deceased_date"),
+                actor=request.user,
+                now=now,
+            )
+            description = "Date of death"
         elif form_key == "dxa":
             form = BoneDensityForm(request.POST, prefix=form_key)
             form.is_valid()

@@ -169,7 +169,7 @@ def _organization(clinic: Clinic) -> JSON:
 
 
 def _patient(patient: Patient, org_id: str) -> JSON:
-    return {
+    resource: JSON = {
         "resourceType": "Patient",
         "id": str(patient.id),
         "meta": {"versionId": str(patient.version), "lastUpdated": _iso(patient.updated_at)},
@@ -198,6 +198,11 @@ def _patient(patient: Patient, org_id: str) -> JSON:
         "birthDate": _iso(patient.birth_date),
         "managingOrganization": _ref("Organization", org_id),
     }
+    if patient.deceased_date is not None:
+        # vcftrack keeps the date only; FHIR dateTime allows a bare date. No
+        # date means no statement (FHIR reads an absent deceased[x] that way).
+        resource["deceasedDateTime"] = _iso(patient.deceased_date)
+    return resource
 
 
 def episode_of_care_status(episode: Episode) -> str:
@@ -438,6 +443,10 @@ def _medication(med: Medication, today: date) -> JSON:
         dosage["route"] = _concept(med.route)
     if dosage:
         resource["dosage"] = [dosage]
+    if med.unverified:
+        resource["note"] = [
+            {"text": "Imported prescription with no recent evidence; not yet verified."}
+        ]
     return resource
 
 

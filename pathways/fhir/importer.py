@@ -19,8 +19,14 @@ What becomes what (docs/fhir.md has the codes):
 - DXA Observations with a BMD value (g/cm2) -> bone-density scans, with the
   T-score when one is given for the same site and day. A T-score alone
   (Synthea records only that) is skipped and reported: vcftrack needs the BMD.
+- Patient.deceasedDateTime -> the patient's date of death (also filled in on
+  a patient imported earlier without it).
 - MedicationRequest / MedicationStatement of an anti-osteoporosis drug or
-  calcitonin -> medications; other drugs are not imported.
+  calcitonin -> medications; other drugs are not imported. A running
+  prescription whose latest evidence (the prescription itself, a later
+  request, statement, administration, dispense or dated note for the same
+  drug) is more than 12 months before the import date is imported
+  ``unverified`` (pathway-spec V2.4): someone must confirm it.
 - Pain scores (LOINC 72514-3) within a year of an imported episode's onset ->
   pain observations on that episode.
 
@@ -47,6 +53,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from pathways.engine.dates import add_months
 from pathways.fhir import codes
 from pathways.levels import LEVELS
 from pathways.models import Episode, Observation
@@ -59,6 +66,18 @@ JSON = dict[str, Any]
 IMPORT_NAMESPACE = uuid.UUID("0b5e1f3e-8f0a-4d38-9a57-3c1f6e2d4b90")
 IMPORTED_DRUGS = ANTI_OSTEOPOROSIS | {"calcitonin"}
 PAIN_WINDOW = timedelta(days=365)
+# pathway-spec V2.4: a prescription with no evidence in the 12 months before
+# the import is imported unverified.
+UNVERIFIED_AFTER_MONTHS = 12
+# Every resource that shows a drug was prescribed, taken or handed out, with
+# the fields holding its dates (and any dated note on it).
+_TAKEN = ("effectivePeriod.end", "effectivePeriod.start", "effectiveDateTime")
+MEDICATION_EVIDENCE: dict[str, tuple[str, ...]] = {
+    "MedicationRequest": ("authoredOn",),
+    "MedicationStatement": _TAKEN,
+    "MedicationAdministration": _TAKEN,
+    "MedicationDispense": ("whenHandedOver", "whenPrepared"),
+}
 LEVEL_TEXT = re.compile(r"\b([TL])\s?(\d{1,2})\b", re.IGNORECASE)
 STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(MG|MCG|UNT|IU)\b", re.IGNORECASE)
 
@@ -76,7 +95,14 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    KINDS = ("patients", "episodes", "medications", "bone-density scans", "observations")
+    KINDS = (
+        "patients",
+        "dates of death",
+        "episodes",
+        "medications",
+        "bone-density scans",
+        "observations",
+    )
 
     def summary_lines(self) -> list[str]:
         lines = [f"{self.files} file(s) read"]
@@ -185,6 +211,14 @@ def _fhir_date(value: Any, tz: ZoneInfo) -> date | None:
     if moment.tzinfo is None:
         return moment.date()
     return moment.astimezone(tz).date()
+
+
+def _path(resource: JSON, dotted: str) -> Any:
+    """resource["a"]["b"] for "a.b"; None where a step is missing."""
+    value: Any = resource
+    for step in dotted.split("."):
+        value = value.get(step) if isinstance(value, dict) else None
+    return value
 
 
 def _levels(concepts: Any) -> list[str]:
@@ -356,6 +390,7 @@ class _PatientImport:
                 self.out.skip(f"{self.label}: deleted in vcftrack; not re-created")
                 return None
             self.out.unchanged["patients"] += 1
+            self.record_death(existing)
             return existing
         clash = Patient.objects.alive().filter(clinic=self.clinic, mrn=mrn).exists()
         if clash:
@@ -367,6 +402,7 @@ class _PatientImport:
             return None
         given, family = _name(self.resource)
         birth = self.resource.get("birthDate")
+        death = self.death_date(birth=_fhir_date(birth, self.tz))
         from patients.services import patient_create
 
         created: Patient | None = self._write(
@@ -379,14 +415,59 @@ class _PatientImport:
                 family_name=family,
                 birth_date=birth,
                 sex=SEX.get(str(self.resource.get("gender")), "unknown"),
+                deceased_date=death,
                 now=self.now,
                 patient_id=pid,
             ),
         )
+        if created is not None and death is not None:
+            self.out.created["dates of death"] += 1
         return created
 
-    def death_date(self) -> date | None:
-        return _fhir_date(self.resource.get("deceasedDateTime"), self.tz)
+    def death_date(self, *, birth: date | None) -> date | None:
+        """Patient.deceasedDateTime as a date; a date vcftrack would refuse is reported.
+
+        Reported rather than refused with the patient: the rest of the record
+        is still worth importing, and a person can enter the date.
+        """
+        raw = self.resource.get("deceasedDateTime")
+        death = _fhir_date(raw, self.tz)
+        if death is None:
+            if raw is not None or self.resource.get("deceasedBoolean") is True:
+                self.out.skip(
+                    f"{self.label}: recorded as deceased without a full date of death; "
+                    "imported without one (enter the date by hand)"
+                )
+            return None
+        if death > self.today:
+            self._future(death, "date of death")
+            return None
+        if birth is not None and death < birth:
+            self.out.skip(
+                f"{self.label}: date of death {death} is before the birth date {birth}; "
+                "not imported"
+            )
+            return None
+        return death
+
+    def record_death(self, patient: Patient) -> None:
+        """Fill in the date of death of a patient imported before it was known."""
+        death = self.death_date(birth=patient.birth_date)
+        if death is None:
+            return
+        if patient.deceased_date is not None:
+            # Already known (perhaps corrected by a person): left alone.
+            self.out.unchanged["dates of death"] += 1
+            return
+        from patients.services import patient_record_death
+
+        self._write(
+            "dates of death",
+            f"date of death {death}",
+            lambda: patient_record_death(
+                patient=patient, deceased_date=death, actor=None, now=self.now
+            ),
+        )
 
     # -- medications --
     def _medications(self) -> list[JSON]:
@@ -403,12 +484,38 @@ class _PatientImport:
                 return drug if drug in IMPORTED_DRUGS else None
         return None
 
+    def latest_evidence(self) -> dict[str, date]:
+        """Per drug, the latest date (not after the import date) on which a
+        resource shows it was prescribed, taken, handed out or noted."""
+        latest: dict[str, date] = {}
+        for resource in self.resources:
+            paths = MEDICATION_EVIDENCE.get(str(resource.get("resourceType")))
+            if paths is None:
+                continue
+            if str(resource.get("status", "")) in {"entered-in-error", "cancelled", "not-taken"}:
+                continue
+            drug = self._drug(resource)
+            if drug is None:
+                continue
+            found = [_fhir_date(_path(resource, p), self.tz) for p in paths]
+            notes = resource.get("note")
+            for note in notes if isinstance(notes, list) else []:
+                found.append(
+                    _fhir_date(note.get("time"), self.tz) if isinstance(note, dict) else None
+                )
+            for day in found:
+                if day is not None and day <= self.today and day > latest.get(drug, date.min):
+                    latest[drug] = day
+        return latest
+
     def medications(self, patient: Patient) -> None:
         meds = [(m, self._drug(m)) for m in self._medications()]
         meds = [(m, d) for m, d in meds if d]
         ids = {id(m): _row_id(self.clinic, m["resourceType"], str(m["id"])) for m, _ in meds}
         existing = set(Medication.objects.filter(id__in=ids.values()).values_list("id", flat=True))
-        death = self.death_date()
+        death = patient.deceased_date
+        evidence = self.latest_evidence() if meds else {}
+        stale_before = add_months(self.today, -UNVERIFIED_AFTER_MONTHS)
         from patients.services import medication_record
 
         for med, drug in meds:
@@ -462,11 +569,18 @@ class _PatientImport:
                 "dose": dose_text[:100],
                 "route": route,
             }
+            # Only a running prescription claims anything about today; one
+            # that ended (or ended at death) is history, not in doubt.
+            unverified = stop is None and evidence.get(str(drug), start) < stale_before
             self._write(
                 "medications",
                 f"{label} from {start}",
-                lambda data=data, row_id=row_id: medication_record(
-                    patient=patient, data=data, now=self.now, medication_id=row_id
+                lambda data=data, row_id=row_id, unverified=unverified: medication_record(
+                    patient=patient,
+                    data=data,
+                    now=self.now,
+                    medication_id=row_id,
+                    unverified=unverified,
                 ),
             )
 
@@ -680,8 +794,8 @@ class _PatientImport:
                 ),
             )
 
-    def close_if_deceased(self, episodes: list[Episode]) -> None:
-        death = self.death_date()
+    def close_if_deceased(self, patient: Patient, episodes: list[Episode]) -> None:
+        death = patient.deceased_date
         if death is None:
             return
         from pathways.services import episode_close
@@ -705,7 +819,7 @@ class _PatientImport:
         # Episodes last, so their first evaluation sees the drugs and scans.
         episodes = self.episodes(patient)
         self.pain_scores(episodes)
-        self.close_if_deceased(episodes)
+        self.close_if_deceased(patient, episodes)
 
 
 EVENT_CODES = (

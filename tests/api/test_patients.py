@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from pathways.models import Episode
 from patients.models import BoneDensity, Medication, Patient
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +200,124 @@ def test_count_only_on_request(as_alice, patient, frozen):
     assert as_alice.get("/api/v1/patients/").json()["count"] is None
     assert as_alice.get("/api/v1/patients/", count="true").json()["count"] == 1
     assert as_alice.get("/api/v1/patients/", count="maybe").status_code == 400
+
+
+# ------------------------------------------------ date of death (V2.4) --
+def test_date_of_death_round_trip(as_alice, frozen):
+    response = as_alice.post("/api/v1/patients/", {**NEW, "deceased_date": "2024-03-03"})
+    assert response.status_code == 201, response.json()
+    url = f"/api/v1/patients/{response.json()['id']}/"
+    assert as_alice.get(url).json()["deceased_date"] == "2024-03-03"
+    response = as_alice.patch(url, {"deceased_date": "2024-03-04"})
+    assert response.status_code == 200 and response.json()["deceased_date"] == "2024-03-04"
+    # A wrong entry is undone with null; a PUT need not send the field.
+    assert as_alice.patch(url, {"deceased_date": None}).json()["deceased_date"] is None
+    response = as_alice.put(url, NEW)
+    assert response.status_code == 200 and response.json()["deceased_date"] is None
+    living = as_alice.post("/api/v1/patients/", {**NEW, "mrn": "A-0009"}).json()
+    assert living["deceased_date"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"deceased_date": "1939-12-31"}, "deceased_date", "before the date of birth (1940-01-31)"),
+        ({"deceased_date": "2026-11-23"}, "deceased_date", "in the future"),
+        ({"deceased_date": "3 March 2024"}, "deceased_date", "YYYY-MM-DD"),
+        ({"birth_date": "2026-01-01", "deceased_date": "2025-01-01"}, "deceased_date", "birth"),
+    ],
+)
+def test_a_bad_date_of_death_names_the_field_and_writes_nothing(
+    as_alice, frozen, body, field, message
+):
+    response = as_alice.post("/api/v1/patients/", {**NEW, **body})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == [field] and message in errors[field][0]
+    assert Patient.objects.count() == 0
+
+
+def test_a_bad_date_of_death_on_update_changes_nothing(as_alice, patient, frozen):
+    url = f"/api/v1/patients/{patient.id}/"
+    response = as_alice.patch(url, {"deceased_date": "1946-03-01", "given_name": "Gerda"})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["deceased_date"]
+    assert as_alice.patch(url, {"deceased_date": "2020-05-05"}).status_code == 200
+    # A birth date after the recorded death is refused on the birth date.
+    response = as_alice.patch(url, {"birth_date": "2021-01-01"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "birth_date": ["Must not be after the date of death (2020-05-05)."]
+    }
+    patient.refresh_from_db()
+    assert (patient.given_name, patient.birth_date) == ("Greta", dt.date(1946, 3, 2))
+    assert patient.deceased_date == dt.date(2020, 5, 5)
+
+
+def test_recording_a_death_re_evaluates_the_patients_active_episodes(
+    as_alice, patient, make_episode, frozen, django_capture_on_commit_callbacks
+):
+    episode = make_episode()
+    Episode.objects.filter(pk=episode.pk).update(next_review_at=frozen + dt.timedelta(days=30))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = as_alice.patch(
+            f"/api/v1/patients/{patient.id}/", {"deceased_date": "2026-11-21"}
+        )
+    assert response.status_code == 200
+    episode.refresh_from_db()
+    assert episode.next_review_at == frozen  # due for the sweep even if the process dies now
+    assert len(callbacks) == 1  # and evaluated once the write commits
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        as_alice.patch(f"/api/v1/patients/{patient.id}/", {"given_name": "Gerda"})
+    assert callbacks == []  # other details do not touch the pathway
+
+
+# ------------------------------------- unverified prescriptions (V2.4) --
+@pytest.fixture
+def imported_med(patient, now):
+    from patients.services import medication_record
+
+    return medication_record(
+        patient=patient,
+        data={"drug": "alendronate", "start_date": "2006-01-22", "route": "oral"},
+        now=now,
+        unverified=True,
+    )
+
+
+def test_an_unverified_prescription_is_read_only_and_verified_by_an_action(
+    as_alice, patient, imported_med, frozen
+):
+    url = f"/api/v1/patients/{patient.id}/medications/{imported_med.id}/"
+    assert as_alice.get(url).json()["unverified"] is True
+    flat = as_alice.get("/api/v1/medications/", patient=str(patient.id)).json()["results"]
+    assert [m["unverified"] for m in flat] == [True]
+    response = as_alice.patch(url, {"unverified": False})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"unverified": ["Unknown or read-only field."]}
+    response = as_alice.post(
+        f"/api/v1/patients/{patient.id}/medications/",
+        {"drug": "denosumab", "start_date": "2026-11-01", "unverified": True},
+    )
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["unverified"]
+    # Verify: If-Match is honoured, the answer is the medication with a new ETag.
+    stale = as_alice.post(f"{url}verify/", {}, headers={"If-Match": '"v0"'})
+    assert stale.status_code == 412
+    response = as_alice.post(f"{url}verify/", raw="", headers={"If-Match": '"v1"'})
+    assert response.status_code == 200, response.json()
+    assert response.json()["unverified"] is False and response["ETag"] == '"v2"'
+    again = as_alice.post(f"{url}verify/", {})
+    assert again.status_code == 409
+    assert again.json()["errors"] == {"unverified": ["This medication is already verified."]}
+    imported_med.refresh_from_db()
+    assert (imported_med.unverified, imported_med.version) == (False, 2)
+
+
+def test_verifying_needs_a_writer_of_the_patients_clinic(
+    as_vera, as_charlie, patient, imported_med, frozen
+):
+    url = f"/api/v1/patients/{patient.id}/medications/{imported_med.id}/verify/"
+    assert as_vera.post(url, {}).status_code == 403
+    assert as_charlie.post(url, {}).status_code == 404
+    imported_med.refresh_from_db()
+    assert imported_med.unverified is True

@@ -287,3 +287,32 @@ def test_query_count_does_not_grow_with_the_episode(
         with django_assert_max_num_queries(10):
             bundle = episode_bundle(episode, now=now)
         assert by_type(bundle, "Task")
+
+
+def test_a_deceased_patient_and_an_unverified_prescription(
+    make_episode, now, django_capture_on_commit_callbacks
+):
+    from patients.services import patient_record_death
+
+    episode = make_episode()
+    living = episode_bundle(episode, now=now)
+    (patient,) = by_type(living, "Patient")
+    # No date of death: no statement (FHIR reads an absent deceased[x] so).
+    assert "deceasedDateTime" not in patient and "deceasedBoolean" not in patient
+    with django_capture_on_commit_callbacks(execute=True):
+        medication_record(
+            patient=episode.patient,
+            data={"drug": "alendronate", "start_date": "2019-01-10"},
+            now=now,
+            unverified=True,
+        )
+        patient_record_death(
+            patient=episode.patient, deceased_date="2026-11-21", actor=None, now=now
+        )
+    bundle = episode_bundle(episode, now=now)
+    Bundle.model_validate(bundle)
+    (patient,) = by_type(bundle, "Patient")
+    assert patient["deceasedDateTime"] == "2026-11-21"
+    (statement,) = by_type(bundle, "MedicationStatement")
+    assert statement["status"] == "active"
+    assert "not yet verified" in statement["note"][0]["text"]

@@ -18,17 +18,17 @@ from patients.models import BoneDensity, Medication, Patient
 
 pytestmark = pytest.mark.django_db
 
-SYNTHEA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "synthea"
-needs_synthea = pytest.mark.skipif(
-    not SYNTHEA.is_dir(), reason=f"Synthea sample bundles not found at {SYNTHEA}"
-)
+# Real Synthea bundles, kept in the repository (tests/data/synthea/README.md).
+SYNTHEA = Path(__file__).resolve().parents[1] / "data" / "synthea"
 TWYLA = "Twyla_Moen_a3f60302-e902-468f-a683-6373d24fc4fd.json"
 CLORINDA = "Clorinda_Wilkinson_3a77c3ad-6d14-4ec5-ac60-05a01355bb27.json"
 
-# The osteoporosis-related patients in the sample: everyone but two young men
-# with no osteoporosis record (Buster Hoeger, Clemente Kreiger).
-SAMPLE_PATIENTS = 12
-SAMPLE_ALENDRONATE = 9
+# The osteoporosis-related patients in the sample (Twyla Moen, Gayla Ferry,
+# Clorinda Wilkinson); Buster Hoeger, a young man with no osteoporosis
+# record, is not imported.
+SAMPLE_FILES = 5
+SAMPLE_PATIENTS = 3
+SAMPLE_ALENDRONATE = 3
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
@@ -137,11 +137,10 @@ def pain(rid: str, day: str, value: float) -> dict[str, Any]:
     }
 
 
-@needs_synthea
 def test_real_synthea_bundles_import_patients_and_drugs_and_report_the_rest(clinic_a, now):
     report = import_paths([SYNTHEA], clinic=clinic_a, now=now)
     assert report.errors == []
-    assert report.files == 15
+    assert report.files == SAMPLE_FILES
     assert Patient.objects.filter(clinic=clinic_a).count() == SAMPLE_PATIENTS
     assert report.created["patients"] == SAMPLE_PATIENTS
     # Synthea's MRN (the MR identifier), names, sex and birth date.
@@ -153,23 +152,33 @@ def test_real_synthea_bundles_import_patients_and_drugs_and_report_the_rest(clin
     assert {m.drug for m in meds} == {"alendronate"}
     assert Medication.objects.get(patient=gayla).start_date == dt.date(2017, 8, 3)
     assert Medication.objects.get(patient=gayla).route == "oral"
-    # Clorinda Wilkinson died on 2019-07-01: her alendronate stops there.
+    # Clorinda Wilkinson died on 2019-07-01 (Patient.deceasedDateTime): her
+    # record says so, and her alendronate stops there.
     clorinda = Patient.objects.get(family_name="Wilkinson")
+    assert clorinda.deceased_date == dt.date(2019, 7, 1)
+    assert report.created["dates of death"] == 1
+    assert set(
+        Patient.objects.filter(deceased_date__isnull=True).values_list("family_name", flat=True)
+    ) == {"Ferry", "Moen"}
     assert Medication.objects.get(patient=clorinda).stop_date == dt.date(2019, 7, 1)
+    # Each living patient's alendronate was prescribed once, years before the
+    # import (2006, 2017) and never again: imported unverified. Clorinda's
+    # ended at her death: history, nothing to verify.
+    flags = {m.patient.family_name: m.unverified for m in meds.select_related("patient")}
+    assert flags == {"Moen": True, "Ferry": True, "Wilkinson": False}
     # Every osteoporotic fracture in the sample is of another bone: no episodes,
     # and each is named in the report with the bone.
     assert Episode.objects.count() == 0
     non_vertebral = [s for s in report.skipped if "not vertebral; no VCF episode" in s]
-    assert len(non_vertebral) == 15
-    assert any("of the hip" in s for s in non_vertebral)
+    assert len(non_vertebral) == 5
+    assert any("of the clavicle" in s for s in non_vertebral)
     # Synthea's DXA results are T-scores without a BMD: reported, not invented.
     assert BoneDensity.objects.count() == 0
-    assert len([s for s in report.skipped if "T-score" in s and "no BMD" in s]) == 6
+    assert len([s for s in report.skipped if "T-score" in s and "no BMD" in s]) == 1
     assert any("practitioner" in s for s in report.skipped)
-    assert len([s for s in report.skipped if "no osteoporosis-related record" in s]) == 2
+    assert len([s for s in report.skipped if "no osteoporosis-related record" in s]) == 1
 
 
-@needs_synthea
 def test_reimporting_the_same_files_changes_nothing(
     clinic_a, now, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -194,11 +203,11 @@ def test_reimporting_the_same_files_changes_nothing(
     assert dict(second.created) == {}
     # Twyla Moen is in two of the files: her row is found twice, created never.
     assert second.unchanged["patients"] == SAMPLE_PATIENTS + 1
+    assert second.unchanged["dates of death"] == 1
     assert Patient.objects.count() == SAMPLE_PATIENTS
     assert second.unchanged["episodes"] == 1
 
 
-@needs_synthea
 def test_vertebral_fracture_with_levels_becomes_an_episode_with_its_facts(
     clinic_a, now, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -234,7 +243,6 @@ def test_vertebral_fracture_with_levels_becomes_an_episode_with_its_facts(
     assert not FollowUpTask.objects.filter(episode=episode, rule="osteoporosis_rx_start").exists()
 
 
-@needs_synthea
 def test_vertebral_fracture_without_a_level_is_reported_not_guessed(clinic_a, now, tmp_path):
     path = with_vertebral_fracture(
         SYNTHEA / TWYLA, tmp_path / TWYLA, onset="2026-10-01", levels=None
@@ -245,18 +253,17 @@ def test_vertebral_fracture_without_a_level_is_reported_not_guessed(clinic_a, no
     assert "Twyla Moen" in line and "2026-10-01" in line
 
 
-@needs_synthea
 def test_deceased_patients_fracture_is_imported_closed(clinic_a, now, tmp_path):
     path = with_vertebral_fracture(
         SYNTHEA / CLORINDA, tmp_path / CLORINDA, onset="2016-03-01", levels=["T12"]
     )
     import_paths([path], clinic=clinic_a, now=now)
     (episode,) = Episode.objects.all()
+    assert episode.patient.deceased_date == dt.date(2019, 7, 1)
     assert (episode.status, episode.close_reason) == ("closed", "deceased")
     assert not FollowUpTask.objects.filter(episode=episode, status="open").exists()
 
 
-@needs_synthea
 def test_future_dates_are_skipped_and_reported(clinic_a, now, tmp_path):
     path = with_vertebral_fracture(
         SYNTHEA / TWYLA,
@@ -285,7 +292,6 @@ def test_bad_files_are_named_and_leave_nothing_behind(clinic_a, now, tmp_path):
     assert Patient.objects.count() == 0
 
 
-@needs_synthea
 def test_a_malformed_resource_fails_its_file_whole(clinic_a, now, tmp_path):
     bundle = json.loads((SYNTHEA / TWYLA).read_text(encoding="utf-8"))
     (alendronate,) = [
@@ -306,7 +312,6 @@ def test_a_malformed_resource_fails_its_file_whole(clinic_a, now, tmp_path):
     assert report.created["patients"] == 1
 
 
-@needs_synthea
 def test_command_prints_a_summary_and_fails_on_a_bad_file(clinic_a, tmp_path):
     out = run(str(SYNTHEA / TWYLA), "--clinic", "clinic-a")
     assert "patients: 1 created" in out
@@ -368,3 +373,189 @@ def test_an_exported_episode_imports_into_another_clinic(
     assert Medication.objects.get(patient__clinic=clinic_b).drug == "denosumab"
     (pain_obs,) = Observation.objects.filter(episode=copy_)
     assert (pain_obs.kind, pain_obs.value_number) == ("pain_nrs", 6)
+
+
+# ------------------------------------------------ V2.4: old prescriptions --
+def alendronate(kind: str, rid: str, **fields: Any) -> dict[str, Any]:
+    """A medication resource for alendronate (Synthea's RxNorm product)."""
+    return {
+        "resourceType": kind,
+        "id": rid,
+        "status": fields.pop("status", "completed"),
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "904419",
+                    "display": "Alendronic acid 10 MG Oral Tablet",
+                }
+            ]
+        },
+        **fields,
+    }
+
+
+def with_resources(source: Path, target: Path, extra: list[dict[str, Any]]) -> Path:
+    bundle = json.loads(source.read_text(encoding="utf-8"))
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    for resource in extra:
+        resource = {**copy.deepcopy(resource), "subject": {"reference": patient["fullUrl"]}}
+        bundle["entry"].append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
+    target.write_text(json.dumps(bundle), encoding="utf-8")
+    return target
+
+
+# The import date is 2026-11-22: evidence on or after 2025-11-22 is recent.
+@pytest.mark.parametrize(
+    ("evidence", "unverified"),
+    [
+        pytest.param([], True, id="prescribed-once-in-2006"),
+        pytest.param(
+            [alendronate("MedicationDispense", "disp", whenHandedOver="2026-05-01")],
+            False,
+            id="dispensed-this-year",
+        ),
+        pytest.param(
+            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-22")],
+            False,
+            id="dose-12-months-ago-to-the-day",
+        ),
+        pytest.param(
+            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-21")],
+            True,
+            id="dose-12-months-and-a-day-ago",
+        ),
+        pytest.param(
+            [
+                alendronate(
+                    "MedicationDispense",
+                    "disp",
+                    status="entered-in-error",
+                    whenHandedOver="2026-05-01",
+                )
+            ],
+            True,
+            id="dispense-entered-in-error",
+        ),
+        pytest.param(
+            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2027-01-01")],
+            True,
+            id="dose-after-the-import-date",
+        ),
+    ],
+)
+def test_an_old_prescription_without_recent_evidence_is_imported_unverified(
+    clinic_a, now, tmp_path, evidence, unverified
+):
+    path = with_resources(SYNTHEA / TWYLA, tmp_path / TWYLA, evidence)
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    (med,) = Medication.objects.all()  # dispenses and doses are evidence, not rows
+    assert (med.drug, med.start_date, med.stop_date) == ("alendronate", dt.date(2006, 1, 22), None)
+    assert med.unverified is unverified
+
+
+def test_a_later_prescription_or_a_dated_note_is_evidence(clinic_a, now, tmp_path):
+    later = alendronate(
+        "MedicationRequest",
+        "req-2026",
+        status="active",
+        intent="order",
+        authoredOn="2026-03-01T09:00:00+00:00",
+    )
+    noted = alendronate(
+        "MedicationStatement",
+        "stmt-2012",
+        status="active",
+        effectiveDateTime="2012-05-01",
+        note=[{"time": "2026-10-01T10:00:00+00:00", "text": "Takes it every Monday."}],
+    )
+    path = with_resources(SYNTHEA / TWYLA, tmp_path / TWYLA, [later, noted])
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    meds = Medication.objects.order_by("start_date")
+    assert [(m.start_date.year, m.unverified) for m in meds] == [
+        (2006, False),
+        (2012, False),
+        (2026, False),
+    ]
+
+
+def test_a_recent_prescription_of_another_drug_does_not_verify_the_old_one(clinic_a, now, tmp_path):
+    denosumab = {
+        "resourceType": "MedicationRequest",
+        "id": "deno",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "denosumab 60 MG/ML Prefilled Syringe"},
+        "authoredOn": "2026-06-01T09:00:00+00:00",
+    }
+    path = with_resources(SYNTHEA / TWYLA, tmp_path / TWYLA, [denosumab])
+    import_paths([path], clinic=clinic_a, now=now)
+    flags = dict(Medication.objects.values_list("drug", "unverified"))
+    assert flags == {"alendronate": True, "denosumab": False}
+
+
+# ---------------------------------------------------- V2.4: date of death --
+def test_a_patient_imported_as_living_gets_the_date_of_death_on_reimport(
+    clinic_a, now, django_capture_on_commit_callbacks
+):
+    import_paths([SYNTHEA / CLORINDA], clinic=clinic_a, now=now)
+    # As an import before dates of death were kept left her.
+    Patient.objects.update(deceased_date=None)
+    later = now + dt.timedelta(days=1)
+    report = import_paths([SYNTHEA / CLORINDA], clinic=clinic_a, now=later)
+    assert report.errors == [] and report.created["dates of death"] == 1
+    clorinda = Patient.objects.get()
+    assert clorinda.deceased_date == dt.date(2019, 7, 1)
+    assert clorinda.updated_at == later and clorinda.version == 2
+
+
+def edit_patient(source: Path, target: Path, **fields: Any) -> Path:
+    bundle = json.loads(source.read_text(encoding="utf-8"))
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient["resource"].pop("deceasedDateTime", None)
+    patient["resource"].update(fields)
+    target.write_text(json.dumps(bundle), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"deceasedBoolean": True}, "recorded as deceased without a full date of death"),
+        ({"deceasedDateTime": "2019-07"}, "recorded as deceased without a full date of death"),
+        ({"deceasedDateTime": "2027-01-05T10:00:00+00:00"}, "after the import date"),
+        ({"deceasedDateTime": "1920-01-01"}, "is before the birth date 1924-06-16"),
+    ],
+)
+def test_a_date_of_death_vcftrack_cannot_keep_is_reported_and_the_patient_imported(
+    clinic_a, now, tmp_path, fields, message
+):
+    path = edit_patient(SYNTHEA / CLORINDA, tmp_path / CLORINDA, **fields)
+    report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    assert Patient.objects.get().deceased_date is None
+    (line,) = [s for s in report.skipped if message in s]
+    assert "Clorinda Wilkinson" in line
+
+
+def test_the_date_of_death_survives_export_and_import(
+    make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
+):
+    from pathways.fhir.export import episode_bundle
+    from patients.services import patient_record_death
+
+    episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_record_death(
+            patient=episode.patient, deceased_date="2026-11-20", actor=None, now=now
+        )
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_paths([path], clinic=clinic_b, now=now)
+    assert report.errors == []
+    copy_ = Episode.objects.get(clinic=clinic_b)
+    assert copy_.patient.deceased_date == dt.date(2026, 11, 20)
+    assert (copy_.status, copy_.close_reason) == ("closed", "deceased")

@@ -227,3 +227,86 @@ def test_patient_page_query_budget(
     with django_assert_max_num_queries(28):
         response = client.get(f"/patients/{patient.id}/")
     assert response.status_code == 200
+
+
+# ---------------------------------------------------- V2.4 additions --
+def test_date_of_death_recorded_on_the_page_and_shown_plainly(alice, patient, login):
+    client = login(alice)
+    html = client.get(f"/patients/{patient.id}/").content.decode()
+    assert "Died" not in html and "(80 years)" in html
+    assert 'id="form-death"' in html  # a patient-level form: no episode needed
+    response = client.post(
+        f"/patients/{patient.id}/facts/death/", {"death-deceased_date": "2024-03-03"}, follow=True
+    )
+    html = response.content.decode()
+    assert "Date of death recorded." in html
+    assert "Died <strong>3 March 2024</strong> (aged 78)" in html
+    assert "(80 years)" not in html  # no age that keeps growing
+    patient.refresh_from_db()
+    assert patient.deceased_date.isoformat() == "2024-03-03"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1946-03-01", "Must not be before the date of birth (1946-03-02)."),
+        ("2026-11-23", "Must not be in the future (today is 2026-11-22)."),
+        ("", "This field is required."),
+    ],
+)
+def test_a_bad_date_of_death_is_shown_beside_the_field(alice, patient, login, value, message):
+    response = login(alice).post(
+        f"/patients/{patient.id}/facts/death/", {"death-deceased_date": value}
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert '<details class="fact-form" id="form-death" open>' in html
+    group = html[html.index('id="form-death"') :]
+    group = group[: group.index("</details>")]
+    assert message in group and 'aria-invalid="true"' in group
+    patient.refresh_from_db()
+    assert patient.deceased_date is None
+
+
+def test_an_imported_prescription_is_marked_until_verified(alice, vera, patient, login, now):
+    from patients.services import medication_record
+
+    med = medication_record(
+        patient=patient,
+        data={"drug": "alendronate", "start_date": "2006-01-22"},
+        now=now,
+        unverified=True,
+    )
+    html = login(vera).get(f"/patients/{patient.id}/").content.decode()
+    assert "imported, not verified" in html
+    assert (
+        login(vera)
+        .post(
+            f"/patients/{patient.id}/facts/medication_verify/",
+            {"medication_verify-medication": str(med.id)},
+        )
+        .status_code
+        == 403
+    )
+    client = login(alice)
+    html = client.get(f"/patients/{patient.id}/").content.decode()
+    assert 'id="form-medication_verify"' in html
+    assert "alendronate since 22 Jan 2006" in html
+    response = client.post(
+        f"/patients/{patient.id}/facts/medication_verify/",
+        {"medication_verify-medication": str(med.id)},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Medication alendronate verified recorded." in html
+    assert "imported, not verified" not in html
+    assert 'id="form-medication_verify"' not in html  # nothing left to verify
+    med.refresh_from_db()
+    assert med.unverified is False
+    # Verifying it again (a second tab) names the field, writes nothing.
+    again = client.post(
+        f"/patients/{patient.id}/facts/medication_verify/",
+        {"medication_verify-medication": str(med.id)},
+    )
+    assert again.status_code == 422
+    assert "Choose an imported medication that is not yet verified." in again.content.decode()
