@@ -106,6 +106,7 @@ EPISODE_COLUMNS = (
     "flags",
     "version",
     "programme_id",
+    "patient__deceased_date",
 )
 # Closed tasks are loaded light: a closed task is only ever re-opened or
 # moved to another closed status, and then every field comes from the engine.
@@ -173,12 +174,12 @@ def load_facts(episode_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
     ):
         procedures[eid].append(ProcedureFact(str(pid), kind, day, level))
     meds: dict[uuid.UUID, list[MedicationFact]] = defaultdict(list)
-    for mid, pat, drug, start, stop in (
+    for mid, pat, drug, start, stop, unverified in (
         Medication.objects.alive()
         .filter(patient_id__in=patient_ids)
-        .values_list("id", "patient_id", "drug", "start_date", "stop_date")
+        .values_list("id", "patient_id", "drug", "start_date", "stop_date", "unverified")
     ):
-        meds[pat].append(MedicationFact(str(mid), drug, start, stop))
+        meds[pat].append(MedicationFact(str(mid), drug, start, stop, unverified))
     dxa: dict[uuid.UUID, list[BoneDensityFact]] = defaultdict(list)
     for bid, pat, day, site, bmd, tscore in (
         BoneDensity.objects.alive()
@@ -227,6 +228,7 @@ def load_facts(episode_ids: list[uuid.UUID]) -> dict[uuid.UUID, Loaded]:
             closed_on=closed_on,
             owns_patient_rules=owner.get(ep["patient_id"], (None, None, eid))[2] == eid,
             in_programme=ep["programme_id"] is not None,
+            deceased_on=ep["patient__deceased_date"],
             observations=tuple(obs.get(eid, ())),
             imaging=tuple(imaging.get(eid, ())),
             procedures=tuple(procedures.get(eid, ())),

@@ -12,7 +12,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pathways.engine.v1 import V1
 from pathways.engine import (
     BoneDensityFact,
     EpisodeFacts,
@@ -24,6 +23,7 @@ from pathways.engine import (
     ProcedureFact,
     evaluate,
 )
+from pathways.engine.v1 import V1
 from tests.pathways.test_engine_support import RULESET, persist
 
 CODES = RULESET.codes

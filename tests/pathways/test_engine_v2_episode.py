@@ -33,8 +33,10 @@ def test_calcitonin_within_days_0_to_5_is_high_and_due_onset_plus_5(
     presented: int, priority: str, due: int
 ) -> None:
     ident = ONSET + timedelta(days=presented)
-    spec = must(run(episode(onset=ONSET, identified=ident, observations=[clear(ident)]), ident),
-                "calcitonin_start")  # fmt: skip
+    spec = must(
+        run(episode(onset=ONSET, identified=ident, observations=[clear(ident)]), ident),
+        "calcitonin_start",
+    )
     assert (spec.priority, spec.due_date) == (priority, ONSET + timedelta(days=due))
 
 
@@ -149,8 +151,10 @@ def test_severe_pain_after_continuing_conservative_care_raises_reconsider() -> N
     spec = must(run(facts, three + timedelta(days=20)), "augmentation_reconsider")
     assert spec.priority == "high"
     # Before the review was closed it was not raised.
-    before = episode(observations=[clear(), obs("pain_nrs", 7, three - timedelta(days=5))],
-                     tasks=[decided("augmentation_review_3m", "continue_conservative", three)])  # fmt: skip
+    before = episode(
+        observations=[clear(), obs("pain_nrs", 7, three - timedelta(days=5))],
+        tasks=[decided("augmentation_review_3m", "continue_conservative", three)],
+    )
     assert "augmentation_reconsider" not in codes(run(before, three + timedelta(days=1)))
 
 
@@ -209,7 +213,9 @@ def test_the_surgical_branch_suppresses_mobilisation_and_the_3_week_review() -> 
     assert ev.phase == "surgical"
     assert {"mobilisation", "pain_review_3w", "calcitonin_start"}.isdisjoint(codes(ev))
     must(ev, "surgical_consult_urgent")
-    assert "corticosteroid therapy started immediately" in V2.get("surgical_consult_urgent").guidance
+    assert (
+        "corticosteroid therapy started immediately" in V2.get("surgical_consult_urgent").guidance
+    )
 
 
 def test_open_conservative_tasks_are_cancelled_when_the_branch_starts() -> None:
@@ -286,9 +292,9 @@ def test_a_deficit_recorded_years_later_is_current() -> None:
     )
     ev = run(facts, date(2026, 11, 20))
     assert ev.phase == "surgical"
-    assert any(
-        t.rule == "surgical_consult_urgent" and t.status == "open" for t in ev.tasks
-    ), ev.tasks
+    assert any(t.rule == "surgical_consult_urgent" and t.status == "open" for t in ev.tasks), (
+        ev.tasks
+    )
 
 
 # ------------------------------------------------------------- programme split --

@@ -117,7 +117,9 @@ def test_v1_episodes_in_a_programme_hand_over_their_programme_rules() -> None:
 
     ev = run_v1(replace(old, in_programme=True), add_months(ID, 12))
     assert "bmd_dxa" not in codes(ev)
-    assert cancelled(ev)[("bmd_dxa", 1)] == "No longer applies: continued in the patient's programme"
+    assert (
+        cancelled(ev)[("bmd_dxa", 1)] == "No longer applies: continued in the patient's programme"
+    )
 
 
 def test_v1_history_is_not_created_again_by_the_programme() -> None:
@@ -141,8 +143,9 @@ def test_v1_history_is_not_created_again_by_the_programme() -> None:
 def test_zoledronic_acid_covers_12_months_after_an_infusion() -> None:
     infusion = ID
     cover_end = add_months(infusion, 12)
-    inside = episode(identified=cover_end - timedelta(days=1),
-                     meds=[med("zoledronic_acid", infusion, infusion)])  # fmt: skip
+    inside = episode(
+        identified=cover_end - timedelta(days=1), meds=[med("zoledronic_acid", infusion, infusion)]
+    )
     assert get(run(inside, cover_end), "osteoporosis_rx_start") is None
     outside = episode(identified=cover_end, meds=[med("zoledronic_acid", infusion, infusion)])
     assert must(run(outside, cover_end), "osteoporosis_rx_start").status == "open"
@@ -212,11 +215,13 @@ def test_calcitonin_switch_only_while_calcitonin_is_the_therapy() -> None:
 def test_calcitonin_restart_needs_use_beyond_the_4_week_course() -> None:
     s0 = ID
     scans = [dxa(s0, 1.0), dxa(add_months(s0, 12), 0.95)]
-    short = programme([episode(identified=ID)], meds=[med("calcitonin", s0, add_days(s0, 28))],
-                      scans=scans)  # fmt: skip
+    short = programme(
+        [episode(identified=ID)], meds=[med("calcitonin", s0, add_days(s0, 28))], scans=scans
+    )
     assert get(runp(short, add_months(s0, 12)), "calcitonin_restart") is None
-    long = programme([episode(identified=ID)], meds=[med("calcitonin", s0, add_days(s0, 60))],
-                     scans=scans)  # fmt: skip
+    long = programme(
+        [episode(identified=ID)], meds=[med("calcitonin", s0, add_days(s0, 60))], scans=scans
+    )
     assert must(runp(long, add_months(s0, 12)), "calcitonin_restart").priority == "high"
     other = programme(
         [episode(identified=ID)],
@@ -256,8 +261,9 @@ def test_programme_work_due_within_its_grace_keeps_its_date() -> None:
     entered = date(2026, 11, 20)
     due = entered - timedelta(days=7)  # exactly its grace before entry
     start = add_months(due, -12)
-    facts = programme([episode(identified=start)], meds=[med("alendronate", start)],
-                      entered_on=entered)  # fmt: skip
+    facts = programme(
+        [episode(identified=start)], meds=[med("alendronate", start)], entered_on=entered
+    )
     assert must(runp(facts, entered), "bmd_dxa").due_date == due
 
 
@@ -284,14 +290,16 @@ def test_an_unverified_import_raises_one_reconciliation_task() -> None:
     entered = date(2026, 11, 20)
     old = MedicationFact("m-old", "alendronate", date(2020, 1, 1), None, unverified=True)
     other = MedicationFact("m-old2", "denosumab", date(2021, 1, 1), None, unverified=True)
-    facts = programme([episode(identified=date(2020, 1, 1))], meds=[old, other],
-                      entered_on=entered)  # fmt: skip
+    facts = programme([episode(identified=date(2020, 1, 1))], meds=[old, other], entered_on=entered)
     ev = runp(facts, entered)
     recon = [t for t in ev.tasks if t.rule == "medication_reconciliation"]
     assert len(recon) == 1 and recon[0].due_date == entered
-    verified = programme([episode(identified=date(2020, 1, 1))],
-                         meds=[med("alendronate", date(2020, 1, 1))], entered_on=entered,
-                         tasks=[task("medication_reconciliation")])  # fmt: skip
+    verified = programme(
+        [episode(identified=date(2020, 1, 1))],
+        meds=[med("alendronate", date(2020, 1, 1))],
+        entered_on=entered,
+        tasks=[task("medication_reconciliation")],
+    )
     assert must(runp(verified, entered), "medication_reconciliation").status == "done"
 
 
@@ -305,8 +313,9 @@ def test_an_ended_programme_cancels_its_open_tasks() -> None:
 def test_new_fracture_screen_recurs_yearly_from_the_first_fracture() -> None:
     facts = programme([episode(identified=ID), episode("e2", identified=add_months(ID, 18))])
     ev = runp(facts, add_months(ID, 25))
-    screens = sorted((t.occurrence, t.due_date, t.status) for t in ev.tasks
-                     if t.rule == "new_fracture_screen")  # fmt: skip
+    screens = sorted(
+        (t.occurrence, t.due_date, t.status) for t in ev.tasks if t.rule == "new_fracture_screen"
+    )
     assert screens[0] == (1, add_months(ID, 12), "missed")
     assert screens[1][:2] == (2, add_months(ID, 24)) and screens[1][2] == "open"
     assert clear  # the helpers module stays imported for the shared fixtures
