@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from pathways.levels import LEVELS, levels_to_mask
-from pathways.models import Episode, Imaging, Observation, Procedure
+from pathways.models import Episode, Imaging, Observation, Procedure, Programme
 from patients.models import BoneDensity, Clinic, Medication, Membership, Patient, Role
 from patients.sync import allocate_change_seq
 
@@ -45,6 +45,7 @@ DEMO_PASSWORD = "vcftrack-demo"  # noqa: S105 - documented demo credential
 @dataclass
 class Rows:
     patients: list[Patient] = field(default_factory=list)
+    programmes: list[Programme] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     imaging: list[Imaging] = field(default_factory=list)
@@ -54,6 +55,7 @@ class Rows:
 
     def all(self) -> Iterator[list[Any]]:
         yield self.patients
+        yield self.programmes
         yield self.episodes
         yield self.observations
         yield self.imaging
@@ -127,9 +129,17 @@ def build_panel(
     rng: random.Random,
     max_age_days: int = 900,
     mrn_prefix: str = "D",
+    pathway_version: str = "v1",
 ) -> Rows:
-    """Unsaved rows for a panel; every episode is due for evaluation (version 0)."""
+    """Unsaved rows for a panel; every episode is due for evaluation (version 0).
+
+    With ``pathway_version="v2"`` every patient has a bone-health programme,
+    and the panel has the patients version 2 is about: several fractures
+    years apart, fractures on treatment, imported records with old
+    unverified prescriptions, and a few deceased patients.
+    """
     rows = Rows()
+    v2 = pathway_version == "v2"
     for n in range(patients):
         clinic = clinics[n % len(clinics)]
         sex = "female" if rng.random() < 0.8 else "male"
@@ -144,10 +154,54 @@ def build_panel(
             recorded_on=today,
         )
         rows.patients.append(patient)
-        episodes = 2 if rng.random() < 0.06 else 1
-        for e in range(episodes):
-            age = rng.randint(0, max_age_days) if e == 0 else rng.randint(0, 120)
+        kind = rng.random()
+        imported = v2 and kind < 0.04
+        if v2 and 0.04 <= kind < 0.08:
+            # Three fractures years apart: one programme, never three series.
+            ages = [rng.randint(700, max(701, max_age_days)), rng.randint(250, 500),
+                    rng.randint(0, 60)]  # fmt: skip
+        elif imported:
+            # An old record imported today (pathway-spec V2.4).
+            ages = [rng.randint(3 * 365, 9 * 365)]
+        else:
+            ages = [rng.randint(0, max_age_days)]
+            if rng.random() < 0.06:
+                ages.append(rng.randint(0, 120))
+        programme = None
+        if v2:
+            programme = Programme(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                patient=patient,
+                clinic=clinic,
+                rule_set="v2",
+                started_on=today if imported else today - timedelta(days=max(ages)),
+            )
+            rows.programmes.append(programme)
+            if rng.random() < 0.01:
+                patient.deceased_date = today - timedelta(days=rng.randint(1, 60))
+        for age in ages:
             _episode(rows, patient, clinic, today - timedelta(days=age), today, rng)
+            episode = rows.episodes[-1]
+            if programme is not None:
+                episode.programme = programme
+                episode.pathway_version = pathway_version
+            if imported:
+                episode.recorded_on = today
+        if imported:
+            # A prescription from years ago with no later evidence: unverified.
+            start = today - timedelta(days=max(ages) + rng.randint(30, 2000))
+            rows.medications.append(
+                Medication(
+                    id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                    patient=patient,
+                    drug=rng.choice(["alendronate", "risedronate", "denosumab"]),
+                    start_date=start,
+                    dose="",
+                    route="oral",
+                    recorded_on=today,
+                    unverified=True,
+                )
+            )
     for kind_rows in rows.all():
         for obj in kind_rows:
             obj.created_at = now

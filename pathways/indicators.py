@@ -612,8 +612,10 @@ def augmentation_candidates(
         pain.setdefault(eid, []).append((day, float(value or 0)))
     return (
         [
-            Candidate(t, pain.get(t.episode_id, []), mask_to_levels(t.episode.levels_mask))
+            # Candidates come from episode rules: every task here has an episode.
+            Candidate(t, pain.get(t.episode.id, []), mask_to_levels(t.episode.levels_mask))
             for t in tasks
+            if t.episode is not None
         ],
         has_next,
     )

@@ -512,8 +512,13 @@ def evaluate_patients(
         tz = ZoneInfo(prog.row["clinic__timezone"])
         day = as_of or now.astimezone(tz).date()
         reviews: list[datetime] = []
-        items = by_patient.get(pid, [])
-        for item in items:
+        items = []
+        for item in by_patient.get(pid, []):
+            if item.facts.identified_date > day:
+                # Replaying the past: this fracture has not happened yet.
+                reviews.append(midnight(item.facts.identified_date, tz))
+                continue
+            items.append(item)
             ruleset = get_ruleset(item.episode["pathway_version"])
             result = evaluate(item.facts, day, ruleset)
             next_at = _collect_episode(w, outcome, item, result, ruleset, now=now, day=day,

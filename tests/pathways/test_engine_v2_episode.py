@@ -304,3 +304,16 @@ def test_a_v2_episode_raises_no_programme_rule() -> None:
         codes(ev)
     )
     assert get(ev, "osteoporosis_rx_start") is None  # alendronate covered the day
+
+
+def test_an_imported_symptom_change_of_2018_is_history() -> None:
+    ident = date(2018, 7, 5)
+    facts = episode(
+        identified=ident,
+        recorded_on=date(2026, 12, 2),
+        observations=[clear(ident), obs("symptoms_changed", True, date(2018, 12, 14))],
+        images=[mri(ident)],
+    )
+    ev = run(facts, date(2026, 12, 2))
+    assert must(ev, "repeat_mri").status == "missed"
+    assert not [t for t in ev.tasks if t.status == "open"]

@@ -405,6 +405,10 @@ EPISODE_RULES = (
         offset_days=7,
         trigger="changed symptoms recorded after the latest spine MRI; an augmentation "
         "referral with the latest spine MRI more than 3 months old",
+        # Old records (V2.4): a change of symptoms years ago is history; one
+        # recorded now is today's work, whatever the fracture's age.
+        expires_at_12_months=True,
+        raises_after_expiry=True,
         completes_by="a spine MRI after the trigger",
         planner=ep.plan_repeat_mri,
     ),

@@ -291,7 +291,7 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
 def plan_treatment_failure_review(ctx: Context, rule: Rule) -> Plan:
     """A fracture identified while an anti-osteoporosis drug covers the day."""
     p = _pctx(ctx)
-    occurrences = []
+    occurrences: list[Planned] = []
     for episode in p.episodes:
         # Started before the fracture: a drug started that day is the
         # response to it, not a treatment that failed.

@@ -7,10 +7,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
 from django.utils import timezone
 from tqdm import tqdm
 
 from pathways.demo import DEMO_PASSWORD, build_panel, ensure_clinics, ensure_staff, save_rows
+from pathways.engine import CURRENT_VERSION
 from pathways.models import Episode, FollowUpTask
 from pathways.services import episode_close, pathway_sweep, task_complete, task_not_applicable
 from pathways.services.evaluation import midnight
@@ -22,8 +24,9 @@ DECISIONS = {
     "augmentation_review_3m": ["continue_conservative", "resolved", "offer_augmentation"],
     "augmentation_consider_early": ["continue_conservative", "offer_augmentation"],
     "red_flag_screen": ["clear", "clear", "clear", "red_flags_found"],
-    "surgical_consult_urgent": ["surgery_not_indicated", "surgery_planned"],
-    "surgical_consult": ["surgery_not_indicated"],
+    "surgical_consult_urgent": ["surgery_not_indicated", "surgery_planned", "surgery_done"],
+    "surgical_consult": ["surgery_not_indicated", "surgery_done"],
+    "augmentation_reconsider": ["continue_conservative", "offer_augmentation"],
     "nerve_root_block_consider": ["block_planned", "not_indicated"],
 }
 
@@ -35,6 +38,8 @@ PERSON_TASKS = frozenset(
         "opioid_review",
         "renal_function",
         "new_fracture_screen_12m",
+        "new_fracture_screen",
+        "treatment_failure_review",
         "bisphosphonate_duration_review",
         "oncology_mdt",
         "malignancy_workup",
@@ -71,11 +76,20 @@ class Command(BaseCommand):
                 f"a demo panel with --seed {options['seed']} exists; use another seed"
             )
         rows = build_panel(
-            clinics=clinics, patients=count, today=today, now=now, rng=rng, mrn_prefix=prefix
+            clinics=clinics,
+            patients=count,
+            today=today,
+            now=now,
+            rng=rng,
+            mrn_prefix=prefix,
+            pathway_version=CURRENT_VERSION,
         )
         for ep in rows.episodes:
             # Replayed from the day it was identified.
             ep.next_review_at = midnight(ep.identified_date, clinics[0].tzinfo)
+        for prog in rows.programmes:
+            # Replayed from the day it started; an imported record only today.
+            prog.next_review_at = midnight(prog.started_on, clinics[0].tzinfo)
         total = sum(len(r) for r in rows.all())
         with tqdm(total=total, desc="inserting", unit="row", disable=count < 2000) as bar:
             save_rows(rows, now=now, progress=bar.update)
@@ -117,7 +131,8 @@ class Command(BaseCommand):
         decided = 0
         tasks = (
             FollowUpTask.objects.open()
-            .filter(due_date__lte=day, episode__identified_date__lte=day)
+            .filter(due_date__lte=day)
+            .filter(Q(episode__isnull=True) | Q(episode__identified_date__lte=day))
             .select_related("clinic")
         )
         for task in tasks:
