@@ -117,7 +117,8 @@ def make_episode(patient: Any, now: dt.datetime) -> Any:
         data.setdefault("neuro_status", "intact")
         on_patient = data.pop("patient", patient)
         at = data.pop("now", now)
-        return episode_create(patient=on_patient, data=data, now=at)
+        version = data.pop("pathway_version", None)
+        return episode_create(patient=on_patient, data=data, now=at, pathway_version=version)
 
     return make
 

@@ -83,8 +83,12 @@ def episode_create(
     now: datetime,
     actor_id: int | None = None,
     episode_id: uuid.UUID | None = None,
+    pathway_version: str | None = None,
 ) -> Episode:
     """Create an episode and evaluate it as of today, in one transaction.
+
+    A new episode gets the current pathway version unless a caller (a
+    migration tool, a test of version 1) names one.
 
     Dates in the past are fine (tasks whose dates have passed appear at once,
     with their original due dates); a date in the future is bad input.
@@ -101,7 +105,7 @@ def episode_create(
         if values["identified_date"] < values["onset_date"]:
             errors.add("identified_date", "Must not be before onset_date.")
     errors.raise_if_any()
-    version = data.get("pathway_version") or CURRENT_VERSION
+    version = pathway_version or CURRENT_VERSION
     ruleset = get_ruleset(version)
     episode = Episode(
         id=episode_id or uuid.uuid4(),
@@ -154,11 +158,15 @@ def _programme_for(patient: Patient, ruleset: RuleSet, *, now: datetime) -> Prog
     existing = Programme.objects.select_for_update().filter(patient_id=patient.id).first()
     if existing is not None:
         return existing
+    # The programme's record entered vcftrack with the patient's first
+    # episode (a migrated v1 patient's history is not a late import: V2.4).
+    today = patient.clinic.today(now)
+    first = Episode.objects.alive().filter(patient_id=patient.id).order_by("recorded_on").first()
     return Programme.objects.create(
         patient_id=patient.id,
         clinic_id=patient.clinic_id,
         rule_set=ruleset.version,
-        started_on=patient.clinic.today(now),
+        started_on=min(first.recorded_on, today) if first is not None else today,
         next_review_at=now,
         created_at=now,
         updated_at=now,

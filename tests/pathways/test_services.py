@@ -15,9 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 def statuses(episode: Episode) -> dict[str, str]:
+    """The patient's tasks: the episode's and the bone-health programme's."""
     return {
         f"{t.rule}#{t.occurrence}" if t.occurrence > 1 else t.rule: t.status
-        for t in FollowUpTask.objects.filter(episode=episode)
+        for t in FollowUpTask.objects.filter(patient_id=episode.patient_id)
     }
 
 
@@ -88,7 +89,7 @@ def test_evaluation_is_idempotent(make_episode, now):
     after = list(
         FollowUpTask.objects.order_by("rule").values_list("rule", "status", "version", "change_seq")
     )
-    assert outcome.evaluated == 1
+    assert outcome.evaluated == 2  # the episode and the patient's programme
     assert (outcome.raised, outcome.closed, outcome.updated, outcome.transitions) == (0, 0, 0, 0)
     assert before == after
 
@@ -118,7 +119,7 @@ def test_physician_decision_moves_episode_to_bone_health(
     assert episode.phase == "bone_health"
     last = PhaseTransition.objects.filter(episode=episode).last()
     assert last.to_phase == "bone_health" and last.actor_id == bob.pk
-    assert last.cause == "3-month review closed: continue_conservative"
+    assert last.cause == "3-month review closed: continue conservative"
 
 
 @pytest.mark.parametrize(
