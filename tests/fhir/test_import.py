@@ -559,3 +559,31 @@ def test_the_date_of_death_survives_export_and_import(
     copy_ = Episode.objects.get(clinic=clinic_b)
     assert copy_.patient.deceased_date == dt.date(2026, 11, 20)
     assert (copy_.status, copy_.close_reason) == ("closed", "deceased")
+
+
+def test_an_old_record_imported_today_puts_nothing_years_overdue_on_the_worklist(
+    clinic_a, now, tmp_path, django_capture_on_commit_callbacks
+):
+    """Pathway-spec V2.4: Twyla's 2006 alendronate (unverified) and a 2019
+    vertebral fracture, imported today: programme work is raised once, due
+    today, with its original date; the old episode's work is history."""
+    path = with_vertebral_fracture(
+        SYNTHEA / TWYLA, tmp_path / TWYLA, onset="2019-03-04", levels=["L1"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_paths([path], clinic=clinic_a, now=now)
+    assert report.errors == []
+    today = clinic_a.today(now)
+    (episode,) = Episode.objects.all()
+    assert episode.pathway_version == "v2" and episode.phase == "bone_health"
+    open_tasks = FollowUpTask.objects.filter(status="open")
+    assert open_tasks.exists()
+    assert not open_tasks.filter(due_date__lt=today).exists()
+    # One reconciliation task for the unverified prescription, on the patient.
+    (recon,) = FollowUpTask.objects.filter(rule="medication_reconciliation")
+    assert (recon.episode_id, recon.status, recon.due_date) == (None, "open", today)
+    dxa_task = FollowUpTask.objects.get(rule="bmd_dxa", status="open")
+    assert dxa_task.episode_id is None and dxa_task.due_date == today
+    assert any("originally due 2007" in t for t in dxa_task.triggers)
+    # The fracture's own acute work was never due on today's worklist.
+    assert not FollowUpTask.objects.filter(episode=episode, status="open").exists()
