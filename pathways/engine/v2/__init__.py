@@ -168,7 +168,7 @@ EPISODE_RULES = (
     ),
     Rule(
         code="calcitonin_start",
-        title="Consider calcitonin for acute pain (4 weeks)",
+        title="Start calcitonin for acute pain (4 weeks)",
         guidance="The seeds disagree on the window. Within 0-5 days of onset: calcitonin "
         "200 IU nasal spray or suppository daily for 4 weeks in neurologically intact "
         "patients (004:20, 004:26); alternative 100 IU SC/IM every other day (004:28); "
@@ -204,7 +204,7 @@ EPISODE_RULES = (
     ),
     Rule(
         code="osteoporosis_rx_start",
-        title="Start anti-osteoporosis treatment now",
+        title="Start anti-osteoporosis pharmacotherapy now",
         guidance="Do not delay osteoporosis pharmacotherapy: 20 % risk of another vertebral "
         "fracture within 12 months (000:38). Bisphosphonates such as alendronate or "
         "risedronate are first line (004:33, 003:41); ibandronate and strontium ranelate "

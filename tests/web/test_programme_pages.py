@@ -1,0 +1,36 @@
+"""The patient's bone-health programme on the web: shown once, labelled as the
+patient's, on the patient page and the worklist (pathway-spec V2.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pathways.models import FollowUpTask
+
+pytestmark = pytest.mark.django_db
+
+
+def test_patient_page_shows_the_programme_once_for_two_fractures(
+    alice, patient, make_episode, login
+):
+    make_episode(onset_date="2025-06-01", identified_date="2025-06-02")
+    make_episode()
+    html = login(alice).get(f"/patients/{patient.id}/").content.decode()
+    assert html.count('id="h-programme"') == 1
+    programme = html[html.index('id="h-programme"') : html.index('id="h-episodes"')]
+    assert "Falls risk assessment and prevention" in programme
+    episodes = html[html.index('id="h-episodes"') :]
+    # Programme work is not repeated under each fracture.
+    assert "Falls risk assessment and prevention" not in episodes.split("<h2")[1]
+    assert FollowUpTask.objects.filter(patient=patient, rule="falls_prevention").count() == 1
+
+
+def test_worklist_labels_programme_rows_as_the_patients(alice, make_episode, login):
+    make_episode(onset_date="2026-11-10", identified_date="2026-11-12")
+    html = login(alice).get("/").content.decode()
+    row_start = html.index('">Falls risk assessment and prevention</span>')
+    row = html[html.rindex("<article", 0, row_start) : html.index("</article>", row_start)]
+    assert '<span class="cell cell-levels">Programme</span>' in row
+    mobilise = html.index('">Mobilise: avoid prolonged bed rest</span>')
+    episode_row = html[html.rindex("<article", 0, mobilise) : mobilise]
+    assert "L1" in episode_row
