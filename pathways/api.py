@@ -833,6 +833,7 @@ class CitationSerializer(serializers.Serializer[Any]):
     seed = serializers.CharField(help_text="The guideline's number (`docs/seeds/<seed>_*.txt`).")
     guideline = serializers.CharField(help_text="The guideline's name (its first line).")
     lines = SeedLineSerializer(many=True, help_text="The cited lines (empty: the whole guideline).")
+    line_label = serializers.CharField(help_text="The lines as cited: `lines 64–68` (or empty).")
     problem = serializers.CharField(help_text="Why the reference does not resolve (or empty).")
 
 

@@ -165,13 +165,8 @@ class Citation:
     lines: tuple[SeedLine, ...]
     # Why the reference does not resolve ("" when it does).
     problem: str = ""
-
-    @property
-    def line_label(self) -> str:
-        if not self.lines:
-            return ""
-        numbers = [str(line.number) for line in self.lines]
-        return f"line {numbers[0]}" if len(numbers) == 1 else "lines " + ", ".join(numbers)
+    # The lines as cited: "line 85", "lines 64\u201368", "lines 20, 26".
+    line_label: str = ""
 
 
 def _quote(raw: str) -> str:
@@ -189,6 +184,7 @@ def cite(ref: str, seeds: dict[str, Seed]) -> Citation:
     if not match["lines"]:
         return Citation(ref, seed.number, seed.guideline, ())
     numbers: list[int] = []
+    spans: list[str] = []
     for part in match["lines"].split(","):
         span = _LINE_SPAN.fullmatch(part.strip())
         if span is None:
@@ -200,11 +196,13 @@ def cite(ref: str, seeds: dict[str, Seed]) -> Citation:
                 ref, seed.number, seed.guideline, (), problem="no such line in the guideline"
             )
         numbers.extend(range(first, last + 1))
+        spans.append(f"{first}\u2013{last}" if last > first else str(first))
     lines = tuple(SeedLine(n, _quote(seed.lines[n - 1])) for n in numbers)
     lines = tuple(line for line in lines if line.text)
     if not lines:
         return Citation(ref, seed.number, seed.guideline, (), problem="the cited line is blank")
-    return Citation(ref, seed.number, seed.guideline, lines)
+    label = ("lines " if len(numbers) > 1 else "line ") + ", ".join(spans)
+    return Citation(ref, seed.number, seed.guideline, lines, line_label=label)
 
 
 # --------------------------------------------------------------- words --
