@@ -849,8 +849,11 @@ class RuleSerializer(serializers.Serializer[Any]):
     )
     title = serializers.CharField()
     scope = serializers.ChoiceField(
-        choices=["episode", "patient"],
-        help_text="`patient`: the patient's programme (v1: kept on the newest open episode).",
+        choices=["episode", "programme"],
+        help_text="Where its tasks live: each fracture's episode, or the patient's programme.",
+    )
+    patient_level = serializers.BooleanField(
+        help_text="One series per patient (v1: kept on the patient's newest open episode)."
     )
     scope_text = serializers.CharField()
     group = serializers.CharField()

@@ -92,9 +92,8 @@ PROGRAMME_SCOPE = (
 )
 # Version 1 has no programme: its patient-level tasks are kept on the
 # patient's newest open episode (pathways/engine/ruleset.py, ``patient_level``).
-PATIENT_SCOPE_BY_VERSION = {
-    "v1": "The patient: one series, kept on the patient's newest open episode",
-}
+# Every later version keeps them in the patient's programme (spec V2.1).
+NO_PROGRAMME = {"v1": "The patient: one series, kept on the patient's newest open episode"}
 
 _WINDOW_OFFSET = re.compile(r"(?P<anchor>.+?)\s*\+\s*(?P<n>\d+)\s*(?P<unit>days?|months?)")
 _SEED_REF = re.compile(r"(?P<seed>\d{3})(?::(?P<lines>.+))?")
@@ -277,10 +276,15 @@ def lead_text(rule: Rule) -> str:
     return f"Appears on the worklist {days} day{'s' if days != 1 else ''} before it is due"
 
 
+def scope(version: str, rule: Rule) -> str:
+    """Where the rule's tasks live, as the task API says it: ``programme`` or ``episode``."""
+    return "programme" if rule.patient_level and version not in NO_PROGRAMME else "episode"
+
+
 def scope_text(version: str, rule: Rule) -> str:
     if not rule.patient_level:
         return EPISODE_SCOPE
-    return PATIENT_SCOPE_BY_VERSION.get(version, PROGRAMME_SCOPE)
+    return NO_PROGRAMME.get(version, PROGRAMME_SCOPE)
 
 
 def phases_text(phases: frozenset[str]) -> str:
@@ -311,6 +315,7 @@ class RuleEntry:
     newest: bool
     title: str
     scope: str
+    patient_level: bool
     scope_text: str
     group: str
     group_text: str
@@ -384,7 +389,8 @@ def _entry(version: str, rule: Rule, newest: bool, seeds: dict[str, Seed]) -> Ru
         anchor=rule_anchor(version, rule.code),
         newest=newest,
         title=sentence(rule.title),
-        scope="patient" if rule.patient_level else "episode",
+        scope=scope(version, rule),
+        patient_level=rule.patient_level,
         scope_text=scope_text(version, rule),
         group=rule.group,
         group_text=GROUP_WORDS.get(rule.group, sentence(rule.group)),

@@ -31,7 +31,7 @@ def test_every_rule_of_every_version(as_alice, django_assert_max_num_queries):
     assert (data["next"], data["previous"], data["next_cursor"]) == (None, None, None)
     dxa = next(r for r in data["results"] if (r["version"], r["code"]) == ("v1", "bmd_dxa"))
     assert dxa["offset_months"] == 12 and dxa["recurs_months"] == 12
-    assert dxa["scope"] == "patient" and dxa["priority"] == "routine"
+    assert (dxa["scope"], dxa["patient_level"], dxa["priority"]) == ("episode", True, "routine")
     assert dxa["due_text"].startswith("12 months after the last DXA")
     assert dxa["url"] == "http://testserver/rules/#v1-bmd_dxa"
     assert dxa["citations"][0]["guideline"] == (

@@ -54,7 +54,10 @@ def test_every_rule_of_every_registered_version_is_listed():
                 rule.recurs_months,
             )
             assert entry.seed_refs == rule.seed_refs
-            assert entry.scope == ("patient" if rule.patient_level else "episode")
+            assert entry.patient_level == rule.patient_level
+            assert entry.scope == (
+                "programme" if rule.patient_level and rs.version != "v1" else "episode"
+            )
     assert built[0].newest and not any(v.newest for v in built[1:])
 
 
@@ -82,6 +85,7 @@ def test_a_newly_registered_version_appears_and_takes_the_bare_anchors(monkeypat
     assert newest["new_fracture_screen_12m"] == "v1"
     assert len(newest) == len({e.code for e in entries(built)})
     dxa = next(e for e in built[0].rules if e.code == "bmd_dxa")
+    assert dxa.scope == "programme" and dxa.scope_text.startswith("The patient's bone-health")
     assert dxa.citations[0].lines[0].number == 85
     assert "3-5 years initially" in dxa.citations[0].lines[0].text
     assert [v.version for v in catalogue.build_catalogue("v10")] == ["v10"]
@@ -168,7 +172,10 @@ def test_due_recurrence_and_timing_in_words():
         "Continue conservative",
         "Resolved",
     )
-    assert by_code["bmd_dxa"].scope == "patient" and by_code["neuro_exam"].scope == "episode"
+    # Version 1 keeps a patient's series on the newest open episode.
+    assert by_code["bmd_dxa"].patient_level and by_code["bmd_dxa"].scope == "episode"
+    assert "newest open episode" in by_code["bmd_dxa"].scope_text
+    assert by_code["neuro_exam"].scope_text.startswith("Each fracture")
 
 
 def test_an_anchor_the_catalogue_has_no_words_for_is_shown_as_written():
