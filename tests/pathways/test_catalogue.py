@@ -46,7 +46,7 @@ def test_every_rule_of_every_registered_version_is_listed():
     for version, rs in zip(built, reversed(registered), strict=True):
         assert [e.code for e in version.rules] == [r.code for r in rs.rules]
         for entry, rule in zip(version.rules, rs.rules, strict=True):
-            assert entry.title.lower() == rule.title.lower()
+            assert entry.title == catalogue.sentence(rule.title)
             assert entry.anchor == f"{rs.version}-{rule.code}"
             assert (entry.offset_days, entry.offset_months, entry.recurs_months) == (
                 rule.offset_days,
