@@ -395,7 +395,12 @@ def _entry(version: str, rule: Rule, newest: bool, seeds: dict[str, Seed]) -> Ru
         group=rule.group,
         group_text=GROUP_WORDS.get(rule.group, sentence(rule.group)),
         phases=tuple(sorted(rule.phases)),
-        phases_text=phases_text(rule.phases),
+        # A programme runs across the patient's fractures, whatever their phases.
+        phases_text=(
+            "While the patient's programme runs"
+            if scope(version, rule) == "programme"
+            else phases_text(rule.phases)
+        ),
         trigger=sentence(rule.trigger) or "Always",
         anchor_from=plain(rule.anchor),
         offset_days=rule.offset_days,

@@ -86,6 +86,7 @@ def test_a_newly_registered_version_appears_and_takes_the_bare_anchors(monkeypat
     assert len(newest) == len({e.code for e in entries(built)})
     dxa = next(e for e in built[0].rules if e.code == "bmd_dxa")
     assert dxa.scope == "programme" and dxa.scope_text.startswith("The patient's bone-health")
+    assert dxa.phases_text == "While the patient's programme runs"
     assert dxa.citations[0].lines[0].number == 85
     assert "3-5 years initially" in dxa.citations[0].lines[0].text
     assert [v.version for v in catalogue.build_catalogue("v10")] == ["v10"]
