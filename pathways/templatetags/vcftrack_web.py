@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from pathways import catalogue
+
 register = template.Library()
 
 
@@ -59,3 +61,18 @@ def get_item(mapping: Any, key: Any) -> Any:
 @register.filter
 def attr(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
+
+
+@register.simple_tag
+def rule_url(version: str, code: str) -> str:
+    """The rule catalogue's entry for a rule of a pathway version (``/rules/#v1-bmd_dxa``)."""
+    return catalogue.rule_url(version, code)
+
+
+@register.filter
+def task_rule_url(task: Any) -> str:
+    """``rule_url`` for a task: its rule set, else its episode's pathway version."""
+    version = getattr(task, "rule_set", "") or ""
+    if not version and getattr(task, "episode_id", None):
+        version = task.episode.pathway_version
+    return rule_url(version, task.rule)

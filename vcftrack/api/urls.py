@@ -47,6 +47,7 @@ def unknown_path(request: HttpRequest, rest: str = "") -> JsonResponse:
 
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("v1/rules/", pathways_api.RuleCatalogueView.as_view(), name="rule-list"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
