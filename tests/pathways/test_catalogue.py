@@ -75,7 +75,8 @@ def test_a_newly_registered_version_appears_and_takes_the_bare_anchors(monkeypat
         for r in v1.rules
         if r.code != "new_fracture_screen_12m"
     )
-    monkeypatch.setitem(RULESETS, "v10", RuleSet(version="v10", rules=rules))
+    later = RuleSet(version="v10", rules=rules, branch=v1.branch, phase=v1.phase)
+    monkeypatch.setitem(RULESETS, "v10", later)
     built = catalogue.build_catalogue()
     assert built[0].version == "v10" and built[0].newest
     assert [v.version for v in built][-1] == "v1"  # v10 sorts after v1 (and v2..v9)

@@ -572,11 +572,13 @@ PROGRAMME_RULES = (
     Rule(
         code="medication_reconciliation",
         title="Reconcile imported prescriptions",
-        guidance="Imported prescriptions that started more than 12 months before the import, "
-        "with no later evidence of use, count as on treatment until checked. Confirm with "
-        "the patient which drugs are taken and mark each prescription verified or stopped "
-        "(project convention, pathway-spec V2.4).",
-        seed_refs=(),
+        guidance="Failure to treat the underlying osteoporosis can result in future "
+        "fractures (001:81), and pharmacotherapy must not be delayed (000:83): confirm which "
+        "imported prescriptions the patient still takes. Prescriptions that started more "
+        "than 12 months before the import, with no later evidence of use, count as on "
+        "treatment until a person marks each verified or stopped (project convention, "
+        "pathway-spec V2.4).",
+        seed_refs=("001:81", "000:83"),
         group="programme",
         phases=OPEN_PHASES,
         anchor="the import",
