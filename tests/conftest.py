@@ -105,11 +105,18 @@ def patient(clinic_a: Any, now: dt.datetime) -> Any:
 
 
 @pytest.fixture
-def make_episode(patient: Any, now: dt.datetime) -> Any:
-    """Create an episode through the service (evaluated at once)."""
+def make_episode(patient: Any, now: dt.datetime, request: Any) -> Any:
+    """Create an episode through the service (evaluated at once).
+
+    New episodes get the current pathway version; a module marked
+    ``pathway_v1`` pins version 1's episode semantics (v1 episodes keep their
+    version until migrated, so that path stays tested)."""
     from pathways.services import episode_create
 
+    pinned = "v1" if request.node.get_closest_marker("pathway_v1") else None
+
     def make(**data: Any) -> Any:
+        data.setdefault("pathway_version", pinned)
         data.setdefault("levels", ["L1"])
         data.setdefault("onset_date", "2026-11-18")
         data.setdefault("identified_date", "2026-11-20")

@@ -11,7 +11,9 @@ from pathways.models import Episode, Observation
 from patients.models import Patient
 from vcftrack.api.models import IdempotencyRecord
 
-pytestmark = pytest.mark.django_db
+# These pin version 1's episode semantics; the programme's are tested in
+# tests/api/test_programme_tasks.py and tests/pathways/test_programme_service.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.pathway_v1]
 
 NEW = {"mrn": "A-0009", "given_name": "Ida", "family_name": "Roth", "birth_date": "1950-05-05"}
 

@@ -32,9 +32,12 @@ def test_create_evaluates_the_pathway_at_once(as_alice, patient, frozen):
     episode = response.json()
     assert episode["levels"] == ["T12", "L1"]
     assert episode["phase"] == "triage" and episode["status"] == "active"
-    assert episode["pathway_version"] == "v1" and episode["next_review_at"]
+    assert episode["pathway_version"] == "v2" and episode["next_review_at"]
     assert response["ETag"] == f'"v{episode["version"]}"'
     assert "mri_initial" in open_rules(as_alice, episode["id"])
+    # The patient's programme started with the episode: its tasks are the patient's.
+    programme = as_alice.get("/api/v1/tasks/", patient=str(patient.id), scope="programme").json()
+    assert "falls_prevention" in {t["rule"] for t in programme["results"]}
 
 
 def test_bad_episode_names_every_field(as_alice, patient, frozen):

@@ -6,7 +6,9 @@ import pytest
 
 from pathways.models import FollowUpTask
 
-pytestmark = pytest.mark.django_db
+# These pin version 1's episode semantics; the programme's are tested in
+# tests/api/test_programme_tasks.py and tests/pathways/test_programme_service.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.pathway_v1]
 
 
 @pytest.fixture

@@ -20,7 +20,9 @@ from pathways.services import (
 )
 from patients.services import bone_density_record, medication_record
 
-pytestmark = pytest.mark.django_db
+# These pin version 1's episode semantics; the programme's are tested in
+# tests/api/test_programme_tasks.py and tests/pathways/test_programme_service.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.pathway_v1]
 
 BOOLEAN_FALSE = [
     "pulmonary_dysfunction",
@@ -104,7 +106,7 @@ def full_episode(make_episode, now, alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         # The deformity was mis-measured: the consults it raised no longer apply.
         fact_update(fact=kyphosis, data={"value": 5}, now=now)
-    tasks = {t.rule: t for t in FollowUpTask.objects.filter(episode=episode)}
+    tasks = {t.rule: t for t in FollowUpTask.objects.filter(patient_id=episode.patient_id)}
     with django_capture_on_commit_callbacks(execute=True):
         task_not_applicable(
             task=tasks["calcium_vitamin_d"],
