@@ -261,6 +261,16 @@ def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> 
             dxa_from=_plus(-DXA_LOOKBACK_DAYS),
             review3m=task_join("augmentation_review_3m"),
             falls=task_join("falls_prevention"),
+            # Version 2: falls prevention is the patient's programme task.
+            programme_falls=FilteredRelation(
+                "patient__tasks",
+                condition=Q(
+                    patient__tasks__rule="falls_prevention",
+                    patient__tasks__occurrence=1,
+                    patient__tasks__episode__isnull=True,
+                    patient__tasks__deleted_at__isnull=True,
+                ),
+            ),
         )
         .annotate(first_rx=Subquery(first_rx[:1]))
         .annotate(
@@ -280,7 +290,13 @@ def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> 
                     performed_date__lte=OuterRef("d84"),
                 )
             ),
-            falls_12w=boolean(Q(falls__status=TaskStatus.DONE, falls__closed_on__lte=F("d84"))),
+            falls_12w=boolean(
+                Q(falls__status=TaskStatus.DONE, falls__closed_on__lte=F("d84"))
+                | Q(
+                    programme_falls__status=TaskStatus.DONE,
+                    programme_falls__closed_on__lte=F("d84"),
+                )
+            ),
             review_due=boolean(
                 Q(
                     review3m__status__in=[

@@ -189,7 +189,7 @@ def test_falls_assessment_and_three_month_review_on_time(clinic_a, bob, now, mak
     greta = make_episode(
         onset_date="2026-06-01", identified_date="2026-06-01", now=at("2026-06-01")
     )
-    falls = FollowUpTask.objects.get(episode=greta, rule="falls_prevention")
+    falls = FollowUpTask.objects.get(patient_id=greta.patient_id, rule="falls_prevention")
     task_complete(task=falls, actor=bob, now=at("2026-06-10"))
     episode_evaluate(episode_id=greta.id, now=at("2026-09-01"))
     review = FollowUpTask.objects.get(episode=greta, rule="augmentation_review_3m")
