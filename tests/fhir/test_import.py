@@ -405,43 +405,29 @@ def with_resources(source: Path, target: Path, extra: list[dict[str, Any]]) -> P
     return target
 
 
+def evidence(kind: str, day: str, unverified: bool, name: str, **fields: Any) -> Any:
+    """A case: one dispense or dose of alendronate on ``day``, and the expected flag."""
+    when = {"MedicationDispense": "whenHandedOver", "MedicationAdministration": "effectiveDateTime"}
+    resource = alendronate(kind, "evidence", **{when[kind]: day}, **fields)
+    return pytest.param([resource], unverified, id=name)
+
+
 # The import date is 2026-11-22: evidence on or after 2025-11-22 is recent.
 @pytest.mark.parametrize(
     ("evidence", "unverified"),
     [
         pytest.param([], True, id="prescribed-once-in-2006"),
-        pytest.param(
-            [alendronate("MedicationDispense", "disp", whenHandedOver="2026-05-01")],
-            False,
-            id="dispensed-this-year",
-        ),
-        pytest.param(
-            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-22")],
-            False,
-            id="dose-12-months-ago-to-the-day",
-        ),
-        pytest.param(
-            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-21")],
+        evidence("MedicationDispense", "2026-05-01", False, "dispensed-this-year"),
+        evidence("MedicationAdministration", "2025-11-22", False, "dose-12-months-ago-to-the-day"),
+        evidence("MedicationAdministration", "2025-11-21", True, "dose-12-months-and-a-day-ago"),
+        evidence(
+            "MedicationDispense",
+            "2026-05-01",
             True,
-            id="dose-12-months-and-a-day-ago",
+            "dispense-entered-in-error",
+            status="entered-in-error",
         ),
-        pytest.param(
-            [
-                alendronate(
-                    "MedicationDispense",
-                    "disp",
-                    status="entered-in-error",
-                    whenHandedOver="2026-05-01",
-                )
-            ],
-            True,
-            id="dispense-entered-in-error",
-        ),
-        pytest.param(
-            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2027-01-01")],
-            True,
-            id="dose-after-the-import-date",
-        ),
+        evidence("MedicationAdministration", "2027-01-01", True, "dose-after-the-import-date"),
     ],
 )
 def test_an_old_prescription_without_recent_evidence_is_imported_unverified(
