@@ -236,9 +236,10 @@ def patient_record_death(
         errors.add("deceased_date", "This field is required.")
     death = check_death_date(errors, deceased_date, birth=patient.birth_date, today=today)
     errors.raise_if_any()
-    if death == patient.deceased_date:
-        return patient
     with transaction.atomic():
+        _lock(patient)
+        if death == patient.deceased_date:
+            return patient
         _after_patient_fact(patient, now=now, actor_id=getattr(actor, "pk", None))
         patient.deceased_date = death
         patient.recorded_on = max(patient.recorded_on, today)
@@ -344,11 +345,12 @@ def medication_verify(*, medication: Medication, actor: Any, now: datetime) -> M
     The patient's episodes are re-evaluated after commit (the reconciliation
     task the prescription raised is no longer needed).
     """
-    if medication.deleted_at is not None:
-        raise DomainError("This medication has been deleted.", field="medication")
-    if not medication.unverified:
-        raise DomainError("This medication is already verified.", field="unverified")
     with transaction.atomic():
+        _lock(medication)
+        if medication.deleted_at is not None:
+            raise DomainError("This medication has been deleted.", field="medication")
+        if not medication.unverified:
+            raise DomainError("This medication is already verified.", field="unverified")
         _after_patient_fact(medication.patient, now=now, actor_id=getattr(actor, "pk", None))
         medication.unverified = False
         stamp([medication], now=now)
@@ -451,6 +453,13 @@ def bone_density_delete(*, scan: BoneDensity, now: datetime, actor_id: int | Non
         scan.deleted_at = now
         stamp([scan], now=now)
         scan.save()
+
+
+def _lock(row: Patient | Medication) -> None:
+    """Lock the row and reload it, so a check and the write see the same state
+    (the web form holds no lock; a second tab or an API client may have written)."""
+    list(type(row).objects.select_for_update().filter(pk=row.pk).values_list("pk"))
+    row.refresh_from_db()
 
 
 def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:
