@@ -262,12 +262,22 @@ def patient_delete(*, patient: Patient, now: datetime) -> Patient:
 
 
 # ------------------------------------------------------------ medications --
-def _validate_medication(errors: FieldErrors, data: dict[str, Any], today: date) -> dict[str, Any]:
+def _born(patient: Patient) -> tuple[date, str]:
+    # pathway-spec V2.4: a clinical date before the patient's birth is bad input.
+    return patient.birth_date, "the date of birth"
+
+
+def _validate_medication(
+    errors: FieldErrors, data: dict[str, Any], today: date, patient: Patient
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    born = _born(patient)
     out["drug"] = check_choice(errors, "drug", data.get("drug"), list(Drug.values))
-    out["start_date"] = check_date(errors, "start_date", data.get("start_date"), today=today)
+    out["start_date"] = check_date(
+        errors, "start_date", data.get("start_date"), today=today, not_before=born
+    )
     out["stop_date"] = check_date(
-        errors, "stop_date", data.get("stop_date"), today=today, required=False
+        errors, "stop_date", data.get("stop_date"), today=today, required=False, not_before=born
     )
     if out["start_date"] and out["stop_date"] and out["stop_date"] < out["start_date"]:
         errors.add("stop_date", "Must not be before start_date.")
@@ -294,7 +304,7 @@ def medication_record(
     """
     today = _now_date(patient.clinic, now)
     errors = FieldErrors()
-    values = _validate_medication(errors, data, today)
+    values = _validate_medication(errors, data, today, patient)
     errors.raise_if_any()
     med = Medication(
         id=medication_id or uuid.uuid4(),
@@ -327,7 +337,7 @@ def medication_update(
     for field in data:
         if field not in merged:
             errors.add(field, "Unknown or read-only field.")
-    values = _validate_medication(errors, merged, today)
+    values = _validate_medication(errors, merged, today, patient)
     errors.raise_if_any()
     with transaction.atomic():
         _after_patient_fact(patient, now=now, actor_id=actor_id)
@@ -369,10 +379,12 @@ def medication_delete(
 
 
 # ------------------------------------------------------------ bone density --
-def _validate_dxa(errors: FieldErrors, data: dict[str, Any], today: date) -> dict[str, Any]:
+def _validate_dxa(
+    errors: FieldErrors, data: dict[str, Any], today: date, patient: Patient
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["performed_date"] = check_date(
-        errors, "performed_date", data.get("performed_date"), today=today
+        errors, "performed_date", data.get("performed_date"), today=today, not_before=_born(patient)
     )
     out["site"] = check_choice(errors, "site", data.get("site"), list(DxaSite.values))
     out["bmd_g_cm2"] = _decimal(
@@ -437,7 +449,7 @@ def bone_density_record(
 ) -> BoneDensity:
     today = _now_date(patient.clinic, now)
     errors = FieldErrors()
-    values = _validate_dxa(errors, data, today)
+    values = _validate_dxa(errors, data, today, patient)
     errors.raise_if_any()
     scan = BoneDensity(id=scan_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
     with transaction.atomic():
