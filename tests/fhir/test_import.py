@@ -325,10 +325,20 @@ def test_command_prints_a_summary_and_fails_on_a_bad_file(clinic_a, tmp_path):
         run(str(bad), "--clinic", "nowhere")
 
 
+def export_and_import(episode: Any, clinic: Any, now: Any, path: Path, capture: Any) -> Episode:
+    """The episode's FHIR export, imported into ``clinic``: the copy."""
+    from pathways.fhir.export import episode_bundle
+
+    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
+    with capture(execute=True):
+        report = import_paths([path], clinic=clinic, now=now)
+    assert report.errors == []
+    return Episode.objects.get(clinic=clinic)
+
+
 def test_an_exported_episode_imports_into_another_clinic(
     make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
 ):
-    from pathways.fhir.export import episode_bundle
     from pathways.services import fact_record
     from patients.services import bone_density_record, medication_record
 
@@ -355,12 +365,9 @@ def test_an_exported_episode_imports_into_another_clinic(
             },
             now=now,
         )
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
-    with django_capture_on_commit_callbacks(execute=True):
-        report = import_paths([path], clinic=clinic_b, now=now)
-    assert report.errors == []
-    copy_ = Episode.objects.get(clinic=clinic_b)
+    copy_ = export_and_import(
+        episode, clinic_b, now, tmp_path / "export.json", django_capture_on_commit_callbacks
+    )
     assert copy_.levels == ["L3"]
     assert (copy_.onset_date, copy_.identified_date) == (
         dt.date(2026, 10, 28),
@@ -529,7 +536,6 @@ def test_a_date_of_death_vcftrack_cannot_keep_is_reported_and_the_patient_import
 def test_the_date_of_death_survives_export_and_import(
     make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
 ):
-    from pathways.fhir.export import episode_bundle
     from patients.services import patient_record_death
 
     episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
@@ -537,11 +543,8 @@ def test_the_date_of_death_survives_export_and_import(
         patient_record_death(
             patient=episode.patient, deceased_date="2026-11-20", actor=None, now=now
         )
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
-    with django_capture_on_commit_callbacks(execute=True):
-        report = import_paths([path], clinic=clinic_b, now=now)
-    assert report.errors == []
-    copy_ = Episode.objects.get(clinic=clinic_b)
+    copy_ = export_and_import(
+        episode, clinic_b, now, tmp_path / "export.json", django_capture_on_commit_callbacks
+    )
     assert copy_.patient.deceased_date == dt.date(2026, 11, 20)
     assert (copy_.status, copy_.close_reason) == ("closed", "deceased")
