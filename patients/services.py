@@ -236,9 +236,10 @@ def patient_record_death(
         errors.add("deceased_date", "This field is required.")
     death = check_death_date(errors, deceased_date, birth=patient.birth_date, today=today)
     errors.raise_if_any()
-    if death == patient.deceased_date:
-        return patient
     with transaction.atomic():
+        _lock(patient)
+        if death == patient.deceased_date:
+            return patient
         _after_patient_fact(patient, now=now, actor_id=getattr(actor, "pk", None))
         patient.deceased_date = death
         patient.recorded_on = max(patient.recorded_on, today)
@@ -261,12 +262,22 @@ def patient_delete(*, patient: Patient, now: datetime) -> Patient:
 
 
 # ------------------------------------------------------------ medications --
-def _validate_medication(errors: FieldErrors, data: dict[str, Any], today: date) -> dict[str, Any]:
+def _born(patient: Patient) -> tuple[date, str]:
+    # pathway-spec V2.4: a clinical date before the patient's birth is bad input.
+    return patient.birth_date, "the date of birth"
+
+
+def _validate_medication(
+    errors: FieldErrors, data: dict[str, Any], today: date, patient: Patient
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    born = _born(patient)
     out["drug"] = check_choice(errors, "drug", data.get("drug"), list(Drug.values))
-    out["start_date"] = check_date(errors, "start_date", data.get("start_date"), today=today)
+    out["start_date"] = check_date(
+        errors, "start_date", data.get("start_date"), today=today, not_before=born
+    )
     out["stop_date"] = check_date(
-        errors, "stop_date", data.get("stop_date"), today=today, required=False
+        errors, "stop_date", data.get("stop_date"), today=today, required=False, not_before=born
     )
     if out["start_date"] and out["stop_date"] and out["stop_date"] < out["start_date"]:
         errors.add("stop_date", "Must not be before start_date.")
@@ -293,7 +304,7 @@ def medication_record(
     """
     today = _now_date(patient.clinic, now)
     errors = FieldErrors()
-    values = _validate_medication(errors, data, today)
+    values = _validate_medication(errors, data, today, patient)
     errors.raise_if_any()
     med = Medication(
         id=medication_id or uuid.uuid4(),
@@ -326,7 +337,7 @@ def medication_update(
     for field in data:
         if field not in merged:
             errors.add(field, "Unknown or read-only field.")
-    values = _validate_medication(errors, merged, today)
+    values = _validate_medication(errors, merged, today, patient)
     errors.raise_if_any()
     with transaction.atomic():
         _after_patient_fact(patient, now=now, actor_id=actor_id)
@@ -344,11 +355,12 @@ def medication_verify(*, medication: Medication, actor: Any, now: datetime) -> M
     The patient's episodes are re-evaluated after commit (the reconciliation
     task the prescription raised is no longer needed).
     """
-    if medication.deleted_at is not None:
-        raise DomainError("This medication has been deleted.", field="medication")
-    if not medication.unverified:
-        raise DomainError("This medication is already verified.", field="unverified")
     with transaction.atomic():
+        _lock(medication)
+        if medication.deleted_at is not None:
+            raise DomainError("This medication has been deleted.", field="medication")
+        if not medication.unverified:
+            raise DomainError("This medication is already verified.", field="unverified")
         _after_patient_fact(medication.patient, now=now, actor_id=getattr(actor, "pk", None))
         medication.unverified = False
         stamp([medication], now=now)
@@ -367,10 +379,12 @@ def medication_delete(
 
 
 # ------------------------------------------------------------ bone density --
-def _validate_dxa(errors: FieldErrors, data: dict[str, Any], today: date) -> dict[str, Any]:
+def _validate_dxa(
+    errors: FieldErrors, data: dict[str, Any], today: date, patient: Patient
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["performed_date"] = check_date(
-        errors, "performed_date", data.get("performed_date"), today=today
+        errors, "performed_date", data.get("performed_date"), today=today, not_before=_born(patient)
     )
     out["site"] = check_choice(errors, "site", data.get("site"), list(DxaSite.values))
     out["bmd_g_cm2"] = _decimal(
@@ -435,7 +449,7 @@ def bone_density_record(
 ) -> BoneDensity:
     today = _now_date(patient.clinic, now)
     errors = FieldErrors()
-    values = _validate_dxa(errors, data, today)
+    values = _validate_dxa(errors, data, today, patient)
     errors.raise_if_any()
     scan = BoneDensity(id=scan_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
     with transaction.atomic():
@@ -451,6 +465,13 @@ def bone_density_delete(*, scan: BoneDensity, now: datetime, actor_id: int | Non
         scan.deleted_at = now
         stamp([scan], now=now)
         scan.save()
+
+
+def _lock(row: Patient | Medication) -> None:
+    """Lock the row and reload it, so a check and the write see the same state
+    (the web form holds no lock; a second tab or an API client may have written)."""
+    list(type(row).objects.select_for_update().filter(pk=row.pk).values_list("pk"))
+    row.refresh_from_db()
 
 
 def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:

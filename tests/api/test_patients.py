@@ -321,3 +321,21 @@ def test_verifying_needs_a_writer_of_the_patients_clinic(
     assert as_charlie.post(url, {}).status_code == 404
     imported_med.refresh_from_db()
     assert imported_med.unverified is True
+
+
+def test_patient_level_dates_before_birth_are_refused(as_alice, patient, frozen):
+    meds = f"/api/v1/patients/{patient.id}/medications/"
+    response = as_alice.post(
+        meds, {"drug": "alendronate", "start_date": "1946-03-01", "stop_date": "1946-03-01"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "start_date": ["Must not be before the date of birth (1946-03-02)."],
+        "stop_date": ["Must not be before the date of birth (1946-03-02)."],
+    }
+    scan = {"performed_date": "1940-01-01", "site": "lumbar_spine", "bmd_g_cm2": 0.8}
+    response = as_alice.post(f"/api/v1/patients/{patient.id}/bone-density/", scan)
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["performed_date"]
+    assert not Medication.objects.exists() and not BoneDensity.objects.exists()
+    ok = as_alice.post(meds, {"drug": "alendronate", "start_date": "1946-03-02"})
+    assert ok.status_code == 201  # the birth date itself is a valid date

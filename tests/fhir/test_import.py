@@ -325,10 +325,20 @@ def test_command_prints_a_summary_and_fails_on_a_bad_file(clinic_a, tmp_path):
         run(str(bad), "--clinic", "nowhere")
 
 
+def export_and_import(episode: Any, clinic: Any, now: Any, path: Path, capture: Any) -> Episode:
+    """The episode's FHIR export, imported into ``clinic``: the copy."""
+    from pathways.fhir.export import episode_bundle
+
+    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
+    with capture(execute=True):
+        report = import_paths([path], clinic=clinic, now=now)
+    assert report.errors == []
+    return Episode.objects.get(clinic=clinic)
+
+
 def test_an_exported_episode_imports_into_another_clinic(
     make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
 ):
-    from pathways.fhir.export import episode_bundle
     from pathways.services import fact_record
     from patients.services import bone_density_record, medication_record
 
@@ -355,12 +365,9 @@ def test_an_exported_episode_imports_into_another_clinic(
             },
             now=now,
         )
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
-    with django_capture_on_commit_callbacks(execute=True):
-        report = import_paths([path], clinic=clinic_b, now=now)
-    assert report.errors == []
-    copy_ = Episode.objects.get(clinic=clinic_b)
+    copy_ = export_and_import(
+        episode, clinic_b, now, tmp_path / "export.json", django_capture_on_commit_callbacks
+    )
     assert copy_.levels == ["L3"]
     assert (copy_.onset_date, copy_.identified_date) == (
         dt.date(2026, 10, 28),
@@ -405,43 +412,29 @@ def with_resources(source: Path, target: Path, extra: list[dict[str, Any]]) -> P
     return target
 
 
+def evidence(kind: str, day: str, unverified: bool, name: str, **fields: Any) -> Any:
+    """A case: one dispense or dose of alendronate on ``day``, and the expected flag."""
+    when = {"MedicationDispense": "whenHandedOver", "MedicationAdministration": "effectiveDateTime"}
+    resource = alendronate(kind, "evidence", **{when[kind]: day}, **fields)
+    return pytest.param([resource], unverified, id=name)
+
+
 # The import date is 2026-11-22: evidence on or after 2025-11-22 is recent.
 @pytest.mark.parametrize(
     ("evidence", "unverified"),
     [
         pytest.param([], True, id="prescribed-once-in-2006"),
-        pytest.param(
-            [alendronate("MedicationDispense", "disp", whenHandedOver="2026-05-01")],
-            False,
-            id="dispensed-this-year",
-        ),
-        pytest.param(
-            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-22")],
-            False,
-            id="dose-12-months-ago-to-the-day",
-        ),
-        pytest.param(
-            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2025-11-21")],
+        evidence("MedicationDispense", "2026-05-01", False, "dispensed-this-year"),
+        evidence("MedicationAdministration", "2025-11-22", False, "dose-12-months-ago-to-the-day"),
+        evidence("MedicationAdministration", "2025-11-21", True, "dose-12-months-and-a-day-ago"),
+        evidence(
+            "MedicationDispense",
+            "2026-05-01",
             True,
-            id="dose-12-months-and-a-day-ago",
+            "dispense-entered-in-error",
+            status="entered-in-error",
         ),
-        pytest.param(
-            [
-                alendronate(
-                    "MedicationDispense",
-                    "disp",
-                    status="entered-in-error",
-                    whenHandedOver="2026-05-01",
-                )
-            ],
-            True,
-            id="dispense-entered-in-error",
-        ),
-        pytest.param(
-            [alendronate("MedicationAdministration", "adm", effectiveDateTime="2027-01-01")],
-            True,
-            id="dose-after-the-import-date",
-        ),
+        evidence("MedicationAdministration", "2027-01-01", True, "dose-after-the-import-date"),
     ],
 )
 def test_an_old_prescription_without_recent_evidence_is_imported_unverified(
@@ -543,7 +536,6 @@ def test_a_date_of_death_vcftrack_cannot_keep_is_reported_and_the_patient_import
 def test_the_date_of_death_survives_export_and_import(
     make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
 ):
-    from pathways.fhir.export import episode_bundle
     from patients.services import patient_record_death
 
     episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
@@ -551,12 +543,9 @@ def test_the_date_of_death_survives_export_and_import(
         patient_record_death(
             patient=episode.patient, deceased_date="2026-11-20", actor=None, now=now
         )
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
-    with django_capture_on_commit_callbacks(execute=True):
-        report = import_paths([path], clinic=clinic_b, now=now)
-    assert report.errors == []
-    copy_ = Episode.objects.get(clinic=clinic_b)
+    copy_ = export_and_import(
+        episode, clinic_b, now, tmp_path / "export.json", django_capture_on_commit_callbacks
+    )
     assert copy_.patient.deceased_date == dt.date(2026, 11, 20)
     assert (copy_.status, copy_.close_reason) == ("closed", "deceased")
 
