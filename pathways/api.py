@@ -854,9 +854,11 @@ class CitationSerializer(serializers.Serializer[Any]):
 class RuleSerializer(serializers.Serializer[Any]):
     """One rule of one pathway version: its declared numbers, and the same in words."""
 
+    id = serializers.CharField(
+        source="anchor", help_text="`<version>-<code>`; also its id on the web catalogue page."
+    )
     version = serializers.CharField()
     code = serializers.CharField()
-    anchor = serializers.CharField(help_text="Its id on the web catalogue page (`v1-bmd_dxa`).")
     url = serializers.SerializerMethodField(help_text="Its entry in the web catalogue.")
     newest = serializers.BooleanField(
         help_text="This is the newest version that has the rule (the web page's `#<code>`)."

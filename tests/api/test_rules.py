@@ -33,6 +33,7 @@ def test_every_rule_of_every_version(as_alice, django_assert_max_num_queries):
     assert dxa["offset_months"] == 12 and dxa["recurs_months"] == 12
     assert (dxa["scope"], dxa["patient_level"], dxa["priority"]) == ("episode", True, "routine")
     assert dxa["due_text"].startswith("12 months after the last DXA")
+    assert dxa["id"] == "v1-bmd_dxa"
     assert dxa["url"] == "http://testserver/rules/#v1-bmd_dxa"
     assert dxa["citations"][0]["guideline"] == (
         "Best treatment for a spine fracture in osteoporosis"

@@ -54,7 +54,7 @@ def test_the_page_and_the_api_say_the_same(alice, login):
     data = client.get("/api/v1/rules/").json()
     assert data["count"] == sum(len(rs.rules) for rs in catalogue.registered_rulesets())
     for rule in data["results"]:
-        entry = article(html, rule["anchor"])
+        entry = article(html, rule["id"])
         for key in (
             "title",
             "scope_text",
@@ -70,14 +70,14 @@ def test_the_page_and_the_api_say_the_same(alice, login):
             "completion_text",
             "guidance",
         ):
-            assert escape(rule[key]) in entry, (rule["anchor"], key)
+            assert escape(rule[key]) in entry, (rule["id"], key)
         for outcome in rule["outcome_texts"]:
             assert escape(outcome) in entry
         for citation in rule["citations"]:
             assert escape(citation["guideline"]) in entry
             for line in citation["lines"]:
                 assert escape(line["text"]) in entry
-        assert rule["url"].endswith(f"/rules/#{rule['anchor']}")
+        assert rule["url"].endswith(f"/rules/#{rule['id']}")
 
 
 def test_each_task_links_to_its_rule_in_the_catalogue(alice, make_episode, login, patient):
