@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from patients.events import publish_patient_updated
 from patients.models import (
     BoneDensity,
     Clinic,
@@ -181,6 +182,7 @@ def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> 
             setattr(patient, key, value)
         stamp([patient], now=now)
         patient.save()
+        publish_patient_updated(patient=patient, fields=sorted(values), now=now)
     return patient
 
 

@@ -32,6 +32,7 @@ from pathways.engine import (
     evaluate,
     get_ruleset,
 )
+from pathways.events import publish_phase_changes, publish_task_changes
 from pathways.models import (
     ActorKind,
     Episode,
@@ -389,6 +390,11 @@ def evaluate_batch(
         ("next_review_at", "sweep_failures", "sweep_error"),
         [[eid, next_at, 0, ""] for eid, next_at in quiet_episodes],
     )
+    # Notifications and webhooks: outbox rows in this same transaction.
+    publish_task_changes(
+        created=[t.id for t in new_tasks], changed=[v[0] for v in task_updates], now=now
+    )
+    publish_phase_changes(transitions=transitions, now=now)
     return outcome
 
 
