@@ -125,7 +125,11 @@ def check_url(*, clinic: Clinic, url: str, resolve: bool = True) -> str:
         errors.add("url", "This address is not on the clinic's list of allowed webhook addresses.")
     errors.raise_if_any()
     if resolve:
-        resolve_public(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            resolve_public(parts.hostname or "", port)
+        except DomainError as exc:
+            raise ValidationError({"url": [exc.message]}) from exc
     return url
 
 
