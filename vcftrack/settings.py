@@ -13,7 +13,6 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-from celery.schedules import crontab
 
 from vcftrack.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
@@ -192,6 +191,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_INTERVAL_SECONDS = envint("SWEEP_INTERVAL_SECONDS", 300, minimum=1)
 OUTBOX_DISPATCH_INTERVAL_SECONDS = envint("OUTBOX_DISPATCH_INTERVAL_SECONDS", 10, minimum=1)
+DIGEST_INTERVAL_SECONDS = envint("DIGEST_INTERVAL_SECONDS", 600, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "pathway-sweep": {
         "task": "pathways.tasks.pathway_sweep_task",
@@ -205,7 +205,7 @@ CELERY_BEAT_SCHEDULE = {
     # task runs often and queues the digests whose hour has come (once a day).
     "daily-digest": {
         "task": "notifications.tasks.send_daily_digest_task",
-        "schedule": crontab(minute="*/10"),
+        "schedule": float(DIGEST_INTERVAL_SECONDS),
     },
     # The outbox is also kicked after every commit that writes to it; this
     # catches retries and anything a dead worker left behind.
