@@ -32,7 +32,9 @@ DELIVERY_LOG_LIMIT = 100
 
 
 class SubscriptionSerializer(serializers.ModelSerializer[WebhookSubscription]):
-    clinic = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    clinic: serializers.SlugRelatedField[Clinic] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), read_only=True
     )
@@ -47,8 +49,8 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
     secret = serializers.CharField(read_only=True, help_text="Shown once: store it now.")
 
     class Meta(SubscriptionSerializer.Meta):
-        fields = (*SubscriptionSerializer.Meta.fields, "secret")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (*SubscriptionSerializer.Meta.fields, "secret")  # type: ignore[assignment]
+        read_only_fields = fields  # type: ignore[assignment]
 
 
 class SubscriptionCreateSerializer(serializers.Serializer[Any]):
@@ -100,7 +102,7 @@ class _Base(APIView):
 
     def subscriptions(self) -> QuerySet[WebhookSubscription]:
         return WebhookSubscription.objects.filter(
-            owner=self.request.user, clinic_id__in=clinic_ids_for(self.request.user)
+            owner_id=self.request.user.pk, clinic_id__in=clinic_ids_for(self.request.user)
         ).select_related("clinic")
 
     def subscription(self, pk: uuid.UUID) -> WebhookSubscription:

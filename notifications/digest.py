@@ -187,7 +187,7 @@ def send_digests(*, now: datetime, as_of: date | None = None) -> int:
     return queued
 
 
-def _queue(user: dict[str, Any], day: date, digest: Digest, now: datetime) -> None:
+def _queue(user: Any, day: date, digest: Digest, now: datetime) -> None:
     context = {
         "user": user,
         "day": day,

@@ -42,7 +42,7 @@ def _kick() -> None:
 
 def kick_dispatch() -> None:
     """Ask a worker to send the outbox as soon as the current transaction commits (once)."""
-    if any(func is _kick for _, func, _ in connection.run_on_commit):
+    if any(entry[1] is _kick for entry in connection.run_on_commit):
         return
     transaction.on_commit(_kick)
 

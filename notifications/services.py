@@ -101,7 +101,7 @@ def notify(*, drafts: Sequence[Draft], now: datetime) -> int:
     return len(rows)
 
 
-def _prefs(row: dict[str, Any]) -> Prefs:
+def _prefs(row: Any) -> Prefs:
     if row["notification_preference__in_app"] is None:
         return Prefs()
     return Prefs(

@@ -38,6 +38,10 @@ def unread_count(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _user_id(request: HttpRequest) -> int:
+    return int(request.user.pk or 0)  # behind login_required: always set
+
+
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -59,7 +63,7 @@ def mark_read(request: HttpRequest, notification_id: int) -> HttpResponse:
     notification_mark_read(user=request.user, notification_id=notification_id, now=timezone.now())
     if _is_htmx(request):
         note = (
-            Notification.objects.filter(user=request.user, pk=notification_id)
+            Notification.objects.filter(user_id=_user_id(request), pk=notification_id)
             .select_related("task", "patient")
             .first()
         )
@@ -97,7 +101,7 @@ class PreferenceForm(forms.Form):
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    pref = Preference.objects.filter(user=request.user).first() or Preference(user=request.user)
+    pref = Preference.objects.filter(user_id=_user_id(request)).first() or Preference()
     if request.method == "POST":
         form = PreferenceForm(request.POST)
         if form.is_valid():
