@@ -29,6 +29,9 @@ from django.db.models import F, Q
 from notifications.models import OutboxRow, OutboxStatus, OutgoingEmail, WebhookDelivery
 
 logger = logging.getLogger(__name__)
+# An e-mail that fails this often (5, 10, 15 ... minutes apart: about 4 hours)
+# is marked failed and left in the admin with its error.
+EMAIL_MAX_ATTEMPTS = 10
 
 
 def _kick() -> None:
@@ -123,8 +126,9 @@ def send_email(*, pk: Any, now: datetime) -> int:
     try:
         message.send()
     except Exception as exc:  # SMTP down: try again later, keep the error
+        give_up = email.attempts >= EMAIL_MAX_ATTEMPTS
         OutgoingEmail.objects.filter(pk=pk).update(
-            status=OutboxStatus.PENDING,
+            status=OutboxStatus.FAILED if give_up else OutboxStatus.PENDING,
             lease_until=None,
             next_attempt_at=now + timedelta(minutes=5 * email.attempts),
             last_error=str(exc)[:500],

@@ -175,3 +175,70 @@ def test_running_the_notifier_any_number_of_times_never_duplicates(
     assert len(sent) == len(set(sent))
     assert OutgoingEmail.objects.filter(status="sent").count() == len(set(sent))
     assert not OutgoingEmail.objects.exclude(status="sent").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_duplicate(alice, bob, make_episode, now):
+    """Every notifier step on two threads (two connections) at the same time."""
+    import threading
+
+    from django.db import connection
+
+    Membership.objects.filter(user=alice).update(lead=True)
+    Preference.objects.create(user=bob, email=True)
+    make_episode(onset_date="2026-09-01", identified_date="2026-09-02", neuro_status="unknown")
+    task = FollowUpTask.objects.filter(status="open", priority="routine").first()
+    task_assign(task=task, actor=alice, assignee=bob.pk, now=now)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for step in (notify_overdue, escalate_overdue, send_digests, dispatch_outbox):
+                barrier.wait(timeout=30)
+                step(now=now)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    keys = list(Notification.objects.values_list("user_id", "key"))
+    assert len(keys) == len(set(keys)) and keys
+    assert (
+        Escalation.objects.count() == Escalation.objects.values("task", "level").distinct().count()
+    )
+    assert DigestLog.objects.count() == DigestLog.objects.values("user", "day").distinct().count()
+    sent = [m.extra_headers["Message-ID"] for m in mail.outbox]
+    assert len(sent) == len(set(sent)) == OutgoingEmail.objects.count()
+
+
+def test_an_email_the_server_refuses_is_retried_then_marked_failed(
+    alice, bob, make_episode, now, settings
+):
+    from notifications.outbox import EMAIL_MAX_ATTEMPTS
+
+    settings.EMAIL_BACKEND = "tests.notifications.test_notifier.RefusingBackend"
+    Preference.objects.create(user=bob, email=True)
+    make_episode(neuro_status="unknown")
+    at = now
+    for _ in range(EMAIL_MAX_ATTEMPTS):
+        assert dispatch_outbox(now=at).emails_sent == 0
+        at += dt.timedelta(hours=1)
+    row = OutgoingEmail.objects.get(user=bob)
+    assert (row.status, row.attempts) == ("failed", EMAIL_MAX_ATTEMPTS)
+    assert "refused" in row.last_error
+
+
+class RefusingBackend:
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages) -> int:
+        raise ConnectionRefusedError("refused")

@@ -230,3 +230,9 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
     assert receiver.requests == [str(delivery.pk)] * 2  # resent once, under the same id
     delivery.refresh_from_db()
     assert delivery.status == "sent" and delivery.attempts == 2
+    # The killed worker's database session lingers until the server notices.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
