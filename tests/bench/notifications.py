@@ -64,6 +64,10 @@ def run(patients: int, days: int, call_command) -> None:
         "clinic_id", "user_id"
     ):
         coordinators.setdefault(clinic_id, []).append(user_id)
+    # Rows the seeding itself raised (urgent tasks of the seeded episodes).
+    seeded = Notification.objects.count()
+    new_rows: Counter[int] = Counter()
+    new_mails: Counter[int] = Counter()
     for i in range(days):
         now = start + dt.timedelta(days=i)
         pathway_sweep(now=now, as_of=now.date(), batch_size=500)
@@ -85,7 +89,14 @@ def run(patients: int, days: int, call_command) -> None:
         # after
         notify_overdue(now=now)
         escalate_overdue(now=now)
-        send_digests(now=now.replace(hour=23))
+        send_digests(now=now.replace(hour=12))
+        new_rows[i] = Notification.objects.count() - sum(new_rows.values()) - seeded
+        new_mails[i] = OutgoingEmail.objects.count() - sum(new_mails.values())
+    print(f"after, raised while seeding the panel: {seeded} in-app rows")
+    print(
+        f"after, day by day: in-app {[new_rows[i] for i in range(days)]}, "
+        f"e-mails {[new_mails[i] for i in range(days)]}"
+    )
     after_rows = Notification.objects.count()
     after_mails = OutgoingEmail.objects.count()
     print(f"demo panel: {patients} patients, {users} users ({dict(by_role)}), {days} days replayed")

@@ -117,17 +117,26 @@ def start_worker(tmp_path: Path, name: str, **extra: str) -> subprocess.Popen[by
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        # Its own process group: the embedded beat is a child process, and
+        # "kill -9 of the worker" kills both.
+        start_new_session=True,
     )
 
 
+def kill(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    kill(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        kill(proc, signal.SIGKILL)
+        proc.wait()
 
 
 def wait_for(condition: Any, seconds: float = 90) -> bool:
@@ -213,7 +222,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
     first = start_worker(tmp_path, "w1", OUTBOX_LEASE_SECONDS="3")
     try:
         assert receiver.got_first.wait(90), (tmp_path / "w1.log").read_text()[-3000:]
-        first.send_signal(signal.SIGKILL)  # kill -9 while the request is in flight
+        kill(first, signal.SIGKILL)  # kill -9 while the request is in flight
         first.wait()
         delivery.refresh_from_db()
         assert delivery.status == "sending"
