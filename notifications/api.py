@@ -54,7 +54,7 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
 
 
 class SubscriptionCreateSerializer(serializers.Serializer[Any]):
-    clinic = serializers.CharField(help_text="The clinic's code.")
+    clinic = serializers.CharField(help_text="The clinic's id or code.")
     url = serializers.URLField()
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES))
 
@@ -105,8 +105,8 @@ class _Base(APIView):
             owner_id=self.request.user.pk, clinic_id__in=clinic_ids_for(self.request.user)
         ).select_related("clinic")
 
-    def subscription(self, pk: uuid.UUID) -> WebhookSubscription:
-        sub = self.subscriptions().filter(pk=pk).first()
+    def subscription(self, id: uuid.UUID) -> WebhookSubscription:
+        sub = self.subscriptions().filter(pk=id).first()
         if sub is None:
             raise not_found()
         return sub
@@ -136,11 +136,14 @@ class SubscriptionList(_Base):
     )
     def post(self, request: Request) -> Response:
         data = _body(request, SubscriptionCreateSerializer)
-        clinic = Clinic.objects.filter(
-            code=data["clinic"], id__in=clinic_ids_for(request.user)
-        ).first()
+        clinics = Clinic.objects.filter(id__in=clinic_ids_for(request.user))
+        try:
+            clinic = clinics.filter(id=uuid.UUID(data["clinic"])).first()
+        except ValueError:
+            clinic = clinics.filter(code=data["clinic"]).first()
         if clinic is None:
-            raise field_error("clinic", "No such clinic among yours.")
+            # Like any other object of another clinic: not found.
+            raise not_found("No such clinic among yours.")
         if not can_write(request.user, clinic.id):
             raise PermissionDenied("Your role in this clinic cannot add webhooks.")
         sub, secret = webhooks.subscription_create(
@@ -156,24 +159,24 @@ class SubscriptionList(_Base):
 
 class SubscriptionDetail(_Base):
     @extend_schema(responses=SubscriptionSerializer, summary="A webhook subscription")
-    def get(self, request: Request, pk: uuid.UUID) -> Response:
-        return Response(SubscriptionSerializer(self.subscription(pk)).data)
+    def get(self, request: Request, id: uuid.UUID) -> Response:
+        return Response(SubscriptionSerializer(self.subscription(id)).data)
 
     @extend_schema(
         request=SubscriptionUpdateSerializer,
         responses=SubscriptionSerializer,
         summary="Change the URL or event types, or pause (active: false)",
     )
-    def patch(self, request: Request, pk: uuid.UUID) -> Response:
-        sub = self.subscription(pk)
+    def patch(self, request: Request, id: uuid.UUID) -> Response:
+        sub = self.subscription(id)
         data = _body(request, SubscriptionUpdateSerializer)
         return Response(
             SubscriptionSerializer(webhooks.subscription_update(sub=sub, data=data)).data
         )
 
     @extend_schema(responses={204: None}, summary="Delete a subscription and its log")
-    def delete(self, request: Request, pk: uuid.UUID) -> Response:
-        self.subscription(pk).delete()
+    def delete(self, request: Request, id: uuid.UUID) -> Response:
+        self.subscription(id).delete()
         return Response(status=204)
 
 
@@ -183,9 +186,9 @@ class RotateSecret(_Base):
         responses=SubscriptionWithSecretSerializer,
         summary="A new signing secret (shown once); the old one stays valid for 24 hours",
     )
-    def post(self, request: Request, pk: uuid.UUID) -> Response:
+    def post(self, request: Request, id: uuid.UUID) -> Response:
         sub, secret = webhooks.subscription_rotate_secret(
-            sub=self.subscription(pk), now=timezone.now()
+            sub=self.subscription(id), now=timezone.now()
         )
         return Response({**SubscriptionSerializer(sub).data, "secret": secret})
 
@@ -195,8 +198,8 @@ class DeliveryList(_Base):
         responses=DeliverySerializer(many=True),
         summary="The delivery log: status, response code and latency of each attempt",
     )
-    def get(self, request: Request, pk: uuid.UUID) -> Response:
-        sub = self.subscription(pk)
+    def get(self, request: Request, id: uuid.UUID) -> Response:
+        sub = self.subscription(id)
         deliveries = sub.deliveries.prefetch_related("log").order_by("-created_at")[
             :DELIVERY_LOG_LIMIT
         ]
@@ -205,8 +208,8 @@ class DeliveryList(_Base):
 
 class DeliveryReplay(_Base):
     @extend_schema(request=None, responses=DeliverySerializer, summary="Send a delivery again")
-    def post(self, request: Request, pk: uuid.UUID, delivery_id: uuid.UUID) -> Response:
-        sub = self.subscription(pk)
+    def post(self, request: Request, id: uuid.UUID, delivery_id: uuid.UUID) -> Response:
+        sub = self.subscription(id)
         delivery = sub.deliveries.filter(pk=delivery_id).first()
         if delivery is None:
             raise not_found()

@@ -49,17 +49,17 @@ def unknown_path(request: HttpRequest, rest: str = "") -> JsonResponse:
 
 webhook_urls: list[URLPattern] = [
     path("", notifications_api.SubscriptionList.as_view(), name="webhook-list"),
-    path("<uuid:pk>/", notifications_api.SubscriptionDetail.as_view(), name="webhook-detail"),
+    path("<uuid:id>/", notifications_api.SubscriptionDetail.as_view(), name="webhook-detail"),
     path(
-        "<uuid:pk>/rotate-secret/",
+        "<uuid:id>/rotate-secret/",
         notifications_api.RotateSecret.as_view(),
         name="webhook-rotate-secret",
     ),
     path(
-        "<uuid:pk>/deliveries/", notifications_api.DeliveryList.as_view(), name="webhook-deliveries"
+        "<uuid:id>/deliveries/", notifications_api.DeliveryList.as_view(), name="webhook-deliveries"
     ),
     path(
-        "<uuid:pk>/deliveries/<uuid:delivery_id>/replay/",
+        "<uuid:id>/deliveries/<uuid:delivery_id>/replay/",
         notifications_api.DeliveryReplay.as_view(),
         name="webhook-delivery-replay",
     ),
