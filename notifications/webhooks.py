@@ -109,7 +109,11 @@ def resolve_public(host: str, port: int) -> str:
 
 def check_url(*, clinic: Clinic, url: str, resolve: bool = True) -> str:
     errors = FieldErrors()
-    parts = urlsplit(url or "")
+    try:
+        parts = urlsplit(url or "")
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ValidationError({"url": ["Enter a valid web address."]}) from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         errors.add("url", "Enter a full web address starting with https://.")
     elif parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:

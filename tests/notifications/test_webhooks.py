@@ -169,3 +169,15 @@ def test_delivery_log_query_budget(
     with django_assert_max_num_queries(5):
         response = api.get(f"/api/v1/webhooks/{sub['id']}/deliveries/")
     assert len(response.json()["results"]) == 5
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.org:99999/hooks/x", "https://[::1/hooks/x", "ftp://x/y"]
+)
+def test_a_malformed_url_is_a_400_naming_the_field(api, clinic_a, url):
+    response = api.post(
+        "/api/v1/webhooks/",
+        {"clinic": "clinic-a", "url": url, "event_types": ["task.created"]},
+        format="json",
+    )
+    assert response.status_code == 400 and "url" in response.json()["errors"]
