@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from notifications.services import on_events
+        from vcftrack.events import subscribe
+
+        subscribe(on_events)

@@ -103,7 +103,11 @@ def ensure_staff(clinics: list[Clinic]) -> dict[str, Any]:
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-            Membership.objects.get_or_create(user=user, clinic=clinic, defaults={"role": role})
+            Membership.objects.get_or_create(
+                user=user,
+                clinic=clinic,
+                defaults={"role": role, "lead": role == Role.COORDINATOR},
+            )
             users[username] = user
     return users
 

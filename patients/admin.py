@@ -20,8 +20,8 @@ class ClinicAdmin(admin.ModelAdmin[Clinic]):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin[Membership]):
-    list_display = ("user", "clinic", "role")
-    list_filter = ("role", "clinic")
+    list_display = ("user", "clinic", "role", "lead")
+    list_filter = ("role", "clinic", "lead")
 
 
 class MedicationInline(admin.TabularInline[Medication, Patient]):

@@ -98,6 +98,9 @@ class Membership(models.Model):
     )
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
+    # The clinic's lead coordinator: high-priority tasks a week overdue
+    # escalate to them (notifications/escalation.py).
+    lead = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from patients.events import publish_patient_updated
 from patients.models import (
     BoneDensity,
     Clinic,
@@ -245,6 +246,7 @@ def patient_record_death(
         patient.recorded_on = max(patient.recorded_on, today)
         stamp([patient], now=now)
         patient.save()
+        publish_patient_updated(patient=patient, fields=sorted(values), now=now)
     return patient
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-from celery.schedules import crontab
 
 from vcftrack.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
@@ -76,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vcftrack.web.clinic_context",
+                "notifications.views.unread_count",
             ],
         },
     },
@@ -153,6 +153,8 @@ EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.Email
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "vcftrack <noreply@vcftrack.local>")
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
+# For the file-based backend (the worker test reads the mails a worker sent).
+EMAIL_FILE_PATH = envstr("EMAIL_FILE_PATH", "") or None
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = envstr("REDIS_URL")
@@ -188,6 +190,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 SWEEP_INTERVAL_SECONDS = envint("SWEEP_INTERVAL_SECONDS", 300, minimum=1)
+OUTBOX_DISPATCH_INTERVAL_SECONDS = envint("OUTBOX_DISPATCH_INTERVAL_SECONDS", 10, minimum=1)
+DIGEST_INTERVAL_SECONDS = envint("DIGEST_INTERVAL_SECONDS", 600, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "pathway-sweep": {
         "task": "pathways.tasks.pathway_sweep_task",
@@ -197,11 +201,34 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.notify_due_tasks_task",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
     },
+    # Each person's digest goes at their own hour in their clinic's zone: the
+    # task runs often and queues the digests whose hour has come (once a day).
     "daily-digest": {
         "task": "notifications.tasks.send_daily_digest_task",
-        "schedule": crontab(hour=6, minute=0),
+        "schedule": float(DIGEST_INTERVAL_SECONDS),
+    },
+    # The outbox is also kicked after every commit that writes to it; this
+    # catches retries and anything a dead worker left behind.
+    "outbox-dispatch": {
+        "task": "notifications.tasks.dispatch_outbox_task",
+        "schedule": float(OUTBOX_DISPATCH_INTERVAL_SECONDS),
     },
 }
+
+# --- Notifications, outbox, webhooks ------------------------------------------
+# Links in e-mails point here.
+SITE_URL = (envstr("SITE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+# A claimed outbox row whose worker died is claimed again after this long.
+OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", 120, minimum=1)
+# Webhook retries: exponential backoff from this base (30 s, 60 s, 2 min ...,
+# capped at an hour) for WEBHOOK_RETRY_WINDOW_SECONDS (24 h) after the event.
+WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)
+WEBHOOK_RETRY_WINDOW_SECONDS = envint("WEBHOOK_RETRY_WINDOW_SECONDS", 86400, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# SSRF guard: deliveries to private, loopback and link-local addresses are
+# refused. Only the test suite's local receiver turns this on.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = envbool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_ALLOW_HTTP = envbool("WEBHOOK_ALLOW_HTTP", default=False)
 
 # Batches of the sweep: bounded work per transaction.
 PATHWAY_SWEEP_BATCH_SIZE = envint("PATHWAY_SWEEP_BATCH_SIZE", 500, minimum=1)

@@ -14,5 +14,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/logout/", web.LogoutView.as_view(), name="logout"),
     path("accounts/clinic/", web.switch_clinic, name="switch_clinic"),
     path("patients/", include("patients.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("pathways.urls")),
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from pathways.engine import CURRENT_VERSION, RuleSet, get_ruleset
+from pathways.events import publish_phase_changes, publish_task_changes
 from pathways.levels import InvalidLevel, levels_to_mask
 from pathways.models import (
     ActorKind,
@@ -260,7 +261,7 @@ def episode_close(
             .values_list("id", flat=True)
         )
         schedule_reevaluation(episode_ids=siblings, now=now, actor_id=actor_id)
-        PhaseTransition.objects.create(
+        closing = PhaseTransition.objects.create(
             episode=locked,
             at=now,
             effective_date=locked.clinic.today(now),
@@ -276,6 +277,7 @@ def episode_close(
         locked.phase = Phase.CLOSED
         stamp([locked], now=now)
         locked.save()
+        publish_phase_changes(transitions=[closing], now=now)
         # Cancels the open tasks with the reason (the engine's closed branch).
         evaluate_batch([locked.id], now=now, actor_id=actor_id)
     locked.refresh_from_db()
@@ -305,6 +307,7 @@ def episode_delete(*, episode: Episode, now: datetime, actor_id: int | None = No
         stamp(open_tasks, now=now)
         for task in open_tasks:
             task.save()
+        publish_task_changes(created=[], changed=[t.pk for t in open_tasks], now=now)
         locked.deleted_at = now
         locked.next_review_at = None
         stamp([locked], now=now)

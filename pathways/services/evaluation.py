@@ -36,6 +36,7 @@ from pathways.engine import (
     evaluate_programme,
     get_ruleset,
 )
+from pathways.events import publish_phase_changes, publish_task_changes
 from pathways.models import (
     ActorKind,
     Episode,
@@ -458,6 +459,11 @@ def _write(w: _Writes, now: datetime) -> None:
     bulk_update_values(
         Programme, ("next_review_at", "sweep_failures", "sweep_error", "updated_at"), w.programmes
     )
+    # Notifications and webhooks: outbox rows in this same transaction.
+    publish_task_changes(
+        created=[t.id for t in w.new_tasks], changed=[v[0] for v in w.task_updates], now=now
+    )
+    publish_phase_changes(transitions=w.transitions, now=now)
 
 
 # ------------------------------------------------------------- patient unit --

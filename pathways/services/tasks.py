@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from pathways.engine import get_ruleset
+from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import Episode, FollowUpTask, Programme, TaskStatus
 from pathways.services.evaluation import _overdue_from, schedule_reevaluation
 from patients.models import Membership, Role
@@ -111,6 +112,7 @@ def _close(
     task.closed_by_person = True
     stamp([task], now=now)
     task.save()
+    publish_task_changes(created=[], changed=[task.pk], now=now)
 
 
 def task_snooze(
@@ -158,4 +160,5 @@ def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime)
         locked.assignee = user
         stamp([locked], now=now)
         locked.save()
+        publish_task_assigned(task_id=locked.pk, actor_id=actor.pk, now=now)
     return locked

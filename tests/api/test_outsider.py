@@ -37,9 +37,11 @@ def fill(path: str, world: Any) -> str:
         "medications": world.medication,
         "bone-density": world.scan,
         "tasks": world.task,
+        "webhooks": world.webhook,
     }
     path = path.replace("{patient_pk}", str(world.patient.id))
     path = path.replace("{episode_pk}", str(world.episode.id))
+    path = path.replace("{delivery_id}", str(world.delivery.id))
     match = re.search(r"/([a-z-]+)/\{id\}", path)
     if match:
         path = path.replace("{id}", str(by_collection[match.group(1)].pk))
@@ -62,6 +64,12 @@ def a_valid_looking_body(path: str, world: Any) -> dict[str, Any]:
         return {"items": [{"episode": episode, "modality": "ct", "performed_date": "2026-11-21"}]}
     if path.endswith("/procedures/bulk/"):
         return {"items": [{"episode": episode, "kind": "surgery", "performed_date": "2026-11-21"}]}
+    if path.endswith("/webhooks/"):
+        return {
+            "clinic": str(world.clinic.id),
+            "url": "https://example.org/hooks/x",
+            "event_types": ["task.created"],
+        }
     if path.endswith("/episodes/"):
         return {"patient": patient, "levels": ["L1"], "onset_date": "2026-11-20"}
     if path.endswith("/patients/"):
@@ -79,7 +87,27 @@ def snapshot() -> dict[str, Any]:
     return {m.__name__: sorted(m.objects.values_list("pk", "version")) for m in MODELS}
 
 
-def test_every_endpoint_as_an_outsider(as_charlie, world, frozen):
+def test_every_endpoint_as_an_outsider(as_charlie, world, frozen, now):
+    from notifications.models import WebhookDelivery, WebhookSubscription
+    from tests.factories import UserFactory
+
+    world.webhook = WebhookSubscription.objects.create(
+        clinic=world.clinic,
+        owner=UserFactory(username="hook-owner"),
+        url="https://example.org/hooks/a",
+        event_types=["task.created"],
+        secret="whsec_a",
+        created_at=now,
+    )
+    world.delivery = WebhookDelivery.objects.create(
+        key="a",
+        subscription=world.webhook,
+        event_type="task.created",
+        event_key="a",
+        payload={},
+        created_at=now,
+        next_attempt_at=now,
+    )
     before = snapshot()
     a_ids = {str(pk) for m in MODELS for pk in m.objects.values_list("pk", flat=True)}
     a_ids.add(str(world.clinic.id))

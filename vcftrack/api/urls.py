@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from notifications import api as notifications_api
 from pathways import api as pathways_api
 from patients import api as patients_api
 from vcftrack.api.docs import ApiDocsView
@@ -46,8 +47,27 @@ def unknown_path(request: HttpRequest, rest: str = "") -> JsonResponse:
     return JsonResponse(error_body(not_found()), status=404)
 
 
+webhook_urls: list[URLPattern] = [
+    path("", notifications_api.SubscriptionList.as_view(), name="webhook-list"),
+    path("<uuid:id>/", notifications_api.SubscriptionDetail.as_view(), name="webhook-detail"),
+    path(
+        "<uuid:id>/rotate-secret/",
+        notifications_api.RotateSecret.as_view(),
+        name="webhook-rotate-secret",
+    ),
+    path(
+        "<uuid:id>/deliveries/", notifications_api.DeliveryList.as_view(), name="webhook-deliveries"
+    ),
+    path(
+        "<uuid:id>/deliveries/<uuid:delivery_id>/replay/",
+        notifications_api.DeliveryReplay.as_view(),
+        name="webhook-delivery-replay",
+    ),
+]
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/rules/", pathways_api.RuleCatalogueView.as_view(), name="rule-list"),
+    path("v1/webhooks/", include(webhook_urls)),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
