@@ -218,6 +218,7 @@ def patient_update(
         patient.recorded_on = max(patient.recorded_on, today)
         stamp([patient], now=now)
         patient.save()
+        publish_patient_updated(patient=patient, fields=sorted(values), now=now)
     return patient
 
 
@@ -246,7 +247,7 @@ def patient_record_death(
         patient.recorded_on = max(patient.recorded_on, today)
         stamp([patient], now=now)
         patient.save()
-        publish_patient_updated(patient=patient, fields=sorted(values), now=now)
+        publish_patient_updated(patient=patient, fields=["deceased_date"], now=now)
     return patient
 
 
