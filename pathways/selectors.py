@@ -41,7 +41,9 @@ MAX_CSV_ROWS = 50_000
 # Group order on the worklist: what needs doing first comes first.
 GROUPS = (
     (TaskState.OVERDUE, "Overdue"),
-    (TaskState.DUE, "Due today"),
+    # The spec's "due" runs from the due date to the end of the grace period:
+    # a task due three days ago with a week's grace is due, not "due today".
+    (TaskState.DUE, "Due now (within grace)"),
     (TaskState.UPCOMING, f"Upcoming (next {UPCOMING_DAYS} days)"),
 )
 GROUP_RANK = {state: rank for rank, (state, _label) in enumerate(GROUPS)}
@@ -50,7 +52,8 @@ SORTS = {
     # "due" and "-due" are ordered per group (see _ordered).
     "due": ("due_date",),
     "-due": ("-due_date",),
-    "priority": ("priority_rank", "due_date"),
+    # The default: urgent, then high, then routine; within each, most overdue first.
+    "priority": ("priority_rank", "overdue_from", "due_date"),
     "patient": ("episode__patient__family_name", "episode__patient__given_name", "due_date"),
     "rule": ("title", "due_date"),
     "assignee": ("assignee__username", "due_date"),
@@ -71,8 +74,10 @@ class WorklistQuery:
     mine: bool = False
     state: str = ""
     q: str = ""
-    sort: str = "due"
+    sort: str = "priority"
     page: int = 1
+    # "patient": one row per patient, their tasks inside it.
+    group: str = ""
 
 
 @dataclass
@@ -84,6 +89,29 @@ class WorklistRow:
     # Outcomes a decision task is closed with; people it can be assigned to.
     outcomes: tuple[str, ...] = ()
     assignees: list[Any] = field(default_factory=list)
+    # A task a recorded result closes: the inline form that records it
+    # (dxa, medication, imaging, pain, neuro) and the rule's words for it.
+    result_form: str = ""
+    completes_by: str = ""
+    # Days since the due date while in grace (0: due today).
+    days_since_due: int = 0
+
+    @property
+    def physicians(self) -> list[Any]:
+        return [u for u in self.assignees if getattr(u, "clinic_role", "") == "physician"]
+
+    @property
+    def one_click(self) -> bool:
+        """Done needs nothing more: no outcome to choose, no result to record."""
+        return not self.outcomes and not self.completes_by
+
+
+@dataclass
+class PatientBundle:
+    """One patient's rows of a page (the "one row per patient" view)."""
+
+    patient: Any
+    rows: list[WorklistRow]
 
 
 @dataclass
@@ -94,6 +122,9 @@ class WorklistPage:
     page: int
     pages: int
     groups: list[tuple[str, str, list[WorklistRow]]] = field(default_factory=list)
+    # With "one row per patient": each group's patients, each at the place
+    # of their most pressing task, with their other tasks of the page.
+    bundles: list[tuple[str, str, list[PatientBundle]]] = field(default_factory=list)
 
     @property
     def has_previous(self) -> bool:
@@ -220,17 +251,60 @@ def worklist_counts(query: WorklistQuery) -> dict[str, int]:
     return {state: base.filter(_group_q(state, query)).count() for state, _label in GROUPS}
 
 
+# Rules a recorded result closes, and the inline form that records it.
+RESULT_FORMS = {
+    "bmd_dxa": "dxa",
+    "calcitonin_start": "medication",
+    "osteoporosis_rx_start": "medication",
+    "calcium_vitamin_d": "medication",
+    "denosumab_dose": "medication",
+    "mri_initial": "imaging",
+    "repeat_mri": "imaging",
+    "malignancy_workup": "imaging",
+    "pain_review_3w": "pain",
+    "neuro_exam": "neuro",
+}
+
+
 def make_row(task: FollowUpTask, todays: dict[uuid.UUID, date]) -> WorklistRow:
     today = todays[task.clinic_id]
     state = task.state_on(today) or ""
     overdue_days = (today - task.effective_due).days if state == TaskState.OVERDUE else 0
     try:
-        outcomes = get_ruleset(task.episode.pathway_version).get(task.rule).outcomes
+        rule = get_ruleset(task.episode.pathway_version).get(task.rule)
+        outcomes, completes_by = rule.outcomes, rule.completes_by
     except KeyError:
-        outcomes = ()
+        outcomes, completes_by = (), ""
     return WorklistRow(
-        task, state, overdue_days, mask_to_levels(task.episode.levels_mask), outcomes
+        task,
+        state,
+        overdue_days,
+        mask_to_levels(task.episode.levels_mask),
+        outcomes,
+        result_form=RESULT_FORMS.get(task.rule, "") if completes_by and not outcomes else "",
+        completes_by="" if outcomes else completes_by,
+        days_since_due=(today - task.effective_due).days if state == TaskState.DUE else 0,
     )
+
+
+def bundle_by_patient(
+    groups: list[tuple[str, str, list[WorklistRow]]],
+) -> list[tuple[str, str, list[PatientBundle]]]:
+    """Each patient once, in the group and place of their first (most pressing) row."""
+    seen: dict[uuid.UUID, PatientBundle] = {}
+    out: list[tuple[str, str, list[PatientBundle]]] = []
+    for state, label, rows in groups:
+        bundles: list[PatientBundle] = []
+        for row in rows:
+            patient = row.task.episode.patient
+            if patient.id in seen:
+                seen[patient.id].rows.append(row)
+                continue
+            seen[patient.id] = PatientBundle(patient, [row])
+            bundles.append(seen[patient.id])
+        if bundles:
+            out.append((state, label, bundles))
+    return out
 
 
 def _states(query: WorklistQuery) -> list[str]:
@@ -271,7 +345,8 @@ def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> Workli
         in_group = [r for r in rows if r.state == state]
         if in_group:
             groups.append((state, label, in_group))
-    return WorklistPage(rows, counts, total, page, pages, groups)
+    bundles = bundle_by_patient(groups) if query.group == "patient" else []
+    return WorklistPage(rows, counts, total, page, pages, groups, bundles)
 
 
 def _slice_ids(
@@ -346,6 +421,8 @@ def assignable_by_clinic(clinic_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[An
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "user__username")
     ):
+        # Per membership: the same person may hold another role elsewhere.
+        m.user.clinic_role = m.role
         out[m.clinic_id].append(m.user)
     return out
 

@@ -32,7 +32,7 @@ from pathways.selectors import (
     patient_record,
 )
 from pathways.services import episode_create, fact_record
-from pathways.services.tasks import PHYSICIAN_DECISIONS
+from pathways.views import task_action_context
 from patients.forms import (
     BoneDensityForm,
     MedicationForm,
@@ -196,8 +196,7 @@ def _render_patient(
             "role": scope.role(patient.clinic_id),
             "age": _age(patient.birth_date, today),
             "multi_episode": len(record.episodes) > 1,
-            "writable_ids": {patient.clinic_id} if can_write else set(),
-            "physician_decisions": PHYSICIAN_DECISIONS,
+            **task_action_context(scope, todays, now),
             "min_snooze": today + timedelta(days=1),
         },
         status=status,

@@ -12,7 +12,15 @@ from pathways.services.episodes import (
 from pathways.services.evaluation import episode_evaluate, evaluate_batch, schedule_reevaluation
 from pathways.services.facts import fact_delete, fact_record, fact_update
 from pathways.services.sweep import SweepReport, pathway_sweep, pathway_sweep_helpers
-from pathways.services.tasks import task_assign, task_complete, task_not_applicable, task_snooze
+from pathways.services.tasks import (
+    task_assign,
+    task_call,
+    task_complete,
+    task_not_applicable,
+    task_reopen,
+    task_snooze,
+    task_undo,
+)
 
 __all__ = [
     "SweepReport",
@@ -30,7 +38,10 @@ __all__ = [
     "pathway_sweep_helpers",
     "schedule_reevaluation",
     "task_assign",
+    "task_call",
     "task_complete",
     "task_not_applicable",
+    "task_reopen",
     "task_snooze",
+    "task_undo",
 ]

@@ -7,7 +7,28 @@ from typing import Any
 
 from django import template
 
+from pathways import labels
+
 register = template.Library()
+
+
+@register.filter
+def label(value: Any) -> str:
+    """A code in words: ``xray`` -> ``X-ray``, ``left_message`` -> ``Left message``."""
+    return labels.label(value)
+
+
+@register.filter
+def guideline(seed: Any) -> str:
+    """A seed reference as the guideline's name."""
+    return labels.guideline(seed)
+
+
+@register.filter
+def tel(number: Any) -> str:
+    """A phone number for a ``tel:`` link: digits and a leading +."""
+    text = str(number or "")
+    return ("+" if text.strip().startswith("+") else "") + "".join(c for c in text if c.isdigit())
 
 
 @register.filter
@@ -59,3 +80,9 @@ def get_item(mapping: Any, key: Any) -> Any:
 @register.filter
 def attr(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
+
+
+@register.filter
+def field_name(field: Any) -> str:
+    """A field's name as its form label says it (``bmd_g_cm2`` -> ``BMD (g/cm²)``)."""
+    return labels.FIELD_NAMES.get(str(field), labels.label(field))
