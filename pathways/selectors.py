@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from pathways.engine import Evaluation, TaskSpec, evaluate, get_ruleset
+from pathways.labels import label
 from pathways.levels import mask_to_levels
 from pathways.models import (
     Episode,
@@ -293,7 +294,7 @@ def bundle_by_patient(
     """Each patient once, in the group and place of their first (most pressing) row."""
     seen: dict[uuid.UUID, PatientBundle] = {}
     out: list[tuple[str, str, list[PatientBundle]]] = []
-    for state, label, rows in groups:
+    for state, title, rows in groups:
         bundles: list[PatientBundle] = []
         for row in rows:
             patient = row.task.episode.patient
@@ -303,7 +304,7 @@ def bundle_by_patient(
             seen[patient.id] = PatientBundle(patient, [row])
             bundles.append(seen[patient.id])
         if bundles:
-            out.append((state, label, bundles))
+            out.append((state, title, bundles))
     return out
 
 
@@ -341,10 +342,10 @@ def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> Workli
     }
     rows = [make_row(by_id[i], query.todays) for i in ids if i in by_id]
     groups: list[tuple[str, str, list[WorklistRow]]] = []
-    for state, label in GROUPS:
+    for state, title in GROUPS:
         in_group = [r for r in rows if r.state == state]
         if in_group:
-            groups.append((state, label, in_group))
+            groups.append((state, title, in_group))
     bundles = bundle_by_patient(groups) if query.group == "patient" else []
     return WorklistPage(rows, counts, total, page, pages, groups, bundles)
 
@@ -459,6 +460,14 @@ class TimelineEntry:
     episode_id: uuid.UUID | None = None
     episode_label: str = ""
     task: FollowUpTask | None = None
+    # A recorded fact: its kind (observation, imaging, procedure, medication,
+    # dxa) and id, so the person can void it from the timeline.
+    fact_kind: str = ""
+    fact_id: uuid.UUID | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.fact_kind}:{self.fact_id}" if self.fact_id else ""
 
 
 @dataclass
@@ -474,6 +483,12 @@ class EpisodeView:
     procedures: list[Procedure]
     today: date
     open_rows: list[WorklistRow] = field(default_factory=list)
+    closed_tasks: list[FollowUpTask] = field(default_factory=list)
+
+    @property
+    def closed_by_person(self) -> list[FollowUpTask]:
+        """Tasks a person closed (done, not applicable): they can be reopened."""
+        return [t for t in self.closed_tasks if t.closed_by_person]
 
     @property
     def day(self) -> int:
@@ -502,20 +517,30 @@ class PatientRecord:
         return [e for e in self.timeline if e.on <= self.today]
 
     @property
+    def timeline_past_newest_first(self) -> list[TimelineEntry]:
+        return self.timeline_past[::-1]
+
+    @property
+    def active_medications(self) -> list[Medication]:
+        return [m for m in self.medications if m.stop_date is None or m.stop_date > self.today]
+
+    @property
     def timeline_future(self) -> list[TimelineEntry]:
         return [e for e in self.timeline if e.on > self.today]
 
 
 def _fmt_obs(obs: Observation) -> str:
-    label = obs.kind.replace("_", " ")
+    text = label(obs.kind)
     value = obs.value
+    if obs.kind == "neuro_deficit":
+        return f"Neurological exam: {'deficit found' if value else 'intact'}"
     if isinstance(value, bool):
-        return f"{label}: {'yes' if value else 'no'}"
+        return f"{text}: {'yes' if value else 'no'}"
     if obs.kind == "pain_nrs":
-        return f"Pain NRS {value:g}/10"
+        return f"Pain score {value:g}/10"
     if obs.kind.endswith("_pct"):
-        return f"{label.removesuffix(' pct')} {value:g} %"
-    return f"{label} {value:g}"
+        return f"{text.removesuffix(' (%)')} {value:g} %"
+    return f"{text} {value:g}"
 
 
 def patient_record(patient: Patient, *, today: date) -> PatientRecord:
@@ -575,6 +600,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
             transitions=transitions.get(ep.id, []),
             evaluation=evaluation,
             open_tasks=[t for t in tasks.get(ep.id, []) if t.status == TaskStatus.OPEN],
+            closed_tasks=[t for t in tasks.get(ep.id, []) if t.status != TaskStatus.OPEN],
             projected=projected,
             observations=obs.get(ep.id, []),
             imaging=img.get(ep.id, []),
@@ -582,7 +608,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
             today=today,
         )
         views.append(view)
-        label = view.label
+        ep_label = view.label
         for o in view.observations:
             category = "pain" if o.kind == "pain_nrs" else "observation"
             timeline.append(
@@ -592,7 +618,9 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     category,
                     _fmt_obs(o),
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
+                    fact_kind="observation",
+                    fact_id=o.id,
                 )
             )
         series = [
@@ -601,7 +629,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
             if o.kind == "pain_nrs"
         ]
         if series:
-            pain[label] = sorted(series)
+            pain[ep_label] = sorted(series)
         for i in view.imaging:
             edema = {True: "edema", False: "no edema", None: "edema not reported"}[i.edema]
             timeline.append(
@@ -609,10 +637,12 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     i.performed_date,
                     "fact",
                     "imaging",
-                    f"{i.get_modality_display().upper()} {i.region}",
+                    f"{label(i.modality)} {i.region}",
                     f"{edema}{', with contrast' if i.contrast else ''}",
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
+                    fact_kind="imaging",
+                    fact_id=i.id,
                 )
             )
         for p in view.procedures:
@@ -621,10 +651,12 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     p.performed_date,
                     "fact",
                     "procedure",
-                    p.kind.replace("_", " ").capitalize(),
+                    label(p.kind),
                     p.level,
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
+                    fact_kind="procedure",
+                    fact_id=p.id,
                 )
             )
         for t in view.transitions:
@@ -637,7 +669,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     f"{t.to_phase.replace('_', ' ')}",
                     t.cause,
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
                 )
             )
         for task in tasks.get(ep.id, []):
@@ -653,10 +685,10 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     "task",
                     "task",
                     task.title,
-                    task.outcome.replace("_", " ") or task.reason or task.note,
+                    label(task.outcome) or task.reason or task.note,
                     status=state or "",
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
                     task=task,
                 )
             )
@@ -670,21 +702,25 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     f"expected; raised {spec.lead_days} days ahead",
                     status="projected",
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
                 )
             )
     for m in meds:
         dose = " ".join(x for x in (m.dose, m.route) if x)
         timeline.append(
             TimelineEntry(
-                m.start_date, "fact", "medication", f"Started {m.drug.replace('_', ' ')}", dose
+                m.start_date,
+                "fact",
+                "medication",
+                f"Started {label(m.drug)}",
+                dose,
+                fact_kind="medication",
+                fact_id=m.id,
             )
         )
         if m.stop_date:
             timeline.append(
-                TimelineEntry(
-                    m.stop_date, "fact", "medication", f"Stopped {m.drug.replace('_', ' ')}", dose
-                )
+                TimelineEntry(m.stop_date, "fact", "medication", f"Stopped {label(m.drug)}", dose)
             )
     bmd: dict[str, list[tuple[date, float]]] = defaultdict(list)
     for s in scans:
@@ -694,7 +730,9 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                 s.performed_date,
                 "fact",
                 "dxa",
-                f"DXA {s.site.replace('_', ' ')}: {s.bmd_g_cm2} g/cm²{tscore}",
+                f"DXA {label(s.site).lower()}: {s.bmd_g_cm2} g/cm²{tscore}",
+                fact_kind="dxa",
+                fact_id=s.id,
             )
         )
         bmd[s.site].append((s.performed_date, float(s.bmd_g_cm2)))

@@ -9,6 +9,7 @@ import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,6 +28,7 @@ from patients.models import (
 from patients.selectors import clinic_ids_for, roles_for
 from patients.services import (
     PATIENT_FIELDS,
+    PATIENT_REQUIRED,
     bone_density_delete,
     bone_density_record,
     medication_delete,
@@ -34,6 +36,7 @@ from patients.services import (
     medication_update,
     patient_create,
     patient_delete,
+    patient_fact_void,
     patient_update,
 )
 from vcftrack.api.errors import ApiError, not_found
@@ -108,6 +111,9 @@ class PatientSerializer(StrictModelSerializer):
             "family_name",
             "birth_date",
             "sex",
+            "phone",
+            "phone_alt",
+            "contact_time",
             "version",
             "created_at",
             "updated_at",
@@ -120,6 +126,13 @@ class PatientUpdateSerializer(serializers.Serializer[Any]):
     family_name = serializers.CharField(max_length=100)
     birth_date = serializers.DateField(help_text="Not in the future.")
     sex = serializers.ChoiceField(choices=Sex.choices)
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="As written: +49 30 1234-567."
+    )
+    phone_alt = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    contact_time = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="E.g. weekday mornings."
+    )
 
 
 class PatientCreateSerializer(PatientUpdateSerializer):
@@ -205,6 +218,9 @@ class PatientViewSet(ApiViewSet):
                 family_name=data.get("family_name"),
                 birth_date=data.get("birth_date"),
                 sex=data.get("sex", "unknown"),
+                phone=data.get("phone", ""),
+                phone_alt=data.get("phone_alt", ""),
+                contact_time=data.get("contact_time", ""),
                 now=self.now,
             ),
             errors,
@@ -215,7 +231,7 @@ class PatientViewSet(ApiViewSet):
         self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
     ) -> Response:
         data, errors = self.body(
-            request, allowed=PATIENT_FIELDS, required=() if partial else PATIENT_FIELDS
+            request, allowed=PATIENT_FIELDS, required=() if partial else PATIENT_REQUIRED
         )
         return self.write(
             request,
@@ -315,6 +331,30 @@ class BoneDensityFilter(PatientFactFilter):
         fields: list[str] = []
 
 
+class VoidSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000, help_text="Why the entry is voided.")
+
+
+class PatientFactVoidMixin:
+    """``POST …/{id}/void/``: a medication or DXA entered by mistake, with the reason."""
+
+    @extend_schema(request=VoidSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def void(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Void the entry with the reason (required); the pathway is
+        re-evaluated without it. Answers 204."""
+        data, errors = self.body(request, allowed=("reason",), required=("reason",))
+        return self.write(  # type: ignore[no-any-return]
+            request,
+            update=lambda r: self.run_service(
+                lambda: patient_fact_void(
+                    record=r, reason=data.get("reason"), now=self.now, actor_id=request.user.pk
+                ),
+                errors,
+            ),
+        )
+
+
 class PatientFactViewSet(ApiViewSet):
     """Shared by medications and bone density, nested or flat."""
 
@@ -363,7 +403,7 @@ class PatientFactViewSet(ApiViewSet):
     update=extend_schema(request=MedicationWriteSerializer),
     partial_update=extend_schema(request=MedicationWriteSerializer),
 )
-class PatientMedicationViewSet(PatientFactViewSet):
+class PatientMedicationViewSet(PatientFactVoidMixin, PatientFactViewSet):
     """A patient's medications; every episode of the patient sees them."""
 
     model = Medication
@@ -420,7 +460,7 @@ class PatientMedicationViewSet(PatientFactViewSet):
         request=BoneDensityWriteSerializer, responses={201: BoneDensitySerializer}
     ),
 )
-class PatientBoneDensityViewSet(PatientFactViewSet):
+class PatientBoneDensityViewSet(PatientFactVoidMixin, PatientFactViewSet):
     """A patient's DXA scans (recorded or deleted; a wrong scan is deleted and re-recorded)."""
 
     model = BoneDensity

@@ -53,6 +53,14 @@ class PatientForm(ServiceForm):
     family_name = forms.CharField(label="Family name", required=False, max_length=300)
     birth_date = forms.CharField(label="Date of birth", required=False, widget=DateInput())
     sex = forms.ChoiceField(label="Sex", required=False, choices=_blank(Sex, "unknown"))
+    phone = forms.CharField(label="Phone", required=False, max_length=64)
+    phone_alt = forms.CharField(label="Other phone", required=False, max_length=64)
+    contact_time = forms.CharField(
+        label="Best time to call",
+        required=False,
+        max_length=200,
+        help_text="E.g. weekday mornings.",
+    )
 
     def __init__(self, *args: Any, clinics: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

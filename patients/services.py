@@ -105,11 +105,17 @@ def patient_create(
     family_name: Any,
     birth_date: Any,
     sex: Any = "unknown",
+    phone: Any = "",
+    phone_alt: Any = "",
+    contact_time: Any = "",
     now: datetime,
     patient_id: uuid.UUID | None = None,
 ) -> Patient:
     today = _now_date(clinic, now)
     errors = FieldErrors()
+    contact = check_contact(
+        errors, {"phone": phone, "phone_alt": phone_alt, "contact_time": contact_time}
+    )
     mrn = check_text(errors, "mrn", mrn, max_length=64, required=True)
     given = check_text(errors, "given_name", given_name, max_length=100, required=True)
     family = check_text(errors, "family_name", family_name, max_length=100, required=True)
@@ -131,6 +137,7 @@ def patient_create(
         birth_date=birth,
         sex=sex,
         recorded_on=today,
+        **contact,
     )
     try:
         with transaction.atomic():
@@ -149,7 +156,31 @@ def errors_exc(errors: FieldErrors) -> Exception:
     return ValidationError(errors.errors)  # type: ignore[arg-type]
 
 
-PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex")
+PATIENT_REQUIRED = ("mrn", "given_name", "family_name", "birth_date", "sex")
+# Contact details: a follow-up list is worked by calling.
+CONTACT_FIELDS = ("phone", "phone_alt", "contact_time")
+PATIENT_FIELDS = (*PATIENT_REQUIRED, *CONTACT_FIELDS)
+PHONE_CHARS = set("0123456789+-() ./")
+
+
+def check_contact(errors: FieldErrors, data: dict[str, Any]) -> dict[str, str]:
+    """Phone numbers as people write them (+49 30 1234-567), checked loosely:
+    only phone characters, and enough digits to dial."""
+    out: dict[str, str] = {}
+    for name in ("phone", "phone_alt"):
+        if name not in data:
+            continue
+        text = check_text(errors, name, data[name], max_length=32, required=False)
+        if text and (set(text) - PHONE_CHARS or sum(c.isdigit() for c in text) < 5):
+            errors.add(
+                name, "Enter a phone number: digits, spaces, + - ( ) only, 5 digits at least."
+            )
+        out[name] = text
+    if "contact_time" in data:
+        out["contact_time"] = check_text(
+            errors, "contact_time", data["contact_time"], max_length=100, required=False
+        )
+    return out
 
 
 def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> Patient:
@@ -168,6 +199,7 @@ def patient_update(*, patient: Patient, data: dict[str, Any], now: datetime) -> 
         values["birth_date"] = check_date(errors, "birth_date", data["birth_date"], today=today)
     if "sex" in data:
         values["sex"] = check_choice(errors, "sex", data["sex"], list(Sex.values))
+    values.update(check_contact(errors, {k: v for k, v in data.items() if k in CONTACT_FIELDS}))
     errors.raise_if_any()
     if "mrn" in values and values["mrn"] != patient.mrn:
         clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
@@ -359,6 +391,30 @@ def bone_density_delete(*, scan: BoneDensity, now: datetime, actor_id: int | Non
         scan.deleted_at = now
         stamp([scan], now=now)
         scan.save()
+
+
+def check_void_reason(reason: Any) -> str:
+    """A void always says why (a mistyped value, the wrong patient, ...)."""
+    errors = FieldErrors()
+    text = check_text(errors, "reason", reason, max_length=2000, required=True)
+    errors.raise_if_any()
+    return text
+
+
+def patient_fact_void(
+    *, record: Medication | BoneDensity, reason: Any, now: datetime, actor_id: int | None = None
+) -> None:
+    """Void a medication or DXA entered by mistake: a tombstone that keeps the
+    reason; the patient's episodes are re-evaluated without it."""
+    text = check_void_reason(reason)
+    if record.deleted_at is not None:
+        raise DomainError("This entry is already voided.")
+    with transaction.atomic():
+        _after_patient_fact(record.patient, now=now, actor_id=actor_id)
+        record.void_reason = text
+        record.deleted_at = now
+        stamp([record], now=now)
+        record.save()
 
 
 def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:

@@ -10,7 +10,7 @@ from pathways.services.episodes import (
     episode_update,
 )
 from pathways.services.evaluation import episode_evaluate, evaluate_batch, schedule_reevaluation
-from pathways.services.facts import fact_delete, fact_record, fact_update
+from pathways.services.facts import fact_delete, fact_record, fact_update, fact_void
 from pathways.services.sweep import SweepReport, pathway_sweep, pathway_sweep_helpers
 from pathways.services.tasks import (
     task_assign,
@@ -34,6 +34,7 @@ __all__ = [
     "fact_delete",
     "fact_record",
     "fact_update",
+    "fact_void",
     "pathway_sweep",
     "pathway_sweep_helpers",
     "schedule_reevaluation",

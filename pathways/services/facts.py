@@ -29,7 +29,7 @@ from pathways.models import (
     ProcedureKind,
 )
 from pathways.services.evaluation import schedule_reevaluation
-from patients.services import check_choice, check_date, check_text
+from patients.services import check_choice, check_date, check_text, check_void_reason
 from patients.sync import stamp
 from vcftrack.errors import DomainError, FieldErrors
 
@@ -189,6 +189,26 @@ def fact_delete(
     """Soft delete; tasks the fact had completed reopen on re-evaluation."""
     with transaction.atomic():
         schedule_reevaluation(episode_ids=[fact.episode_id], now=now, actor_id=actor_id)
+        fact.deleted_at = now
+        stamp([fact], now=now)
+        fact.save()
+
+
+def fact_void(
+    *,
+    fact: Observation | Imaging | Procedure,
+    reason: Any,
+    now: datetime,
+    actor_id: int | None = None,
+) -> None:
+    """Void a fact entered by mistake, with the reason: a tombstone the record
+    keeps; tasks the fact had completed reopen on re-evaluation."""
+    text = check_void_reason(reason)
+    if fact.deleted_at is not None:
+        raise DomainError("This entry is already voided.")
+    with transaction.atomic():
+        schedule_reevaluation(episode_ids=[fact.episode_id], now=now, actor_id=actor_id)
+        fact.void_reason = text
         fact.deleted_at = now
         stamp([fact], now=now)
         fact.save()

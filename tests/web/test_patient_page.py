@@ -24,12 +24,17 @@ def test_patient_page_shows_demographics_episode_history_and_timeline(
     assert "A-0001" in html and "2 Mar 1946" in html and "(80 years)" in html
     assert "L1 fracture" in html and "Phase: triage" in html
     assert "new → <strong>triage</strong>" in html
-    # Timeline: the past (done task), a today marker, then the projected plan.
-    today = html.index('class="today"')
-    assert html.index("Document a complete neurological exam") < today
-    future = html[today:]
+    # Timeline, newest first: the projected plan, a today marker, then the past.
+    timeline = html[html.index('id="h-timeline"') :]
+    today = timeline.index('class="today"')
+    assert timeline.index("Document a complete neurological exam") > today
+    future = timeline[:today]
     assert "3-month review: vertebral augmentation?" in future
     assert "badge-projected" in future
+    # The toggle gives the old order back: past, today, plan.
+    oldest = login(alice).get(f"/patients/{patient.id}/?timeline=oldest").content.decode()
+    oldest = oldest[oldest.index('id="h-timeline"') :]
+    assert oldest.index("Document a complete neurological exam") < oldest.index('class="today"')
 
 
 # Real commits (transaction=True): the services re-evaluate on commit, and the
@@ -102,7 +107,7 @@ def test_medication_start_and_stop_and_dxa(alice, patient, make_episode, login):
         {"medication_stop-medication": str(med.id), "medication_stop-stop_date": "2026-11-22"},
         follow=True,
     )
-    assert "Medication alendronate stopped recorded." in response.content.decode()
+    assert "Alendronate stop recorded." in response.content.decode()
     med.refresh_from_db()
     assert med.stop_date.isoformat() == "2026-11-22"
     for day, bmd in (("2025-11-01", "0.800"), ("2026-11-20", "0.760")):
