@@ -429,9 +429,8 @@ def task_action(request: HttpRequest, task_id: uuid.UUID, action: str) -> HttpRe
     except PermissionDenied as exc:
         return _respond_error(request, task, now, action, 403, {"__all__": [exc.message]})
     except DomainError as exc:
-        return _respond_error(
-            request, task, now, action, 409, {exc.field or "__all__": [exc.message]}
-        )
+        field = "__all__" if exc.field in (None, "status") else exc.field
+        return _respond_error(request, task, now, action, 409, {field: [exc.message]})
     if not _is_htmx(request):
         messages.success(request, f"{message}.")
         return HttpResponseRedirect(_back(request))
