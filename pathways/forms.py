@@ -23,6 +23,7 @@ from pathways.models import (
     ProcedureKind,
 )
 from patients.forms import DateInput, ServiceForm, _blank
+from vcftrack.labels import label as code_label
 
 YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]
 FLAG_KINDS = sorted(BOOLEAN_KINDS - {"neuro_deficit"}) + ["neuro_deficit"]
@@ -68,7 +69,7 @@ class EpisodeChoiceForm(ServiceForm):
     def __init__(self, *args: Any, episodes: list[Episode], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["episode"].choices = [  # type: ignore[attr-defined]
-            (str(e.id), f"{'/'.join(e.levels)} identified {e.identified_date:%d %b %Y}")
+            (str(e.id), f"{'/'.join(e.levels)} identified {e.identified_date:%-d %b %Y}")
             for e in episodes
         ]
 
@@ -96,8 +97,7 @@ class MeasureForm(EpisodeChoiceForm):
     kind = forms.ChoiceField(
         label="Measurement",
         required=False,
-        choices=[("", "—")]
-        + [(k, k.replace("_pct", " %").replace("_", " ")) for k in MEASURE_KINDS],
+        choices=[("", "—")] + [(k, code_label(k)) for k in MEASURE_KINDS],
     )
     value = forms.CharField(
         label="Value", required=False, widget=forms.NumberInput(attrs={"step": "0.1"})
@@ -116,7 +116,7 @@ class FlagForm(EpisodeChoiceForm):
     kind = forms.ChoiceField(
         label="Observation",
         required=False,
-        choices=[("", "—")] + [(k, k.replace("_", " ")) for k in FLAG_KINDS],
+        choices=[("", "—")] + [(k, code_label(k)) for k in FLAG_KINDS],
     )
     value = forms.ChoiceField(label="Present?", required=False, choices=YES_NO)
     effective_date = forms.CharField(label="Date", required=False, widget=DateInput())

@@ -19,7 +19,6 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from pathways.engine import Evaluation, TaskSpec, evaluate, get_ruleset
-from pathways.labels import label
 from pathways.levels import mask_to_levels
 from pathways.models import (
     Episode,
@@ -34,6 +33,7 @@ from pathways.models import (
 )
 from pathways.services.evaluation import load_facts
 from patients.models import BoneDensity, Medication, Membership, Patient
+from vcftrack.labels import label
 
 UPCOMING_DAYS = 14
 PAGE_SIZE = 50
@@ -497,7 +497,7 @@ class EpisodeView:
 
     @property
     def label(self) -> str:
-        return f"{'/'.join(self.levels)} · {self.episode.identified_date:%d %b %Y}"
+        return f"{'/'.join(self.levels)} · {self.episode.identified_date:%-d %b %Y}"
 
 
 @dataclass

@@ -35,7 +35,6 @@ from django.views.decorators.http import require_GET, require_POST
 from pathways import indicators, selectors
 from pathways.engine.dates import add_months
 from pathways.forms import RESULT_LABELS, result_data
-from pathways.labels import FIELD_NAMES, label
 from pathways.models import CallOutcome, FollowUpTask, TaskPriority
 from pathways.services import (
     task_assign,
@@ -49,6 +48,7 @@ from pathways.services import (
 from pathways.services.tasks import PHYSICIAN_DECISIONS, task_record_result
 from patients.models import Drug, DxaSite
 from vcftrack.errors import DomainError, PermissionDenied
+from vcftrack.labels import FIELD_NAMES, label
 from vcftrack.web import Scope, get_scope
 
 

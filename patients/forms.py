@@ -14,10 +14,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from patients.models import Drug, DxaSite, Medication, Route, Sex
+from vcftrack.labels import label as code_label
 
 
 def _blank(choices: Any, label: str = "—") -> list[tuple[str, str]]:
-    return [("", label), *[(c.value, c.label.replace("_", " ")) for c in choices]]
+    # Words, not codes: "MRI", "X-ray", "NSAID" (not "Mri", "Xray", "Nsaid").
+    return [("", label), *[(c.value, code_label(c.value)) for c in choices]]
 
 
 class DateInput(forms.DateInput):
@@ -81,7 +83,7 @@ class MedicationStopForm(ServiceForm):
     def __init__(self, *args: Any, medications: list[Medication], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["medication"].choices = [("", "—")] + [  # type: ignore[attr-defined]
-            (str(m.id), f"{m.drug.replace('_', ' ')} since {m.start_date:%d %b %Y}")
+            (str(m.id), f"{code_label(m.drug)} since {m.start_date:%-d %b %Y}")
             for m in medications
             if m.stop_date is None
         ]

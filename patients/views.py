@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pathways.forms import EPISODE_FACT_FORMS, EpisodeForm
-from pathways.labels import label as code_label
 from pathways.models import Episode, EpisodeStatus, Imaging, Observation, Procedure
 from pathways.selectors import (
     assignable_by_clinic,
@@ -51,6 +50,7 @@ from patients.services import (
     patient_fact_void,
 )
 from vcftrack.errors import DomainError
+from vcftrack.labels import label as code_label
 from vcftrack.web import get_scope
 
 PATIENT_PAGE = 50

@@ -15,7 +15,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from pathways.engine import get_ruleset
-from pathways.labels import label
 from pathways.models import CallOutcome, Episode, FollowUpTask, TaskEvent, TaskStatus
 from pathways.services.evaluation import _overdue_from, schedule_reevaluation
 from pathways.services.facts import fact_record
@@ -24,6 +23,7 @@ from patients.selectors import role_in
 from patients.services import bone_density_record, check_date, check_text, medication_record
 from patients.sync import stamp
 from vcftrack.errors import DomainError, FieldErrors, PermissionDenied
+from vcftrack.labels import label
 
 # Only a physician records the decision of the 3-month augmentation review
 # (and the early-augmentation decision, which is the same decision earlier).

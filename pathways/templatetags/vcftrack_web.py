@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from pathways import labels
+from vcftrack import labels
 
 register = template.Library()
 
@@ -69,7 +69,7 @@ def sparkline_last(points: list[tuple[date, float]], size: str = "120x32") -> di
 
 @register.filter
 def pain_text(points: list[tuple[date, float]]) -> str:
-    return ", ".join(f"{v:g} on {d:%d %b}" for d, v in points) or "no pain scores"
+    return ", ".join(f"{v:g} on {d:%-d %b %Y}" for d, v in points) or "no pain scores"
 
 
 @register.filter

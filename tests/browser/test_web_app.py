@@ -121,7 +121,7 @@ def test_coordinator_morning(
     calcium.get_by_label("Reason").last.fill("Waiting for the pharmacy")
     calcium.get_by_role("button", name="Snooze").click()
     expect(row(page, "Calcium and vitamin D").locator(".task-result")).to_contain_text(
-        "Snoozed to 01 Dec 2026"
+        "Snoozed to 1 Dec 2026"
     )
 
     # A worse pain score raises the early-augmentation task.

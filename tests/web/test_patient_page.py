@@ -78,7 +78,7 @@ def test_bad_fact_input_is_shown_beside_the_field(alice, patient, make_episode, 
     )
     assert response.status_code == 422
     html = response.content.decode()
-    assert "pain_nrs must be between 0 and 10, got 12." in html
+    assert "A pain score goes from 0 to 10; 12 is outside that range." in html
     assert "Must not be in the future" in html
     # The form with the errors is open; the error sits inside that field's group.
     assert re.search(r'<details class="fact-form" id="form-pain" open>', html)
