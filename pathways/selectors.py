@@ -518,7 +518,12 @@ class PatientRecord:
 
     @property
     def timeline_past_newest_first(self) -> list[TimelineEntry]:
-        return self.timeline_past[::-1]
+        # Within a day the facts first (what was recorded), then the tasks
+        # they closed, then the phase moves they caused.
+        rank = {"fact": 0, "task": 1, "phase": 2, "projected": 3}
+        return sorted(
+            self.timeline_past[::-1], key=lambda e: (-e.on.toordinal(), rank[e.kind])
+        )
 
     @property
     def active_medications(self) -> list[Medication]:

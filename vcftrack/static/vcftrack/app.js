@@ -44,8 +44,8 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
+    armUndo(document);
     if (!target || !target.querySelector) return;
-    armUndo(target);
     if (target.id === "results" && document.querySelector("#results .flash")) {
       var row = (nextRowId && document.getElementById(nextRowId)) ||
         document.querySelector("#results article.task");
