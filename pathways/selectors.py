@@ -521,9 +521,33 @@ class PatientRecord:
         # Within a day the facts first (what was recorded), then the tasks
         # they closed, then the phase moves they caused.
         rank = {"fact": 0, "task": 1, "phase": 2, "projected": 3}
-        return sorted(
-            self.timeline_past[::-1], key=lambda e: (-e.on.toordinal(), rank[e.kind])
-        )
+        return sorted(self.timeline_past[::-1], key=lambda e: (-e.on.toordinal(), rank[e.kind]))
+
+    @property
+    def bmd_rows(self) -> list[dict[str, Any]]:
+        """The yearly changes, and each site's newest scan even when it came
+        too soon after the one before for a yearly rate (the engine compares
+        scans at least 6 months apart): the table never drops the newest."""
+        rows = list(self.bmd_changes)
+        for site in sorted({s.site for s in self.bone_density}):
+            scans = [s for s in self.bone_density if s.site == site]
+            newest = scans[-1]
+            if len(scans) < 2 or any(
+                r["site"] == site and r["to"] == newest.performed_date for r in rows
+            ):
+                continue
+            before = scans[-2]
+            rows.append(
+                {
+                    "site": site,
+                    "from": before.performed_date,
+                    "to": newest.performed_date,
+                    "from_bmd": float(before.bmd_g_cm2),
+                    "to_bmd": float(newest.bmd_g_cm2),
+                    "pct_per_year": None,
+                }
+            )
+        return sorted(rows, key=lambda r: (r["to"], r["site"]))
 
     @property
     def active_medications(self) -> list[Medication]:

@@ -533,20 +533,36 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
 
 
 # --------------------------------------------------------------- dashboard --
-def _period(params: QueryDict, today: date) -> tuple[date, date]:
-    def parse(name: str, default: date) -> date:
+def _period(params: QueryDict, today: date) -> tuple[date, date, str]:
+    """The period asked for, or the last 12 months, with what was wrong with it."""
+    problems: list[str] = []
+
+    def parse(name: str, default: date, label_: str) -> date:
+        raw = params.get(name, "")
+        if not raw:
+            return default
         try:
-            return date.fromisoformat(params.get(name, ""))
+            return date.fromisoformat(raw)
         except ValueError:
+            problems.append(f"“{raw}” is not a date ({label_}).")
             return default
 
-    end = min(parse("to", today), today)
-    start = parse("from", end - timedelta(days=365))
+    end = parse("to", today, "to")
+    if end > today:
+        problems.append(f"The end date is after today; showing up to today ({today:%-d %b %Y}).")
+        end = today
+    start = parse("from", end - timedelta(days=365), "from")
     if start > end:
+        problems.append(
+            f"The start date ({start:%-d %b %Y}) is after the end date ({end:%-d %b %Y}); "
+            "showing the 12 months up to the end date instead."
+        )
         start = end - timedelta(days=365)
     # A bounded period keeps the month-by-month chart and the query small.
-    start = max(start, end - timedelta(days=3 * 366))
-    return start, end
+    if start < end - timedelta(days=3 * 366):
+        start = end - timedelta(days=3 * 366)
+        problems.append(f"At most three years: showing from {start:%-d %b %Y}.")
+    return start, end, " ".join(problems)
 
 
 def _dashboard_scope(
@@ -585,7 +601,7 @@ def _presets(today: date) -> list[tuple[str, str]]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     scope, clinic_ids, todays, today = _dashboard_scope(request, now)
-    start, end = _period(request.GET, today)
+    start, end, period_problem = _period(request.GET, today)
     board, computed_at = indicators.dashboard_cached(
         clinic_ids, start, end, today, now=now, fresh=request.GET.get("fresh") == "1"
     )
@@ -606,6 +622,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             {"label": ind.title, "data": [m[ind.code] for m in board.months]}
             for ind in indicators.INDICATORS
         ],
+        # Most indicators' target (the 3-month review's is 90 %).
+        "target": 80,
     }
     phases = indicators.phase_distribution(clinic_ids)
     return render(
@@ -624,6 +642,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "phase_max": max((n for _p, n in phases), default=0) or 1,
             "overdue": indicators.overdue_by_rule(clinic_ids, todays),
             "candidates": candidates,
+            "period_problem": period_problem,
+            "small_denominator": indicators.SMALL_DENOMINATOR,
+            # The physician's own to-do list leads the page for a physician.
+            "candidates_first": any(scope.is_physician(c) for c in clinic_ids),
             "cand_next": cand_next,
             "cand_page": cand_page,
             "chart": chart,
@@ -641,7 +663,7 @@ def indicator_drilldown(request: HttpRequest, code: str) -> HttpResponse | Strea
     if code not in indicators.BY_CODE:
         raise Http404("No such indicator")
     scope, clinic_ids, todays, today = _dashboard_scope(request, now)
-    start, end = _period(request.GET, today)
+    start, end, _problem = _period(request.GET, today)
     which = request.GET.get("which", "gap")
     if which not in ("numerator", "denominator", "gap"):
         which = "gap"

@@ -168,10 +168,22 @@ def _render_patient(
         ],
         "bmd": [
             {
-                "label": site.replace("_", " "),
+                "label": f"BMD, {code_label(site).lower()}",
                 "points": [{"x": d.isoformat(), "y": v} for d, v in series],
             }
             for site, series in record.bmd_series.items()
+        ],
+        # T-scores on their own axis, with the -2.5 line (osteoporosis).
+        "tscore": [
+            {
+                "label": f"T-score, {code_label(site).lower()}",
+                "points": [
+                    {"x": s.performed_date.isoformat(), "y": float(s.t_score)}
+                    for s in record.bone_density
+                    if s.site == site and s.t_score is not None
+                ],
+            }
+            for site in record.bmd_series
         ],
     }
     return render(
