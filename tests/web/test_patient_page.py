@@ -232,3 +232,29 @@ def test_patient_page_query_budget(
     with django_assert_max_num_queries(28):
         response = client.get(f"/patients/{patient.id}/")
     assert response.status_code == 200
+
+
+def test_bmd_change_table_keeps_the_newest_scan(
+    alice, patient, make_episode, login, now, django_capture_on_commit_callbacks
+):
+    from patients.services import bone_density_record
+
+    make_episode()
+    for day, bmd in (("2025-06-01", "0.750"), ("2026-06-01", "0.700"), ("2026-10-01", "0.690")):
+        bone_density_record(
+            patient=patient,
+            data={
+                "performed_date": day,
+                "site": "lumbar_spine",
+                "bmd_g_cm2": bmd,
+                "t_score": "-2.6",
+            },
+            now=now,
+        )
+    html = login(alice).get(f"/patients/{patient.id}/").content.decode()
+    table = html[html.index("Annual change in BMD") :]
+    table = table[: table.index("</table>")]
+    assert "0.750 → 0.700" in table and "-6.7 %" in table
+    # The October scan came 4 months after June's: no yearly rate, but shown.
+    assert "0.700 → 0.690" in table and "less than 6 months apart" in table
+    assert '"T-score, lumbar spine"' in html
