@@ -423,7 +423,7 @@ def assignable_by_clinic(clinic_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[An
         .order_by("user__last_name", "user__first_name", "user__username")
     ):
         # Per membership: the same person may hold another role elsewhere.
-        m.user.clinic_role = m.role
+        m.user.clinic_role = m.role  # type: ignore[attr-defined]
         out[m.clinic_id].append(m.user)
     return out
 

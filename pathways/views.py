@@ -95,7 +95,7 @@ def _query(
         mine=params.get("mine") == "1",
         state=params.get("state", ""),
         q=params.get("q", "").strip()[:100],
-        sort=params["sort"] if params.get("sort") in selectors.SORTS else "priority",
+        sort=str(params.get("sort")) if params.get("sort") in selectors.SORTS else "priority",
         page=_int(params.get("page")),
         group="patient" if params.get("group") == "patient" else "",
     )

@@ -331,7 +331,7 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
     return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]) + query)
 
 
-VOIDABLE = {
+VOIDABLE: dict[str, Any] = {
     "observation": Observation,
     "imaging": Imaging,
     "procedure": Procedure,
