@@ -49,13 +49,16 @@ from pathways.services import (
     fact_delete,
     fact_record,
     fact_update,
+    fact_void,
     task_assign,
     task_complete,
     task_not_applicable,
+    task_reopen,
     task_snooze,
 )
 from pathways.services.episodes import EPISODE_FIELDS
 from pathways.services.facts import FACT_FIELDS
+from patients.api import VoidSerializer
 from vcftrack.api.errors import ApiError, invalid, not_found
 from vcftrack.api.inputs import MAX_SAFE_INT, Errors, check_object, check_query, parse_uuid
 from vcftrack.api.serializers import StrictModelSerializer, list_of
@@ -529,6 +532,22 @@ class FactWriteMixin(FactViewSet):
             update=lambda f: fact_delete(fact=f, now=self.now, actor_id=self.request.user.pk),
         )
 
+    @extend_schema(request=VoidSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Void a fact entered by mistake, with the reason (required); the
+        pathway is re-evaluated without it. Answers 204."""
+        data, errors = self.body(request, allowed=("reason",), required=("reason",))
+        return self.write(
+            request,
+            update=lambda f: self.run_service(
+                lambda: fact_void(
+                    fact=f, reason=data.get("reason"), now=self.now, actor_id=request.user.pk
+                ),
+                errors,
+            ),
+        )
+
 
 def _fact_viewsets(
     kind: str,
@@ -689,6 +708,10 @@ class TaskSnoozeSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=2000)
 
 
+class TaskReopenSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000)
+
+
 class TaskAssignSerializer(serializers.Serializer[Any]):
     assignee = serializers.IntegerField(
         allow_null=True,
@@ -749,7 +772,7 @@ class TaskViewSet(ApiViewSet):
     ordering_fields = ["due_date", "overdue_from", "rule", "created_at", "updated_at"]
     ordering = ("due_date", "rule")
     sync_filters = ("clinic", "episode", "patient")
-    object_actions = ("complete", "not_applicable", "snooze", "assign")
+    object_actions = ("complete", "not_applicable", "snooze", "assign", "reopen")
 
     def scoped(self) -> QuerySet[Any]:
         return FollowUpTask.objects.filter(clinic_id__in=self.clinic_ids())
@@ -813,6 +836,20 @@ class TaskViewSet(ApiViewSet):
                 until=data.get("until"),
                 reason=data.get("reason"),
                 now=self.now,
+            ),
+        )
+
+    @extend_schema(request=TaskReopenSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        """Open again a task a person closed (done or not applicable), with the
+        reason; audited. A task the pathway closed follows its facts: void the fact."""
+        return self._act(
+            request,
+            ("reason",),
+            ("reason",),
+            lambda task, data: task_reopen(
+                task=task, actor=request.user, reason=data.get("reason"), now=self.now
             ),
         )
 

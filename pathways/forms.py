@@ -23,6 +23,7 @@ from pathways.models import (
     ProcedureKind,
 )
 from patients.forms import DateInput, ServiceForm, _blank
+from vcftrack.labels import label as code_label
 
 YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]
 FLAG_KINDS = sorted(BOOLEAN_KINDS - {"neuro_deficit"}) + ["neuro_deficit"]
@@ -68,7 +69,7 @@ class EpisodeChoiceForm(ServiceForm):
     def __init__(self, *args: Any, episodes: list[Episode], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["episode"].choices = [  # type: ignore[attr-defined]
-            (str(e.id), f"{'/'.join(e.levels)} identified {e.identified_date:%d %b %Y}")
+            (str(e.id), f"{'/'.join(e.levels)} identified {e.identified_date:%-d %b %Y}")
             for e in episodes
         ]
 
@@ -96,8 +97,7 @@ class MeasureForm(EpisodeChoiceForm):
     kind = forms.ChoiceField(
         label="Measurement",
         required=False,
-        choices=[("", "—")]
-        + [(k, k.replace("_pct", " %").replace("_", " ")) for k in MEASURE_KINDS],
+        choices=[("", "—")] + [(k, code_label(k)) for k in MEASURE_KINDS],
     )
     value = forms.CharField(
         label="Value", required=False, widget=forms.NumberInput(attrs={"step": "0.1"})
@@ -116,7 +116,7 @@ class FlagForm(EpisodeChoiceForm):
     kind = forms.ChoiceField(
         label="Observation",
         required=False,
-        choices=[("", "—")] + [(k, k.replace("_", " ")) for k in FLAG_KINDS],
+        choices=[("", "—")] + [(k, code_label(k)) for k in FLAG_KINDS],
     )
     value = forms.ChoiceField(label="Present?", required=False, choices=YES_NO)
     effective_date = forms.CharField(label="Date", required=False, widget=DateInput())
@@ -171,3 +171,46 @@ EPISODE_FACT_FORMS: dict[str, tuple[type[EpisodeChoiceForm], str, str]] = {
     "imaging": (ImagingForm, "imaging", "Imaging"),
     "procedure": (ProcedureForm, "procedure", "Procedure"),
 }
+
+
+# The result a task asks for, recorded from the task's row (pathways.selectors.RESULT_FORMS).
+RESULT_LABELS = {
+    "dxa": "DXA",
+    "medication": "Medication start",
+    "imaging": "Imaging",
+    "pain": "Pain score",
+    "neuro": "Neurological exam",
+}
+
+
+def result_data(form: str, post: Any) -> dict[str, Any]:
+    """The service's data from a task row's result form (browser strings -> types)."""
+    if form == "dxa":
+        return {
+            "performed_date": post.get("performed_date"),
+            "site": post.get("site"),
+            "bmd_g_cm2": post.get("bmd_g_cm2"),
+            "t_score": post.get("t_score") or None,
+        }
+    if form == "medication":
+        return {"drug": post.get("drug"), "start_date": post.get("start_date")}
+    if form == "imaging":
+        return {
+            "modality": post.get("modality"),
+            "contrast": post.get("contrast") == "true",
+            "performed_date": post.get("performed_date"),
+            "edema": _bool(post.get("edema") or ""),
+        }
+    if form == "pain":
+        return {
+            "kind": "pain_nrs",
+            "value": _number(post.get("value")),
+            "effective_date": post.get("effective_date"),
+        }
+    if form == "neuro":
+        return {
+            "kind": "neuro_deficit",
+            "value": _bool(post.get("neuro") or ""),
+            "effective_date": post.get("effective_date"),
+        }
+    return {}

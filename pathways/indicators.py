@@ -171,6 +171,11 @@ OVERDUE_GREEN = 5.0
 OVERDUE_AMBER = 15.0
 
 
+# Below this many eligible episodes a percentage is not judged against its
+# target ("100 % on target" on 1 of 1 says nothing).
+SMALL_DENOMINATOR = 10
+
+
 def band(pct: float | None, green: float, amber: float, *, lower_is_better: bool = False) -> str:
     if pct is None:
         return "none"
@@ -198,6 +203,15 @@ class IndicatorValue:
     @property
     def gap(self) -> int:
         return self.denominator - self.numerator
+
+    @property
+    def small(self) -> bool:
+        """Too few episodes for the percentage to mean much (1 of 1 is 100 %)."""
+        return 0 < self.denominator < SMALL_DENOMINATOR
+
+    @property
+    def shown_band(self) -> str:
+        return "none" if self.small else self.band
 
 
 @dataclass
@@ -446,8 +460,10 @@ def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) 
             treated_days[key] = treated_days.get(key, 0) + counts[0]
     months = []
     totals = [0] * width
-    for month in sorted(by_month):
-        counts = by_month[month]
+    # Every month of the period, those with no episode too (a gap in the
+    # chart, not a missing month).
+    for month in _months(start, end):
+        counts = by_month.get(month, [0] * width)
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
         entry: dict[str, Any] = {"month": month, "cohort": counts[0]}
         for i, ind in enumerate(INDICATORS):
@@ -462,6 +478,15 @@ def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) 
     return Dashboard(
         start, end, today, totals[0], values, _median(treated_days, treated), treated, months
     )
+
+
+def _months(start: date, end: date) -> list[date]:
+    out = []
+    month = start.replace(day=1)
+    while month <= end:
+        out.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return out
 
 
 def _median(histogram: dict[int, int], n: int) -> float | None:

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from pathways.levels import ALL_LEVELS_MASK, mask_to_levels
-from patients.models import Clinic, Patient, SyncedModel, SyncedQuerySet
+from patients.models import Clinic, Patient, SyncedModel, SyncedQuerySet, Voidable
 
 
 class Etiology(models.TextChoices):
@@ -196,7 +196,7 @@ class Programme(models.Model):
         return f"programme of {self.patient_id} ({self.status})"
 
 
-class EpisodeFactModel(SyncedModel):
+class EpisodeFactModel(Voidable, SyncedModel):
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE)
 
     objects = SyncedQuerySet.as_manager()
@@ -351,11 +351,11 @@ class Procedure(EpisodeFactModel):
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open"
-    DONE = "done"
-    NOT_APPLICABLE = "not_applicable"
-    CANCELLED = "cancelled"
-    MISSED = "missed"
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    CANCELLED = "cancelled", "Cancelled"
+    MISSED = "missed", "Missed"
 
 
 class TaskPriority(models.TextChoices):
@@ -368,6 +368,13 @@ class TaskState(models.TextChoices):
     UPCOMING = "upcoming"
     DUE = "due"
     OVERDUE = "overdue"
+
+
+class CallOutcome(models.TextChoices):
+    NO_ANSWER = "no_answer", "No answer"
+    LEFT_MESSAGE = "left_message", "Left message"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    DECLINED = "declined", "Declined"
 
 
 class TaskQuerySet(models.QuerySet["FollowUpTask"]):
@@ -456,6 +463,11 @@ class FollowUpTask(SyncedModel):
     # True when a person (not a rule) closed the task: the engine never
     # reopens or overrides a person's decision.
     closed_by_person = models.BooleanField(default=False)
+    # The last phone call about the task (the retry date is the snooze).
+    call_outcome = models.CharField(
+        max_length=16, choices=CallOutcome.choices, blank=True, default=""
+    )
+    call_at = models.DateTimeField(null=True, blank=True)
 
     objects = TaskQuerySet.as_manager()
 
@@ -550,3 +562,24 @@ class PhaseTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_phase or '-'} -> {self.to_phase} ({self.cause})"
+
+
+class TaskEvent(models.Model):
+    """Audit of what a person did to a task, with the task's state before:
+    the basis of "undo" (restore ``before``) and of reopening with a reason."""
+
+    task = models.ForeignKey(FollowUpTask, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
+    # complete | not_applicable | snooze | assign | call | reopen | undo
+    action = models.CharField(max_length=16)
+    reason = models.TextField(blank=True, default="")
+    before = models.JSONField(default=dict)
+    undone = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["task", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.task_id}"

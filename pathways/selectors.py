@@ -34,6 +34,7 @@ from pathways.models import (
 )
 from pathways.services.evaluation import load_facts, load_programmes
 from patients.models import BoneDensity, Medication, Membership, Patient
+from vcftrack.labels import label
 
 UPCOMING_DAYS = 14
 PAGE_SIZE = 50
@@ -42,7 +43,9 @@ MAX_CSV_ROWS = 50_000
 # Group order on the worklist: what needs doing first comes first.
 GROUPS = (
     (TaskState.OVERDUE, "Overdue"),
-    (TaskState.DUE, "Due today"),
+    # The spec's "due" runs from the due date to the end of the grace period:
+    # a task due three days ago with a week's grace is due, not "due today".
+    (TaskState.DUE, "Due now (within grace)"),
     (TaskState.UPCOMING, f"Upcoming (next {UPCOMING_DAYS} days)"),
 )
 GROUP_RANK = {state: rank for rank, (state, _label) in enumerate(GROUPS)}
@@ -51,7 +54,8 @@ SORTS = {
     # "due" and "-due" are ordered per group (see _ordered).
     "due": ("due_date",),
     "-due": ("-due_date",),
-    "priority": ("priority_rank", "due_date"),
+    # The default: urgent, then high, then routine; within each, most overdue first.
+    "priority": ("priority_rank", "overdue_from", "due_date"),
     "patient": ("patient__family_name", "patient__given_name", "due_date"),
     "rule": ("title", "due_date"),
     "assignee": ("assignee__username", "due_date"),
@@ -72,8 +76,10 @@ class WorklistQuery:
     mine: bool = False
     state: str = ""
     q: str = ""
-    sort: str = "due"
+    sort: str = "priority"
     page: int = 1
+    # "patient": one row per patient, their tasks inside it.
+    group: str = ""
 
 
 @dataclass
@@ -85,6 +91,29 @@ class WorklistRow:
     # Outcomes a decision task is closed with; people it can be assigned to.
     outcomes: tuple[str, ...] = ()
     assignees: list[Any] = field(default_factory=list)
+    # A task a recorded result closes: the inline form that records it
+    # (dxa, medication, imaging, pain, neuro) and the rule's words for it.
+    result_form: str = ""
+    completes_by: str = ""
+    # Days since the due date while in grace (0: due today).
+    days_since_due: int = 0
+
+    @property
+    def physicians(self) -> list[Any]:
+        return [u for u in self.assignees if getattr(u, "clinic_role", "") == "physician"]
+
+    @property
+    def one_click(self) -> bool:
+        """Done needs nothing more: no outcome to choose, no result to record."""
+        return not self.outcomes and not self.completes_by
+
+
+@dataclass
+class PatientBundle:
+    """One patient's rows of a page (the "one row per patient" view)."""
+
+    patient: Any
+    rows: list[WorklistRow]
 
 
 @dataclass
@@ -95,6 +124,9 @@ class WorklistPage:
     page: int
     pages: int
     groups: list[tuple[str, str, list[WorklistRow]]] = field(default_factory=list)
+    # With "one row per patient": each group's patients, each at the place
+    # of their most pressing task, with their other tasks of the page.
+    bundles: list[tuple[str, str, list[PatientBundle]]] = field(default_factory=list)
 
     @property
     def has_previous(self) -> bool:
@@ -220,17 +252,62 @@ def worklist_counts(query: WorklistQuery) -> dict[str, int]:
     return {state: base.filter(_group_q(state, query)).count() for state, _label in GROUPS}
 
 
+# Rules a recorded result closes, and the inline form that records it.
+RESULT_FORMS = {
+    "bmd_dxa": "dxa",
+    "calcitonin_start": "medication",
+    "osteoporosis_rx_start": "medication",
+    "calcium_vitamin_d": "medication",
+    "denosumab_dose": "medication",
+    "mri_initial": "imaging",
+    "repeat_mri": "imaging",
+    "malignancy_workup": "imaging",
+    "pain_review_3w": "pain",
+    "neuro_exam": "neuro",
+}
+
+
 def make_row(task: FollowUpTask, todays: dict[uuid.UUID, date]) -> WorklistRow:
     today = todays[task.clinic_id]
     state = task.state_on(today) or ""
     overdue_days = (today - task.effective_due).days if state == TaskState.OVERDUE else 0
     try:
-        outcomes = get_ruleset(task.rule_set).get(task.rule).outcomes
+        rule = get_ruleset(task.rule_set).get(task.rule)
+        outcomes, completes_by = rule.outcomes, rule.completes_by
     except KeyError:
-        outcomes = ()
+        outcomes, completes_by = (), ""
     # A task of the patient's programme has no fracture levels.
     levels = mask_to_levels(task.episode.levels_mask) if task.episode is not None else []
-    return WorklistRow(task, state, overdue_days, levels, outcomes)
+    return WorklistRow(
+        task,
+        state,
+        overdue_days,
+        levels,
+        outcomes,
+        result_form=RESULT_FORMS.get(task.rule, "") if completes_by and not outcomes else "",
+        completes_by="" if outcomes else completes_by,
+        days_since_due=(today - task.effective_due).days if state == TaskState.DUE else 0,
+    )
+
+
+def bundle_by_patient(
+    groups: list[tuple[str, str, list[WorklistRow]]],
+) -> list[tuple[str, str, list[PatientBundle]]]:
+    """Each patient once, in the group and place of their first (most pressing) row."""
+    seen: dict[uuid.UUID, PatientBundle] = {}
+    out: list[tuple[str, str, list[PatientBundle]]] = []
+    for state, title, rows in groups:
+        bundles: list[PatientBundle] = []
+        for row in rows:
+            patient = row.task.patient
+            if patient.id in seen:
+                seen[patient.id].rows.append(row)
+                continue
+            seen[patient.id] = PatientBundle(patient, [row])
+            bundles.append(seen[patient.id])
+        if bundles:
+            out.append((state, title, bundles))
+    return out
 
 
 def _states(query: WorklistQuery) -> list[str]:
@@ -267,11 +344,12 @@ def worklist_page(query: WorklistQuery, *, page_size: int = PAGE_SIZE) -> Workli
     }
     rows = [make_row(by_id[i], query.todays) for i in ids if i in by_id]
     groups: list[tuple[str, str, list[WorklistRow]]] = []
-    for state, label in GROUPS:
+    for state, title in GROUPS:
         in_group = [r for r in rows if r.state == state]
         if in_group:
-            groups.append((state, label, in_group))
-    return WorklistPage(rows, counts, total, page, pages, groups)
+            groups.append((state, title, in_group))
+    bundles = bundle_by_patient(groups) if query.group == "patient" else []
+    return WorklistPage(rows, counts, total, page, pages, groups, bundles)
 
 
 def _slice_ids(
@@ -346,6 +424,8 @@ def assignable_by_clinic(clinic_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[An
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "user__username")
     ):
+        # Per membership: the same person may hold another role elsewhere.
+        m.user.clinic_role = m.role  # type: ignore[attr-defined]
         out[m.clinic_id].append(m.user)
     return out
 
@@ -382,6 +462,14 @@ class TimelineEntry:
     episode_id: uuid.UUID | None = None
     episode_label: str = ""
     task: FollowUpTask | None = None
+    # A recorded fact: its kind (observation, imaging, procedure, medication,
+    # dxa) and id, so the person can void it from the timeline.
+    fact_kind: str = ""
+    fact_id: uuid.UUID | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.fact_kind}:{self.fact_id}" if self.fact_id else ""
 
 
 @dataclass
@@ -397,6 +485,12 @@ class EpisodeView:
     procedures: list[Procedure]
     today: date
     open_rows: list[WorklistRow] = field(default_factory=list)
+    closed_tasks: list[FollowUpTask] = field(default_factory=list)
+
+    @property
+    def closed_by_person(self) -> list[FollowUpTask]:
+        """Tasks a person closed (done, not applicable): they can be reopened."""
+        return [t for t in self.closed_tasks if t.closed_by_person]
 
     @property
     def day(self) -> int:
@@ -405,7 +499,7 @@ class EpisodeView:
 
     @property
     def label(self) -> str:
-        return f"{'/'.join(self.levels)} · {self.episode.identified_date:%d %b %Y}"
+        return f"{'/'.join(self.levels)} · {self.episode.identified_date:%-d %b %Y}"
 
 
 PROGRAMME_LABEL = "Bone-health programme"
@@ -442,20 +536,59 @@ class PatientRecord:
         return [e for e in self.timeline if e.on <= self.today]
 
     @property
+    def timeline_past_newest_first(self) -> list[TimelineEntry]:
+        # Within a day the facts first (what was recorded), then the tasks
+        # they closed, then the phase moves they caused.
+        rank = {"fact": 0, "task": 1, "phase": 2, "projected": 3}
+        return sorted(self.timeline_past[::-1], key=lambda e: (-e.on.toordinal(), rank[e.kind]))
+
+    @property
+    def bmd_rows(self) -> list[dict[str, Any]]:
+        """The yearly changes, and each site's newest scan even when it came
+        too soon after the one before for a yearly rate (the engine compares
+        scans at least 6 months apart): the table never drops the newest."""
+        rows = list(self.bmd_changes)
+        for site in sorted({s.site for s in self.bone_density}):
+            scans = [s for s in self.bone_density if s.site == site]
+            newest = scans[-1]
+            if len(scans) < 2 or any(
+                r["site"] == site and r["to"] == newest.performed_date for r in rows
+            ):
+                continue
+            before = scans[-2]
+            rows.append(
+                {
+                    "site": site,
+                    "from": before.performed_date,
+                    "to": newest.performed_date,
+                    "from_bmd": float(before.bmd_g_cm2),
+                    "to_bmd": float(newest.bmd_g_cm2),
+                    "pct_per_year": None,
+                }
+            )
+        return sorted(rows, key=lambda r: (r["to"], r["site"]))
+
+    @property
+    def active_medications(self) -> list[Medication]:
+        return [m for m in self.medications if m.stop_date is None or m.stop_date > self.today]
+
+    @property
     def timeline_future(self) -> list[TimelineEntry]:
         return [e for e in self.timeline if e.on > self.today]
 
 
 def _fmt_obs(obs: Observation) -> str:
-    label = obs.kind.replace("_", " ")
+    text = label(obs.kind)
     value = obs.value
+    if obs.kind == "neuro_deficit":
+        return f"Neurological exam: {'deficit found' if value else 'intact'}"
     if isinstance(value, bool):
-        return f"{label}: {'yes' if value else 'no'}"
+        return f"{text}: {'yes' if value else 'no'}"
     if obs.kind == "pain_nrs":
-        return f"Pain NRS {value:g}/10"
+        return f"Pain score {value:g}/10"
     if obs.kind.endswith("_pct"):
-        return f"{label.removesuffix(' pct')} {value:g} %"
-    return f"{label} {value:g}"
+        return f"{text.removesuffix(' (%)')} {value:g} %"
+    return f"{text} {value:g}"
 
 
 def patient_record(patient: Patient, *, today: date) -> PatientRecord:
@@ -521,6 +654,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
             transitions=transitions.get(ep.id, []),
             evaluation=evaluation,
             open_tasks=[t for t in tasks.get(ep.id, []) if t.status == TaskStatus.OPEN],
+            closed_tasks=[t for t in tasks.get(ep.id, []) if t.status != TaskStatus.OPEN],
             projected=projected,
             observations=obs.get(ep.id, []),
             imaging=img.get(ep.id, []),
@@ -528,7 +662,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
             today=today,
         )
         views.append(view)
-        label = view.label
+        ep_label = view.label
         for o in view.observations:
             category = "pain" if o.kind == "pain_nrs" else "observation"
             timeline.append(
@@ -538,7 +672,9 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     category,
                     _fmt_obs(o),
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
+                    fact_kind="observation",
+                    fact_id=o.id,
                 )
             )
         series = [
@@ -547,7 +683,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
             if o.kind == "pain_nrs"
         ]
         if series:
-            pain[label] = sorted(series)
+            pain[ep_label] = sorted(series)
         for i in view.imaging:
             edema = {True: "edema", False: "no edema", None: "edema not reported"}[i.edema]
             timeline.append(
@@ -555,10 +691,12 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     i.performed_date,
                     "fact",
                     "imaging",
-                    f"{i.get_modality_display().upper()} {i.region}",
+                    f"{label(i.modality)} {i.region}",
                     f"{edema}{', with contrast' if i.contrast else ''}",
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
+                    fact_kind="imaging",
+                    fact_id=i.id,
                 )
             )
         for p in view.procedures:
@@ -567,10 +705,12 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     p.performed_date,
                     "fact",
                     "procedure",
-                    p.kind.replace("_", " ").capitalize(),
+                    label(p.kind),
                     p.level,
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
+                    fact_kind="procedure",
+                    fact_id=p.id,
                 )
             )
         for t in view.transitions:
@@ -583,13 +723,13 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                     f"{t.to_phase.replace('_', ' ')}",
                     t.cause,
                     episode_id=ep.id,
-                    episode_label=label,
+                    episode_label=ep_label,
                 )
             )
         for task in tasks.get(ep.id, []):
-            timeline.append(_task_entry(task, today, label, ep.id))
+            timeline.append(_task_entry(task, today, ep_label, ep.id))
         for spec, title in projected:
-            timeline.append(_projected_entry(spec, title, label, ep.id))
+            timeline.append(_projected_entry(spec, title, ep_label, ep.id))
     programme_view = None
     prog = programmes.get(patient.id)
     if prog is not None:
@@ -613,14 +753,18 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
         dose = " ".join(x for x in (m.dose, m.route) if x)
         timeline.append(
             TimelineEntry(
-                m.start_date, "fact", "medication", f"Started {m.drug.replace('_', ' ')}", dose
+                m.start_date,
+                "fact",
+                "medication",
+                f"Started {label(m.drug)}",
+                dose,
+                fact_kind="medication",
+                fact_id=m.id,
             )
         )
         if m.stop_date:
             timeline.append(
-                TimelineEntry(
-                    m.stop_date, "fact", "medication", f"Stopped {m.drug.replace('_', ' ')}", dose
-                )
+                TimelineEntry(m.stop_date, "fact", "medication", f"Stopped {label(m.drug)}", dose)
             )
     bmd: dict[str, list[tuple[date, float]]] = defaultdict(list)
     for s in scans:
@@ -630,7 +774,9 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
                 s.performed_date,
                 "fact",
                 "dxa",
-                f"DXA {s.site.replace('_', ' ')}: {s.bmd_g_cm2} g/cm²{tscore}",
+                f"DXA {label(s.site).lower()}: {s.bmd_g_cm2} g/cm²{tscore}",
+                fact_kind="dxa",
+                fact_id=s.id,
             )
         )
         bmd[s.site].append((s.performed_date, float(s.bmd_g_cm2)))
@@ -651,7 +797,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
 
 
 def _task_entry(
-    task: FollowUpTask, today: date, label: str, episode_id: uuid.UUID | None = None
+    task: FollowUpTask, today: date, where: str, episode_id: uuid.UUID | None = None
 ) -> TimelineEntry:
     on = task.closed_on if task.status != TaskStatus.OPEN and task.closed_on else task.due_date
     state = task.state_on(today) if task.status == TaskStatus.OPEN else task.status
@@ -660,16 +806,16 @@ def _task_entry(
         "task",
         "task",
         task.title,
-        task.outcome.replace("_", " ") or task.reason or task.note,
+        label(task.outcome) or task.reason or task.note,
         status=state or "",
         episode_id=episode_id,
-        episode_label=label,
+        episode_label=where,
         task=task,
     )
 
 
 def _projected_entry(
-    spec: TaskSpec, title: str, label: str, episode_id: uuid.UUID | None = None
+    spec: TaskSpec, title: str, where: str, episode_id: uuid.UUID | None = None
 ) -> TimelineEntry:
     return TimelineEntry(
         spec.due_date,
@@ -679,7 +825,7 @@ def _projected_entry(
         f"expected; raised {spec.lead_days} days ahead",
         status="projected",
         episode_id=episode_id,
-        episode_label=label,
+        episode_label=where,
     )
 
 

@@ -33,10 +33,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from pathways import catalogue, indicators, selectors
-from pathways.models import FollowUpTask, TaskPriority
-from pathways.services import task_assign, task_complete, task_not_applicable, task_snooze
-from pathways.services.tasks import PHYSICIAN_DECISIONS
+from pathways.engine.dates import add_months
+from pathways.forms import RESULT_LABELS, result_data
+from pathways.models import CallOutcome, FollowUpTask, TaskPriority
+from pathways.services import (
+    task_assign,
+    task_call,
+    task_complete,
+    task_not_applicable,
+    task_reopen,
+    task_snooze,
+    task_undo,
+)
+from pathways.services.tasks import PHYSICIAN_DECISIONS, task_record_result
+from patients.models import Drug, DxaSite
 from vcftrack.errors import DomainError, PermissionDenied
+from vcftrack.labels import FIELD_NAMES, label
 from vcftrack.web import Scope, get_scope
 
 
@@ -52,7 +64,18 @@ def _int(value: str | None, default: int = 1) -> int:
 
 
 # ---------------------------------------------------------------- worklist --
-FILTER_KEYS = ("rule", "priority", "assignee", "mine", "state", "q", "sort", "clinic")
+FILTER_KEYS = (
+    "rule",
+    "priority",
+    "assignee",
+    "mine",
+    "state",
+    "q",
+    "sort",
+    "clinic",
+    "group",
+    "page",
+)
 
 
 def _query(
@@ -72,8 +95,9 @@ def _query(
         mine=params.get("mine") == "1",
         state=params.get("state", ""),
         q=params.get("q", "").strip()[:100],
-        sort=params.get("sort", "due") if params.get("sort") in selectors.SORTS else "due",
+        sort=str(params.get("sort")) if params.get("sort") in selectors.SORTS else "priority",
         page=_int(params.get("page")),
+        group="patient" if params.get("group") == "patient" else "",
     )
 
 
@@ -96,33 +120,41 @@ def _worklist_context(
     for row in page.rows:
         row.assignees = by_clinic.get(row.task.clinic_id, [])
     assignees = selectors.distinct_users(by_clinic)
+    filter_count = sum(
+        1 for k in ("rule", "priority", "assignee", "mine", "q", "clinic") if params.get(k)
+    )
     return {
-        "writable_ids": {c.id for c in scope.clinics if scope.can_write(c.id)},
+        **task_action_context(scope, todays, now),
         "query": query,
         "page": page,
         "params": params,
         "filters_qs": _filters_qs(params),
+        "export_qs": _filters_qs(params, page=None),
+        "filter_count": filter_count,
         "prev_qs": _filters_qs(params, page=page.page - 1),
         "next_qs": _filters_qs(params, page=page.page + 1),
         "state_links": [
-            (state, label, page.counts.get(state, 0), _filters_qs(params, state=state, page=None))
-            for state, label in selectors.GROUPS
+            (state, text, page.counts.get(state, 0), _filters_qs(params, state=state, page=None))
+            for state, text in selectors.GROUPS
         ],
         "all_qs": _filters_qs(params, state=None, page=None),
+        "group_qs": _filters_qs(params, group=None if query.group else "patient", page=None),
         "rules": selectors.rule_choices(),
         "priorities": TaskPriority.choices,
         "assignees": assignees,
-        "sorts": [
-            ("due", "Most overdue first"),
-            ("-due", "Latest deadline first"),
-            ("priority", "Priority"),
-            ("patient", "Patient name"),
-            ("rule", "Task"),
-            ("assignee", "Assignee"),
-        ],
-        "physician_decisions": PHYSICIAN_DECISIONS,
+        "sorts": SORT_LABELS,
         "min_snooze": min(todays.values(), default=now.date()) + timedelta(days=1),
     }
+
+
+SORT_LABELS = [
+    ("priority", "Priority, then most overdue"),
+    ("due", "Most overdue first"),
+    ("-due", "Latest deadline first"),
+    ("patient", "Patient name"),
+    ("rule", "Task"),
+    ("assignee", "Assignee"),
+]
 
 
 @login_required
@@ -199,7 +231,32 @@ def _csv_safe(value: str) -> str:
 
 
 # ------------------------------------------------------------ task actions --
-ACTIONS = ("complete", "not-applicable", "snooze", "assign")
+ACTIONS = (
+    "complete",
+    "not-applicable",
+    "snooze",
+    "assign",
+    "call",
+    "record",
+    "reopen",
+    "undo",
+)
+# One click snoozes: (value, button label, days, months).
+SNOOZE_PRESETS = (
+    ("1w", "+1 week", 7, 0),
+    ("2w", "+2 weeks", 14, 0),
+    ("1m", "+1 month", 0, 1),
+)
+# The browser shows "undo" this long after an action (the server allows a
+# little more, see services.tasks.UNDO_SECONDS).
+UNDO_SHOWN_SECONDS = 10
+
+
+def _preset_until(preset: str, today: date) -> date | None:
+    for value, _label, days, months in SNOOZE_PRESETS:
+        if value == preset:
+            return add_months(today, months) + timedelta(days=days)
+    return None
 
 
 def _task_or_404(request: HttpRequest, task_id: uuid.UUID) -> FollowUpTask:
@@ -218,9 +275,11 @@ def _render_row(
     errors: dict[str, list[str]] | None = None,
     action: str = "",
     message: str = "",
+    undo: bool = False,
     now: Any,
 ) -> HttpResponse:
     context = _row_context(request, task, now=now, errors=errors, action=action, message=message)
+    context["undo"] = undo
     return render(request, "pathways/_task_row.html", context, status=status)
 
 
@@ -239,32 +298,111 @@ def _row_context(
     row.assignees = selectors.assignable_by_clinic([task.clinic_id])[task.clinic_id]
     context = {
         "row": row,
-        "writable_ids": {c.id for c in scope.all_clinics if scope.can_write(c.id)},
+        **task_action_context(scope, todays, now),
         # "__all__" cannot be looked up in a template.
         "errors": {("all" if k == "__all__" else k): v for k, v in (errors or {}).items()},
         "open_action": action,
         "message": message,
-        "physician_decisions": PHYSICIAN_DECISIONS,
         "min_snooze": todays[task.clinic_id] + timedelta(days=1),
         "form_data": request.POST,
+        # A row of the worklist posts the worklist's filters with its actions,
+        # so the answer is the refreshed list (counts, groups, next row).
+        "filters_qs": request.POST.get("filters", None),
     }
     return context
+
+
+def task_action_context(scope: Scope, todays: dict[uuid.UUID, date], now: Any) -> dict[str, Any]:
+    """What every task row needs to offer the right actions to this person."""
+    today = min(todays.values(), default=now.date())
+    return {
+        "writable_ids": {c.id for c in scope.all_clinics if scope.can_write(c.id)},
+        "physician_ids": {c.id for c in scope.all_clinics if scope.is_physician(c.id)},
+        "physician_decisions": PHYSICIAN_DECISIONS,
+        "snooze_presets": [
+            (value, label, _preset_until(value, today)) for value, label, _d, _m in SNOOZE_PRESETS
+        ],
+        "call_outcomes": CallOutcome.choices,
+        "retry_default": today + timedelta(days=2),
+        "drug_choices": Drug.choices,
+        "dxa_sites": DxaSite.choices,
+        "today_iso": today.isoformat(),
+        "undo_seconds": UNDO_SHOWN_SECONDS,
+    }
 
 
 @login_required
 @require_GET
 def task_actions(request: HttpRequest, task_id: uuid.UUID) -> HttpResponse:
-    """The action forms of one task: loaded into the row when it is opened
-    (keeps the worklist page light), or a page of its own without JavaScript."""
+    """A task on a page of its own (without JavaScript, or from a link)."""
     now = timezone.now()
     task = _task_or_404(request, task_id)
     context = _row_context(request, task, now=now)
     context["back_url"] = reverse("worklist")
-    if _is_htmx(request) and not get_scope(request).can_write(task.clinic_id):
-        return HttpResponse("Your role in this clinic can read but not change tasks.", status=403)
-    if _is_htmx(request):
-        return render(request, "pathways/_task_actions.html", context)
     return render(request, "pathways/task_page.html", context)
+
+
+def _who(user: Any) -> str:
+    return str(user.get_full_name() or user.get_username())
+
+
+def _act(request: HttpRequest, task: FollowUpTask, action: str, now: Any) -> tuple[Any, str]:
+    """Call the service of one action; return the task and what to tell the person."""
+    post = request.POST
+    actor = request.user
+    title = task.title
+    if action == "complete":
+        task = task_complete(
+            task=task,
+            actor=actor,
+            outcome=post.get("outcome", ""),
+            note=post.get("note", ""),
+            now=now,
+        )
+        return task, f"Done: {title}" + (f" ({label(task.outcome)})" if task.outcome else "")
+    if action == "not-applicable":
+        task = task_not_applicable(task=task, actor=actor, reason=post.get("reason", ""), now=now)
+        return task, f"Not applicable: {title}"
+    if action == "snooze":
+        until: Any = post.get("until", "")
+        reason = post.get("reason", "")
+        preset = _preset_until(post.get("preset", ""), task.clinic.today(now))
+        if preset is not None:
+            until = preset.isoformat()
+            reason = reason or "Snoozed from the worklist"
+        task = task_snooze(task=task, actor=actor, until=until, reason=reason, now=now)
+        return task, f"Snoozed to {task.snoozed_until:%-d %b %Y}: {title}"
+    if action == "assign":
+        task = task_assign(task=task, actor=actor, assignee=post.get("assignee") or None, now=now)
+        if task.assignee is None:
+            return task, f"Unassigned: {title}"
+        verb = "Sent to" if post.get("send") else "Assigned to"
+        return task, f"{verb} {_who(task.assignee)}: {title}"
+    if action == "call":
+        task = task_call(
+            task=task,
+            actor=actor,
+            outcome=post.get("call_outcome", ""),
+            retry_on=post.get("retry_on", ""),
+            note=post.get("note", ""),
+            now=now,
+        )
+        return task, f"Call recorded ({label(task.call_outcome).lower()}): {title}"
+    if action == "record":
+        row = selectors.make_row(task, {task.clinic_id: task.clinic.today(now)})
+        task_record_result(
+            task=task,
+            actor=actor,
+            form=row.result_form,
+            data=result_data(row.result_form, post),
+            now=now,
+        )
+        return task, f"{RESULT_LABELS.get(row.result_form, 'Result')} recorded: {title}"
+    if action == "reopen":
+        task = task_reopen(task=task, actor=actor, reason=post.get("reason", ""), now=now)
+        return task, f"Reopened: {title}"
+    task = task_undo(task=task, actor=actor, now=now)
+    return task, f"Undone: {title}"
 
 
 @login_required
@@ -284,53 +422,25 @@ def task_action(request: HttpRequest, task_id: uuid.UUID, action: str) -> HttpRe
             403,
             {"__all__": ["Your role in this clinic can read but not change tasks."]},
         )
-    post = request.POST
     try:
-        if action == "complete":
-            task = task_complete(
-                task=task,
-                actor=request.user,
-                outcome=post.get("outcome", ""),
-                note=post.get("note", ""),
-                now=now,
-            )
-            message = "Done" + (f": {task.outcome.replace('_', ' ')}" if task.outcome else "")
-        elif action == "not-applicable":
-            task = task_not_applicable(
-                task=task, actor=request.user, reason=post.get("reason", ""), now=now
-            )
-            message = "Marked not applicable"
-        elif action == "snooze":
-            task = task_snooze(
-                task=task,
-                actor=request.user,
-                until=post.get("until", ""),
-                reason=post.get("reason", ""),
-                now=now,
-            )
-            message = f"Snoozed to {task.snoozed_until:%d %b %Y}"
-        else:
-            task = task_assign(
-                task=task, actor=request.user, assignee=post.get("assignee") or None, now=now
-            )
-            message = (
-                f"Assigned to {task.assignee.get_full_name() or task.assignee.get_username()}"
-                if task.assignee
-                else "Unassigned"
-            )
+        task, message = _act(request, task, action, now)
     except ValidationError as exc:
         return _respond_error(request, task, now, action, 422, exc.message_dict)
     except PermissionDenied as exc:
         return _respond_error(request, task, now, action, 403, {"__all__": [exc.message]})
     except DomainError as exc:
-        return _respond_error(
-            request, task, now, action, 409, {exc.field or "__all__": [exc.message]}
-        )
+        field = "__all__" if exc.field in (None, "status") else exc.field
+        return _respond_error(request, task, now, action, 409, {field: [exc.message]})
     if not _is_htmx(request):
-        messages.success(request, f"{task.title} — {message}.")
+        messages.success(request, f"{message}.")
         return HttpResponseRedirect(_back(request))
+    undo = action not in ("undo", "record", "reopen")
+    if "filters" in request.POST:
+        context = _worklist_context(request, QueryDict(request.POST["filters"]), scope, now)
+        context["flash"] = {"text": message, "id": task.id, "undo": undo}
+        return render(request, "pathways/_worklist_results.html", context)
     task = _task_or_404(request, task.id)
-    return _render_row(request, task, message=message, now=now)
+    return _render_row(request, task, message=message, undo=undo, now=now)
 
 
 def _respond_error(
@@ -341,22 +451,22 @@ def _respond_error(
     status: int,
     errors: dict[str, list[str]],
 ) -> HttpResponse:
+    texts = [t for field_texts in errors.values() for t in field_texts]
+    if status == 403:
+        # A refused write is a 403 whatever the client: a short message the
+        # page shows in the row (never a page inside a fragment).
+        return HttpResponse(" ".join(texts), status=403, content_type="text/plain")
     if not _is_htmx(request):
-        for field, texts in errors.items():
-            for text in texts:
-                messages.error(
-                    request, f"{task.title}: {'' if field == '__all__' else field + ': '}{text}"
-                )
-        response = HttpResponseRedirect(_back(request))
-        if status == 403:
-            # A refused write is a 403 whatever the client; the message says why.
-            return HttpResponse(
-                "; ".join(t for texts in errors.values() for t in texts),
-                status=403,
-                content_type="text/plain",
-            )
-        return response
-    return _render_row(request, task, status=status, errors=errors, action=action, now=now)
+        for field, field_texts in errors.items():
+            for text in field_texts:
+                name = "" if field == "__all__" else f"{FIELD_NAMES.get(field, label(field))}: "
+                messages.error(request, f"{task.title}: {name}{text}")
+        return HttpResponseRedirect(_back(request))
+    response = _render_row(request, task, status=status, errors=errors, action=action, now=now)
+    # The worklist's forms target the whole list; an error belongs in the row.
+    response["HX-Retarget"] = f"#task-{task.id}"
+    response["HX-Reswap"] = "outerHTML"
+    return response
 
 
 def _back(request: HttpRequest) -> str:
@@ -380,18 +490,30 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
         except ValueError:
             continue
     tasks = selectors.tasks_for_bulk(ids, [c.id for c in scope.all_clinics])
-    assignee = request.POST.get("assignee") or None
+    choice = request.POST.get("assignee", "")
+    # No default: "nobody" is a choice a person makes, never what an
+    # untouched select sends.
+    assignee = None if choice == "none" else choice
     problems: list[str] = []
+    done = ""
     if not tasks:
-        problems.append("Tick at least one task to assign.")
+        problems.append("Tick at least one task.")
+    elif not choice:
+        problems.append("Choose who to assign the selected tasks to (or “Nobody”).")
     elif any(not scope.can_write(t.clinic_id) for t in tasks):
-        return HttpResponse("Your role cannot assign these tasks.", status=403)
+        return HttpResponse(
+            "Your role cannot assign these tasks.", status=403, content_type="text/plain"
+        )
     else:
         try:
             # All or nothing: one bad assignee leaves every task as it was.
             with transaction.atomic():
                 for task in tasks:
-                    task_assign(task=task, actor=request.user, assignee=assignee, now=now)
+                    task = task_assign(task=task, actor=request.user, assignee=assignee, now=now)
+            n = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}"
+            done = (
+                f"Assigned {n} to {_who(task.assignee)}." if task.assignee else f"Unassigned {n}."
+            )
         except ValidationError as exc:
             problems.extend(t for texts in exc.message_dict.values() for t in texts)
         except DomainError as exc:
@@ -399,32 +521,48 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
     if not _is_htmx(request):
         for p in problems:
             messages.error(request, p)
-        if not problems:
-            messages.success(request, f"Assigned {len(tasks)} task(s).")
+        if done:
+            messages.success(request, done)
         return HttpResponseRedirect(reverse("worklist") + "?" + filters.urlencode())
     context = _worklist_context(request, filters, scope, now)
     context["bulk_problems"] = problems
-    context["bulk_message"] = "" if problems else f"Assigned {len(tasks)} task(s)."
+    context["bulk_message"] = done
     return render(
         request, "pathways/_worklist_results.html", context, status=422 if problems else 200
     )
 
 
 # --------------------------------------------------------------- dashboard --
-def _period(params: QueryDict, today: date) -> tuple[date, date]:
-    def parse(name: str, default: date) -> date:
+def _period(params: QueryDict, today: date) -> tuple[date, date, str]:
+    """The period asked for, or the last 12 months, with what was wrong with it."""
+    problems: list[str] = []
+
+    def parse(name: str, default: date, label_: str) -> date:
+        raw = params.get(name, "")
+        if not raw:
+            return default
         try:
-            return date.fromisoformat(params.get(name, ""))
+            return date.fromisoformat(raw)
         except ValueError:
+            problems.append(f"“{raw}” is not a date ({label_}).")
             return default
 
-    end = min(parse("to", today), today)
-    start = parse("from", end - timedelta(days=365))
+    end = parse("to", today, "to")
+    if end > today:
+        problems.append(f"The end date is after today; showing up to today ({today:%-d %b %Y}).")
+        end = today
+    start = parse("from", end - timedelta(days=365), "from")
     if start > end:
+        problems.append(
+            f"The start date ({start:%-d %b %Y}) is after the end date ({end:%-d %b %Y}); "
+            "showing the 12 months up to the end date instead."
+        )
         start = end - timedelta(days=365)
     # A bounded period keeps the month-by-month chart and the query small.
-    start = max(start, end - timedelta(days=3 * 366))
-    return start, end
+    if start < end - timedelta(days=3 * 366):
+        start = end - timedelta(days=3 * 366)
+        problems.append(f"At most three years: showing from {start:%-d %b %Y}.")
+    return start, end, " ".join(problems)
 
 
 def _dashboard_scope(
@@ -463,7 +601,7 @@ def _presets(today: date) -> list[tuple[str, str]]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     scope, clinic_ids, todays, today = _dashboard_scope(request, now)
-    start, end = _period(request.GET, today)
+    start, end, period_problem = _period(request.GET, today)
     board, computed_at = indicators.dashboard_cached(
         clinic_ids, start, end, today, now=now, fresh=request.GET.get("fresh") == "1"
     )
@@ -484,6 +622,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             {"label": ind.title, "data": [m[ind.code] for m in board.months]}
             for ind in indicators.INDICATORS
         ],
+        # Most indicators' target (the 3-month review's is 90 %).
+        "target": 80,
     }
     phases = indicators.phase_distribution(clinic_ids)
     return render(
@@ -502,6 +642,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "phase_max": max((n for _p, n in phases), default=0) or 1,
             "overdue": indicators.overdue_by_rule(clinic_ids, todays),
             "candidates": candidates,
+            "period_problem": period_problem,
+            "small_denominator": indicators.SMALL_DENOMINATOR,
+            # The physician's own to-do list leads the page for a physician.
+            "candidates_first": any(scope.is_physician(c) for c in clinic_ids),
             "cand_next": cand_next,
             "cand_page": cand_page,
             "chart": chart,
@@ -519,7 +663,7 @@ def indicator_drilldown(request: HttpRequest, code: str) -> HttpResponse | Strea
     if code not in indicators.BY_CODE:
         raise Http404("No such indicator")
     scope, clinic_ids, todays, today = _dashboard_scope(request, now)
-    start, end = _period(request.GET, today)
+    start, end, _problem = _period(request.GET, today)
     which = request.GET.get("which", "gap")
     if which not in ("numerator", "denominator", "gap"):
         which = "gap"

@@ -28,7 +28,7 @@ from patients.models import (
 from patients.selectors import clinic_ids_for, roles_for
 from patients.services import (
     PATIENT_FIELDS,
-    PATIENT_REQUIRED_FIELDS,
+    PATIENT_REQUIRED,
     bone_density_delete,
     bone_density_record,
     medication_delete,
@@ -37,6 +37,7 @@ from patients.services import (
     medication_verify,
     patient_create,
     patient_delete,
+    patient_fact_void,
     patient_update,
 )
 from vcftrack.api.errors import ApiError, not_found
@@ -112,6 +113,9 @@ class PatientSerializer(StrictModelSerializer):
             "birth_date",
             "sex",
             "deceased_date",
+            "phone",
+            "phone_alt",
+            "contact_time",
             "version",
             "created_at",
             "updated_at",
@@ -131,6 +135,13 @@ class PatientUpdateSerializer(serializers.Serializer[Any]):
     birth_date = serializers.DateField(help_text="Not in the future.")
     sex = serializers.ChoiceField(choices=Sex.choices)
     deceased_date = serializers.DateField(required=False, allow_null=True, help_text=DECEASED_HELP)
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="As written: +49 30 1234-567."
+    )
+    phone_alt = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    contact_time = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="E.g. weekday mornings."
+    )
 
 
 class PatientCreateSerializer(PatientUpdateSerializer):
@@ -217,6 +228,9 @@ class PatientViewSet(ApiViewSet):
                 birth_date=data.get("birth_date"),
                 sex=data.get("sex", "unknown"),
                 deceased_date=data.get("deceased_date"),
+                phone=data.get("phone", ""),
+                phone_alt=data.get("phone_alt", ""),
+                contact_time=data.get("contact_time", ""),
                 now=self.now,
             ),
             errors,
@@ -227,7 +241,7 @@ class PatientViewSet(ApiViewSet):
         self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
     ) -> Response:
         data, errors = self.body(
-            request, allowed=PATIENT_FIELDS, required=() if partial else PATIENT_REQUIRED_FIELDS
+            request, allowed=PATIENT_FIELDS, required=() if partial else PATIENT_REQUIRED
         )
         return self.write(
             request,
@@ -337,6 +351,30 @@ class BoneDensityFilter(PatientFactFilter):
         fields: list[str] = []
 
 
+class VoidSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000, help_text="Why the entry is voided.")
+
+
+class PatientFactVoidMixin:
+    """``POST …/{id}/void/``: a medication or DXA entered by mistake, with the reason."""
+
+    @extend_schema(request=VoidSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def void(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Void the entry with the reason (required); the pathway is
+        re-evaluated without it. Answers 204."""
+        data, errors = self.body(request, allowed=("reason",), required=("reason",))
+        return self.write(  # type: ignore[no-any-return]
+            request,
+            update=lambda r: self.run_service(
+                lambda: patient_fact_void(
+                    record=r, reason=data.get("reason"), now=self.now, actor_id=request.user.pk
+                ),
+                errors,
+            ),
+        )
+
+
 class PatientFactViewSet(ApiViewSet):
     """Shared by medications and bone density, nested or flat."""
 
@@ -385,7 +423,7 @@ class PatientFactViewSet(ApiViewSet):
     update=extend_schema(request=MedicationWriteSerializer),
     partial_update=extend_schema(request=MedicationWriteSerializer),
 )
-class PatientMedicationViewSet(PatientFactViewSet):
+class PatientMedicationViewSet(PatientFactVoidMixin, PatientFactViewSet):
     """A patient's medications; every episode of the patient sees them."""
 
     model = Medication
@@ -457,7 +495,7 @@ class PatientMedicationViewSet(PatientFactViewSet):
         request=BoneDensityWriteSerializer, responses={201: BoneDensitySerializer}
     ),
 )
-class PatientBoneDensityViewSet(PatientFactViewSet):
+class PatientBoneDensityViewSet(PatientFactVoidMixin, PatientFactViewSet):
     """A patient's DXA scans (recorded or deleted; a wrong scan is deleted and re-recorded)."""
 
     model = BoneDensity

@@ -14,10 +14,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from patients.models import Drug, DxaSite, Medication, Route, Sex
+from vcftrack.labels import label as code_label
 
 
 def _blank(choices: Any, label: str = "—") -> list[tuple[str, str]]:
-    return [("", label), *[(c.value, c.label.replace("_", " ")) for c in choices]]
+    # Words, not codes: "MRI", "X-ray", "NSAID" (not "Mri", "Xray", "Nsaid").
+    return [("", label), *[(c.value, code_label(c.value)) for c in choices]]
 
 
 class DateInput(forms.DateInput):
@@ -53,6 +55,14 @@ class PatientForm(ServiceForm):
     family_name = forms.CharField(label="Family name", required=False, max_length=300)
     birth_date = forms.CharField(label="Date of birth", required=False, widget=DateInput())
     sex = forms.ChoiceField(label="Sex", required=False, choices=_blank(Sex, "unknown"))
+    phone = forms.CharField(label="Phone", required=False, max_length=64)
+    phone_alt = forms.CharField(label="Other phone", required=False, max_length=64)
+    contact_time = forms.CharField(
+        label="Best time to call",
+        required=False,
+        max_length=200,
+        help_text="E.g. weekday mornings.",
+    )
 
     def __init__(self, *args: Any, clinics: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,7 +83,7 @@ class MedicationStopForm(ServiceForm):
     def __init__(self, *args: Any, medications: list[Medication], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["medication"].choices = [("", "—")] + [  # type: ignore[attr-defined]
-            (str(m.id), f"{m.drug.replace('_', ' ')} since {m.start_date:%d %b %Y}")
+            (str(m.id), f"{code_label(m.drug)} since {m.start_date:%-d %b %Y}")
             for m in medications
             if m.stop_date is None
         ]

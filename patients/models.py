@@ -40,6 +40,17 @@ class SyncedModel(models.Model):
         abstract = True
 
 
+class Voidable(models.Model):
+    """A recorded fact that can be voided (a mistyped entry): the row becomes a
+    tombstone (``deleted_at``) and keeps why, so the record shows what was
+    corrected and the engine re-evaluates without it."""
+
+    void_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
 class ChangeCounter(models.Model):
     """One row: the last change_seq handed out."""
 
@@ -131,6 +142,10 @@ class Patient(SyncedModel):
     # Set by a person or by an import (FHIR Patient.deceasedDateTime); a
     # deceased patient's pathway raises nothing more (pathway-spec V2.4).
     deceased_date = models.DateField("date of death", null=True, blank=True)
+    # A follow-up list is worked by calling: the numbers and when to call.
+    phone = models.CharField(max_length=32, blank=True, default="")
+    phone_alt = models.CharField(max_length=32, blank=True, default="")
+    contact_time = models.CharField(max_length=100, blank=True, default="")
 
     objects = SyncedQuerySet.as_manager()
 
@@ -227,7 +242,7 @@ class Route(models.TextChoices):
     OTHER = "other"
 
 
-class Medication(SyncedModel):
+class Medication(Voidable, SyncedModel):
     # The FK's own index is replaced by the covering "alive" index below.
     patient = models.ForeignKey(
         Patient, on_delete=models.CASCADE, related_name="medications", db_index=False
@@ -287,7 +302,7 @@ class DxaSite(models.TextChoices):
     FEMORAL_NECK = "femoral_neck"
 
 
-class BoneDensity(SyncedModel):
+class BoneDensity(Voidable, SyncedModel):
     patient = models.ForeignKey(
         Patient, on_delete=models.CASCADE, related_name="bone_density", db_index=False
     )

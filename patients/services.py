@@ -107,11 +107,17 @@ def patient_create(
     birth_date: Any,
     sex: Any = "unknown",
     deceased_date: Any = None,
+    phone: Any = "",
+    phone_alt: Any = "",
+    contact_time: Any = "",
     now: datetime,
     patient_id: uuid.UUID | None = None,
 ) -> Patient:
     today = _now_date(clinic, now)
     errors = FieldErrors()
+    contact = check_contact(
+        errors, {"phone": phone, "phone_alt": phone_alt, "contact_time": contact_time}
+    )
     mrn = check_text(errors, "mrn", mrn, max_length=64, required=True)
     given = check_text(errors, "given_name", given_name, max_length=100, required=True)
     family = check_text(errors, "family_name", family_name, max_length=100, required=True)
@@ -135,6 +141,7 @@ def patient_create(
         sex=sex,
         deceased_date=death,
         recorded_on=today,
+        **contact,
     )
     try:
         with transaction.atomic():
@@ -165,11 +172,35 @@ def check_death_date(
         required=False,
         not_before=(birth, "the date of birth") if birth is not None else None,
     )
+PATIENT_REQUIRED = ("mrn", "given_name", "family_name", "birth_date", "sex")
+# Contact details: a follow-up list is worked by calling.
+CONTACT_FIELDS = ("phone", "phone_alt", "contact_time")
+PHONE_CHARS = set("0123456789+-() ./")
 
 
-# The fields a PUT must send; deceased_date is optional (null: not deceased).
-PATIENT_REQUIRED_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex")
-PATIENT_FIELDS = (*PATIENT_REQUIRED_FIELDS, "deceased_date")
+def check_contact(errors: FieldErrors, data: dict[str, Any]) -> dict[str, str]:
+    """Phone numbers as people write them (+49 30 1234-567), checked loosely:
+    only phone characters, and enough digits to dial."""
+    out: dict[str, str] = {}
+    for name in ("phone", "phone_alt"):
+        if name not in data:
+            continue
+        text = check_text(errors, name, data[name], max_length=32, required=False)
+        if text and (set(text) - PHONE_CHARS or sum(c.isdigit() for c in text) < 5):
+            errors.add(
+                name, "Enter a phone number: digits, spaces, + - ( ) only, 5 digits at least."
+            )
+        out[name] = text
+    if "contact_time" in data:
+        out["contact_time"] = check_text(
+            errors, "contact_time", data["contact_time"], max_length=100, required=False
+        )
+    return out
+
+
+# The fields a PUT must send are PATIENT_REQUIRED; deceased_date is optional
+# (null: not deceased), and so are the contact details.
+PATIENT_FIELDS = (*PATIENT_REQUIRED, *CONTACT_FIELDS, "deceased_date")
 
 
 def patient_update(
@@ -202,6 +233,7 @@ def patient_update(
                 "birth_date",
                 f"Must not be after the date of death ({patient.deceased_date.isoformat()}).",
             )
+    values.update(check_contact(errors, {k: v for k, v in data.items() if k in CONTACT_FIELDS}))
     errors.raise_if_any()
     if "mrn" in values and values["mrn"] != patient.mrn:
         clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
@@ -475,6 +507,28 @@ def _lock(row: Patient | Medication) -> None:
     (the web form holds no lock; a second tab or an API client may have written)."""
     list(type(row).objects.select_for_update().filter(pk=row.pk).values_list("pk"))
     row.refresh_from_db()
+def check_void_reason(reason: Any) -> str:
+    """A void always says why (a mistyped value, the wrong patient, ...)."""
+    errors = FieldErrors()
+    text = check_text(errors, "reason", reason, max_length=2000, required=True)
+    errors.raise_if_any()
+    return text
+
+
+def patient_fact_void(
+    *, record: Medication | BoneDensity, reason: Any, now: datetime, actor_id: int | None = None
+) -> None:
+    """Void a medication or DXA entered by mistake: a tombstone that keeps the
+    reason; the patient's episodes are re-evaluated without it."""
+    text = check_void_reason(reason)
+    if record.deleted_at is not None:
+        raise DomainError("This entry is already voided.")
+    with transaction.atomic():
+        _after_patient_fact(record.patient, now=now, actor_id=actor_id)
+        record.void_reason = text
+        record.deleted_at = now
+        stamp([record], now=now)
+        record.save()
 
 
 def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:

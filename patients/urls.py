@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern] = [
     path("<uuid:patient_id>/", views.patient_detail, name="patient_detail"),
     path("<uuid:patient_id>/episodes/", views.episode_new, name="episode_new"),
     path("<uuid:patient_id>/facts/<slug:form_key>/", views.record_fact, name="record_fact"),
+    path("<uuid:patient_id>/void/<slug:kind>/<uuid:fact_id>/", views.void_fact, name="void_fact"),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pathways.forms import EPISODE_FACT_FORMS, EpisodeForm
-from pathways.models import Episode, EpisodeStatus
+from pathways.models import Episode, EpisodeStatus, Imaging, Observation, Procedure
 from pathways.selectors import (
     assignable_by_clinic,
     describe_changes,
@@ -31,8 +32,8 @@ from pathways.selectors import (
     make_row,
     patient_record,
 )
-from pathways.services import episode_create, fact_record
-from pathways.services.tasks import PHYSICIAN_DECISIONS
+from pathways.services import episode_create, fact_record, fact_void
+from pathways.views import task_action_context
 from patients.forms import (
     BoneDensityForm,
     DeathForm,
@@ -42,16 +43,18 @@ from patients.forms import (
     PatientForm,
     apply_errors,
 )
-from patients.models import AccessEvent, Medication, Patient
+from patients.models import AccessEvent, BoneDensity, Medication, Patient
 from patients.services import (
     bone_density_record,
     medication_record,
     medication_update,
     medication_verify,
     patient_create,
+    patient_fact_void,
     patient_record_death,
 )
 from vcftrack.errors import DomainError
+from vcftrack.labels import label as code_label
 from vcftrack.web import get_scope
 
 PATIENT_PAGE = 50
@@ -156,6 +159,7 @@ def _render_patient(
     open_form: str = "",
     status: int = 200,
     episode_form: EpisodeForm | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     scope = get_scope(request)
     today = patient.clinic.today(now)
@@ -178,10 +182,22 @@ def _render_patient(
         ],
         "bmd": [
             {
-                "label": site.replace("_", " "),
+                "label": f"BMD, {code_label(site).lower()}",
                 "points": [{"x": d.isoformat(), "y": v} for d, v in series],
             }
             for site, series in record.bmd_series.items()
+        ],
+        # T-scores on their own axis, with the -2.5 line (osteoporosis).
+        "tscore": [
+            {
+                "label": f"T-score, {code_label(site).lower()}",
+                "points": [
+                    {"x": s.performed_date.isoformat(), "y": float(s.t_score)}
+                    for s in record.bone_density
+                    if s.site == site and s.t_score is not None
+                ],
+            }
+            for site in record.bmd_series
         ],
     }
     return render(
@@ -213,9 +229,14 @@ def _render_patient(
             "role": scope.role(patient.clinic_id),
             "age": _age(patient.birth_date, patient.deceased_date or today),
             "multi_episode": len(record.episodes) > 1,
-            "writable_ids": {patient.clinic_id} if can_write else set(),
-            "physician_decisions": PHYSICIAN_DECISIONS,
+            **task_action_context(scope, todays, now),
             "min_snooze": today + timedelta(days=1),
+            "new_key": request.GET.get("new", ""),
+            "oldest_first": request.GET.get("timeline") == "oldest",
+            "closed_rows": [
+                make_row(t, todays) for v in record.episodes for t in v.closed_by_person
+            ],
+            **(extra or {}),
         },
         status=status,
     )
@@ -262,17 +283,19 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
                 raise ValidationError({"episode": ["Choose an open episode of this patient."]})
             chosen.clinic = patient.clinic
             data = form.fact_data()
-            fact_record(episode=chosen, kind=kind, data=data, now=now, actor_id=request.user.pk)
+            created: Any = fact_record(
+                episode=chosen, kind=kind, data=data, now=now, actor_id=request.user.pk
+            )
+            new_key = f"{kind}:{created.id}"
             description = label
         elif form_key == "medication":
             form = MedicationForm(request.POST, prefix=form_key)
             form.is_valid()
-            medication_record(
+            created = medication_record(
                 patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
             )
-            description = (
-                f"Medication {form.cleaned_data.get('drug', '').replace('_', ' ')} started"
-            )
+            new_key = f"medication:{created.id}"
+            description = f"{code_label(created.drug)} start"
         elif form_key == "medication_stop":
             meds = list(Medication.objects.alive().filter(patient=patient))
             form = MedicationStopForm(request.POST, prefix=form_key, medications=meds)
@@ -287,7 +310,8 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
                 now=now,
                 actor_id=request.user.pk,
             )
-            description = f"Medication {med.drug.replace('_', ' ')} stopped"
+            new_key = ""
+            description = f"{code_label(med.drug)} stop"
         elif form_key == "medication_verify":
             meds = list(Medication.objects.alive().filter(patient=patient, unverified=True))
             form = MedicationVerifyForm(request.POST, prefix=form_key, medications=meds)
@@ -299,7 +323,8 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
                 )
             med.patient = patient
             medication_verify(medication=med, actor=request.user, now=now)
-            description = f"Medication {med.drug.replace('_', ' ')} verified"
+            new_key = ""
+            description = f"{code_label(med.drug)} verification"
         elif form_key == "death":
             form = DeathForm(request.POST, prefix=form_key)
             form.is_valid()
@@ -309,13 +334,15 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
                 actor=request.user,
                 now=now,
             )
+            new_key = ""
             description = "Date of death"
         elif form_key == "dxa":
             form = BoneDensityForm(request.POST, prefix=form_key)
             form.is_valid()
-            bone_density_record(
+            created = bone_density_record(
                 patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
             )
+            new_key = f"dxa:{created.id}"
             description = "DXA"
         else:
             raise Http404("Unknown form")
@@ -340,7 +367,69 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
     AccessEvent.objects.create(
         at=now, user_id=request.user.pk, patient=patient, action=f"record_{form_key}", channel="web"
     )
-    return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]) + "#timeline")
+    # Land at the top, where the change summary is; the new entry is marked.
+    query = f"?{urlencode({'new': new_key})}" if new_key else ""
+    return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]) + query)
+
+
+VOIDABLE: dict[str, Any] = {
+    "observation": Observation,
+    "imaging": Imaging,
+    "procedure": Procedure,
+    "medication": Medication,
+    "dxa": BoneDensity,
+}
+
+
+@login_required
+@require_POST
+def void_fact(
+    request: HttpRequest, patient_id: uuid.UUID, kind: str, fact_id: uuid.UUID
+) -> HttpResponse:
+    """Void an entry recorded by mistake, with the reason; the pathway is
+    re-evaluated and the person is told what changed."""
+    now = timezone.now()
+    patient = _patient_or_404(request, patient_id)
+    if kind not in VOIDABLE:
+        raise Http404("Unknown entry")
+    if not get_scope(request).can_write(patient.clinic_id):
+        return _forbidden("Your role in this clinic can read but not change the record.")
+    model = VOIDABLE[kind]
+    owner = Q(patient=patient) if kind in ("medication", "dxa") else Q(episode__patient=patient)
+    record = model.objects.alive().filter(owner, pk=fact_id).first()
+    if record is None:
+        raise Http404("No such entry")
+    ids = list(Episode.objects.active().filter(patient=patient).values_list("id", flat=True))
+    before = episode_snapshot(ids)
+    try:
+        if kind in ("medication", "dxa"):
+            record.patient = patient
+            patient_fact_void(
+                record=record, reason=request.POST.get("reason"), now=now, actor_id=request.user.pk
+            )
+        else:
+            fact_void(
+                fact=record, reason=request.POST.get("reason"), now=now, actor_id=request.user.pk
+            )
+    except ValidationError as exc:
+        text = " ".join(t for texts in exc.message_dict.values() for t in texts)
+        return _render_patient(
+            request,
+            patient,
+            now,
+            status=422,
+            extra={"void_error": {"key": f"{kind}:{fact_id}", "text": f"Reason: {text}"}},
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]))
+    messages.success(request, "Entry voided.", extra_tags="recorded")
+    for change in describe_changes(before, episode_snapshot(ids)) or ["No task or phase changed."]:
+        messages.info(request, change, extra_tags="change")
+    AccessEvent.objects.create(
+        at=now, user_id=request.user.pk, patient=patient, action=f"void_{kind}", channel="web"
+    )
+    return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]))
 
 
 @login_required

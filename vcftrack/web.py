@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -126,3 +128,38 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
         target = reverse("worklist")
     # Filters in the old URL may name the other clinic: drop the query string.
     return HttpResponseRedirect(target.split("?")[0])
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+class HtmxSignedOutMiddleware:
+    """A request from a page whose session has ended answers 401 with one
+    sentence, not the sign-in page: htmx would follow the redirect and put the
+    whole sign-in page inside a task row. The page's script turns the 401 into
+    "signed out, sign in again" with a link back to the same page."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = self.get_response(request)
+        if (
+            _is_htmx(request)
+            and response.status_code == 302
+            and response.get("Location", "").startswith(settings.LOGIN_URL)
+        ):
+            return HttpResponse(
+                "You were signed out; sign in again.", status=401, content_type="text/plain"
+            )
+        return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (stale or missing security token): a sentence, never
+    Django's debug page, and for a page request a page that says what to do."""
+    text = "This page's security check has expired. Reload the page and try again."
+    if _is_htmx(request):
+        return HttpResponse(text, status=403, content_type="text/plain")
+    return render(request, "403.html", {"message": text}, status=403)

@@ -168,7 +168,27 @@ def _organization(clinic: Clinic) -> JSON:
     }
 
 
+def _telecom(patient: Patient) -> list[JSON]:
+    """The phone numbers, the first preferred (rank 1); the best time to call
+    rides on it as an extension (R4 ContactPoint has no element for it)."""
+    points: list[JSON] = []
+    for rank, number in enumerate((patient.phone, patient.phone_alt), start=1):
+        if not number:
+            continue
+        point: JSON = {"system": "phone", "value": number, "rank": rank}
+        if not points and patient.contact_time:
+            point["extension"] = [
+                {
+                    "url": codes.system_uri("preferred-contact-time"),
+                    "valueString": patient.contact_time,
+                }
+            ]
+        points.append(point)
+    return points
+
+
 def _patient(patient: Patient, org_id: str) -> JSON:
+    telecom = _telecom(patient)
     resource: JSON = {
         "resourceType": "Patient",
         "id": str(patient.id),
@@ -194,6 +214,7 @@ def _patient(patient: Patient, org_id: str) -> JSON:
             }
         ],
         # vcftrack's sex values are FHIR's administrative-gender codes.
+        **({"telecom": telecom} if telecom else {}),
         "gender": patient.sex,
         "birthDate": _iso(patient.birth_date),
         "managingOrganization": _ref("Organization", org_id),

@@ -17,9 +17,17 @@ from pathways.services.evaluation import (
     patient_evaluate,
     schedule_reevaluation,
 )
-from pathways.services.facts import fact_delete, fact_record, fact_update
+from pathways.services.facts import fact_delete, fact_record, fact_update, fact_void
 from pathways.services.sweep import SweepReport, pathway_sweep, pathway_sweep_helpers
-from pathways.services.tasks import task_assign, task_complete, task_not_applicable, task_snooze
+from pathways.services.tasks import (
+    task_assign,
+    task_call,
+    task_complete,
+    task_not_applicable,
+    task_reopen,
+    task_snooze,
+    task_undo,
+)
 
 __all__ = [
     "SweepReport",
@@ -34,13 +42,17 @@ __all__ = [
     "fact_delete",
     "fact_record",
     "fact_update",
+    "fact_void",
     "pathway_sweep",
     "pathway_sweep_helpers",
     "patient_evaluate",
     "programme_end",
     "schedule_reevaluation",
     "task_assign",
+    "task_call",
     "task_complete",
     "task_not_applicable",
+    "task_reopen",
     "task_snooze",
+    "task_undo",
 ]

@@ -29,9 +29,10 @@ from pathways.models import (
     ProcedureKind,
 )
 from pathways.services.evaluation import schedule_reevaluation
-from patients.services import check_choice, check_date, check_text
+from patients.services import check_choice, check_date, check_text, check_void_reason
 from patients.sync import stamp
 from vcftrack.errors import DomainError, FieldErrors
+from vcftrack.labels import label
 
 FACT_MODELS: dict[str, type[Observation] | type[Imaging] | type[Procedure]] = {
     "observation": Observation,
@@ -56,6 +57,11 @@ def _check_bool(errors: FieldErrors, field: str, value: Any, *, nullable: bool) 
     return value
 
 
+def _what(obs_kind: str) -> str:
+    """An observation kind as people say it: "A pain score", "Kyphosis"."""
+    return "A pain score" if obs_kind == "pain_nrs" else label(obs_kind).removesuffix(" (%)")
+
+
 def _validate(kind: str, episode: Episode, data: dict[str, Any], today: Any) -> dict[str, Any]:
     errors = FieldErrors()
     for field in data:
@@ -74,15 +80,17 @@ def _validate(kind: str, episode: Episode, data: dict[str, Any], today: Any) -> 
         out["value_bool"] = None
         if obs_kind in BOOLEAN_KINDS:
             if not isinstance(value, bool):
-                errors.add("value", f"{obs_kind} takes true or false.")
+                errors.add("value", f"{_what(obs_kind)} takes yes or no (true or false).")
             out["value_bool"] = value if isinstance(value, bool) else None
         elif obs_kind in NUMERIC_KINDS:
             low, high = NUMERIC_KINDS[obs_kind]
             if isinstance(value, bool) or not isinstance(value, int | float):
-                errors.add("value", f"{obs_kind} takes a number from {low:g} to {high:g}.")
+                errors.add("value", f"Enter a number from {low:g} to {high:g}.")
             elif not math.isfinite(value) or value < low or value > high:
                 errors.add(
-                    "value", f"{obs_kind} must be between {low:g} and {high:g}, got {value:g}."
+                    "value",
+                    f"{_what(obs_kind)} goes from {low:g} to {high:g}; {value:g} is outside "
+                    "that range.",
                 )
             else:
                 out["value_number"] = float(value)
@@ -189,6 +197,26 @@ def fact_delete(
     """Soft delete; tasks the fact had completed reopen on re-evaluation."""
     with transaction.atomic():
         schedule_reevaluation(episode_ids=[fact.episode_id], now=now, actor_id=actor_id)
+        fact.deleted_at = now
+        stamp([fact], now=now)
+        fact.save()
+
+
+def fact_void(
+    *,
+    fact: Observation | Imaging | Procedure,
+    reason: Any,
+    now: datetime,
+    actor_id: int | None = None,
+) -> None:
+    """Void a fact entered by mistake, with the reason: a tombstone the record
+    keeps; tasks the fact had completed reopen on re-evaluation."""
+    text = check_void_reason(reason)
+    if fact.deleted_at is not None:
+        raise DomainError("This entry is already voided.")
+    with transaction.atomic():
+        schedule_reevaluation(episode_ids=[fact.episode_id], now=now, actor_id=actor_id)
+        fact.void_reason = text
         fact.deleted_at = now
         stamp([fact], now=now)
         fact.save()

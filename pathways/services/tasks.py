@@ -1,8 +1,14 @@
-"""A person acting on a follow-up task: complete, not applicable, snooze, assign."""
+"""A person acting on a follow-up task: complete, not applicable, snooze,
+assign, a phone call; and taking it back: undo (right after) and reopen.
+
+Every action is logged as a ``TaskEvent`` holding the task's state before it,
+so an undo restores exactly that state and a reopen is audited with its
+reason.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,13 +16,15 @@ from django.db import transaction
 
 from pathways.engine import get_ruleset
 from pathways.events import publish_task_assigned, publish_task_changes
-from pathways.models import Episode, FollowUpTask, Programme, TaskStatus
+from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import _overdue_from, schedule_reevaluation
+from pathways.services.facts import fact_record
 from patients.models import Membership, Role
 from patients.selectors import role_in
-from patients.services import check_date, check_text
+from patients.services import bone_density_record, check_date, check_text, medication_record
 from patients.sync import stamp
 from vcftrack.errors import DomainError, FieldErrors, PermissionDenied
+from vcftrack.labels import label
 
 # Only a physician records the decision of the 3-month augmentation review
 # (and the early-augmentation decision, which is the same decision earlier).
@@ -25,16 +33,52 @@ PHYSICIAN_DECISIONS = frozenset(
 )
 
 
-def _lock_open(task: FollowUpTask) -> FollowUpTask:
+# The browser offers "undo" for 10 seconds; the server allows a little more
+# for a slow network, and only to the person who acted.
+UNDO_SECONDS = 60
+# A task a person closed can be reopened; one the engine closed (done by a
+# recorded fact, missed, cancelled) follows the facts: void the fact instead.
+REOPENABLE = (TaskStatus.DONE, TaskStatus.NOT_APPLICABLE)
+# Fields an undo restores (the task's state a person can change).
+SNAPSHOT_FIELDS = (
+    "status",
+    "outcome",
+    "note",
+    "reason",
+    "snoozed_until",
+    "overdue_from",
+    "assignee_id",
+    "closed_at",
+    "closed_on",
+    "closed_by_id",
+    "closed_by_person",
+    "call_outcome",
+    "call_at",
+)
+DATE_FIELDS = ("snoozed_until", "overdue_from", "closed_on")
+DATETIME_FIELDS = ("closed_at", "call_at")
+
+
+def _lock(task: FollowUpTask) -> FollowUpTask:
     # Lock order everywhere: the patient's programme, the episode, then its
     # tasks, then the change counter (the sweep holds programme and episode
     # locks while it takes the counter).
     list(Programme.objects.select_for_update().filter(patient_id=task.patient_id).values_list("pk"))
     if task.episode_id is not None:
         list(Episode.objects.select_for_update().filter(pk=task.episode_id).values_list("pk"))
-    locked = FollowUpTask.objects.select_for_update().select_related("clinic").get(pk=task.pk)
+    return (
+        FollowUpTask.objects.select_for_update()
+        .select_related("clinic", "episode", "patient")
+        .get(pk=task.pk)
+    )
+
+
+def _lock_open(task: FollowUpTask) -> FollowUpTask:
+    locked = _lock(task)
     if locked.status != TaskStatus.OPEN:
-        raise DomainError(f"The task is already {locked.status.replace('_', ' ')}.", field="status")
+        raise DomainError(
+            f"The task is already {locked.get_status_display().lower()}.", field="status"
+        )
     return locked
 
 
@@ -45,6 +89,38 @@ def _reevaluate_after(task: FollowUpTask, *, now: datetime, actor_id: int | None
         patient_ids=[task.patient_id],
         now=now,
         actor_id=actor_id,
+    )
+
+
+def _snapshot(task: FollowUpTask) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(task, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def _restore(task: FollowUpTask, before: dict[str, Any]) -> None:
+    for name in SNAPSHOT_FIELDS:
+        value = before.get(name)
+        if value is not None and name in DATE_FIELDS:
+            value = date.fromisoformat(value)
+        elif value is not None and name in DATETIME_FIELDS:
+            value = datetime.fromisoformat(value)
+        setattr(task, name, value)
+
+
+def _log(
+    task: FollowUpTask,
+    *,
+    actor: Any,
+    action: str,
+    before: dict[str, Any],
+    now: datetime,
+    reason: str = "",
+) -> TaskEvent:
+    return TaskEvent.objects.create(
+        task=task, at=now, actor=actor, action=action, before=before, reason=reason
     )
 
 
@@ -62,9 +138,17 @@ def task_complete(
     rule = get_ruleset(task.rule_set).get(task.rule)
     errors = FieldErrors()
     outcome = check_text(errors, "outcome", outcome, max_length=48, required=bool(rule.outcomes))
+    # A task a recorded result closes (a DXA, an MRI, a drug start) is done
+    # by recording that result; closing it by hand says where it was done.
+    done_elsewhere = bool(rule.completes_by and not rule.outcomes)
     note = check_text(errors, "note", note, max_length=2000, required=False)
+    if done_elsewhere and not note:
+        errors.add(
+            "note",
+            f"Record the result ({rule.completes_by}), or say where it was done and when.",
+        )
     if rule.outcomes and outcome and outcome not in rule.outcomes:
-        errors.add("outcome", f"{outcome!r} is not one of: {', '.join(rule.outcomes)}.")
+        errors.add("outcome", f"Choose one of: {', '.join(label(o) for o in rule.outcomes)}.")
     errors.raise_if_any()
     if task.rule in PHYSICIAN_DECISIONS and role_in(actor, task.clinic_id) != Role.PHYSICIAN:
         raise PermissionDenied("Only a physician records the augmentation decision.")
@@ -72,7 +156,9 @@ def task_complete(
         # The phase can move on a person's decision (3-month review -> bone health).
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
+        before = _snapshot(locked)
         _close(locked, TaskStatus.DONE, actor=actor, now=now, outcome=outcome, note=note)
+        _log(locked, actor=actor, action="complete", before=before, now=now)
     return locked
 
 
@@ -88,7 +174,9 @@ def task_not_applicable(
     with transaction.atomic():
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
+        before = _snapshot(locked)
         _close(locked, TaskStatus.NOT_APPLICABLE, actor=actor, now=now, reason=reason)
+        _log(locked, actor=actor, action="not_applicable", before=before, now=now, reason=reason)
     return locked
 
 
@@ -122,23 +210,35 @@ def task_snooze(
     today = task.clinic.today(now)
     errors = FieldErrors()
     reason = check_text(errors, "reason", reason, max_length=2000, required=True)
-    from datetime import date
-
-    until_date = check_date(errors, "until", until, today=date.max)
-    if until_date is not None and until_date <= today:
-        errors.add("until", f"Must be after today ({today.isoformat()}).")
-    if until_date is not None and (until_date - today).days > 366:
-        errors.add("until", "A task can be snoozed for at most a year.")
+    until_date = _check_later(errors, "until", until, today=today, required=True)
     errors.raise_if_any()
     assert until_date is not None
     with transaction.atomic():
         locked = _lock_open(task)
-        locked.snoozed_until = until_date
-        locked.overdue_from = _overdue_from(locked.due_date, until_date, locked.grace_days)
-        locked.note = f"Snoozed to {until_date.isoformat()}: {reason}"
+        before = _snapshot(locked)
+        _snooze(locked, until_date)
+        locked.note = f"Snoozed to {until_date:%-d %b %Y}: {reason}"
         stamp([locked], now=now)
         locked.save()
+        _log(locked, actor=actor, action="snooze", before=before, now=now, reason=reason)
     return locked
+
+
+def _check_later(
+    errors: FieldErrors, field: str, value: Any, *, today: date, required: bool
+) -> date | None:
+    """A date after today and at most a year ahead (a snooze, a call's retry)."""
+    day = check_date(errors, field, value, today=date.max, required=required)
+    if day is not None and day <= today:
+        errors.add(field, f"Choose a date after today ({today:%-d %b %Y}).")
+    if day is not None and (day - today).days > 366:
+        errors.add(field, "Choose a date at most a year ahead.")
+    return day
+
+
+def _snooze(task: FollowUpTask, until: date) -> None:
+    task.snoozed_until = until
+    task.overdue_from = _overdue_from(task.due_date, until, task.grace_days)
 
 
 def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime) -> FollowUpTask:
@@ -157,8 +257,137 @@ def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime)
     errors.raise_if_any()
     with transaction.atomic():
         locked = _lock_open(task)
+        before = _snapshot(locked)
         locked.assignee = user
         stamp([locked], now=now)
         locked.save()
+        _log(locked, actor=actor, action="assign", before=before, now=now)
         publish_task_assigned(task_id=locked.pk, actor_id=actor.pk, now=now)
     return locked
+
+
+# Calls that need another try (a retry date); the others stand on their own.
+RETRY_OUTCOMES = (CallOutcome.NO_ANSWER, CallOutcome.LEFT_MESSAGE)
+
+
+def task_call(
+    *, task: FollowUpTask, actor: Any, outcome: Any, retry_on: Any, note: Any = "", now: datetime
+) -> FollowUpTask:
+    """Record a phone call about the task. A call to try again later snoozes
+    the task to the retry date, so it leaves "Overdue" until then."""
+    _require_writer(actor, task)
+    today = task.clinic.today(now)
+    errors = FieldErrors()
+    if outcome not in CallOutcome.values:
+        errors.add("call_outcome", "Choose what happened on the call.")
+    note = check_text(errors, "note", note, max_length=2000, required=False)
+    retry = _check_later(
+        errors, "retry_on", retry_on, today=today, required=outcome in RETRY_OUTCOMES
+    )
+    errors.raise_if_any()
+    with transaction.atomic():
+        locked = _lock_open(task)
+        before = _snapshot(locked)
+        locked.call_outcome = outcome
+        locked.call_at = now
+        label = CallOutcome(outcome).label
+        if retry is not None:
+            _snooze(locked, retry)
+            label += f", try again {retry:%-d %b %Y}"
+        locked.note = f"Call: {label}" + (f" — {note}" if note else "")
+        stamp([locked], now=now)
+        locked.save()
+        _log(locked, actor=actor, action="call", before=before, now=now, reason=note)
+    return locked
+
+
+def task_reopen(*, task: FollowUpTask, actor: Any, reason: Any, now: datetime) -> FollowUpTask:
+    """Open again a task a person closed (done or not applicable), with the reason."""
+    _require_writer(actor, task)
+    errors = FieldErrors()
+    reason = check_text(errors, "reason", reason, max_length=2000, required=True)
+    errors.raise_if_any()
+    with transaction.atomic():
+        _reevaluate_after(task, now=now, actor_id=actor.pk)
+        locked = _lock(task)
+        if locked.status == TaskStatus.OPEN:
+            raise DomainError("The task is already open.", field="status")
+        if locked.status not in REOPENABLE or not locked.closed_by_person:
+            raise DomainError(
+                "This task was closed by the pathway, not by a person: correct or void "
+                "the recorded fact instead.",
+                field="status",
+            )
+        before = _snapshot(locked)
+        locked.status = TaskStatus.OPEN
+        locked.outcome = ""
+        locked.closed_at = None
+        locked.closed_on = None
+        locked.closed_by = None
+        locked.closed_by_person = False
+        locked.reason = ""
+        locked.note = f"Reopened: {reason}"
+        stamp([locked], now=now)
+        locked.save()
+        _log(locked, actor=actor, action="reopen", before=before, now=now, reason=reason)
+    return locked
+
+
+def task_undo(*, task: FollowUpTask, actor: Any, now: datetime) -> FollowUpTask:
+    """Take back the person's own last action on the task, right after it."""
+    _require_writer(actor, task)
+    with transaction.atomic():
+        _reevaluate_after(task, now=now, actor_id=actor.pk)
+        locked = _lock(task)
+        last = (
+            TaskEvent.objects.select_for_update()
+            .filter(task=locked)
+            .exclude(action="undo")
+            .order_by("-at", "-id")
+            .first()
+        )
+        if (
+            last is None
+            or last.undone
+            or last.actor_id != actor.pk
+            or now - last.at > timedelta(seconds=UNDO_SECONDS)
+        ):
+            raise DomainError("There is nothing of yours to undo on this task any more.")
+        before = _snapshot(locked)
+        _restore(locked, last.before)
+        stamp([locked], now=now)
+        locked.save()
+        last.undone = True
+        last.save(update_fields=["undone"])
+        _log(locked, actor=actor, action="undo", before=before, now=now, reason=last.action)
+    return locked
+
+
+def task_record_result(
+    *, task: FollowUpTask, actor: Any, form: str, data: dict[str, Any], now: datetime
+) -> Any:
+    """Record the result a task asks for (a DXA, a drug start, an MRI, a pain
+    score, the neuro exam) from the task itself; the re-evaluation after
+    commit closes the task as done by that fact, so the record and the task
+    never disagree (a DXA task is never "done" with no DXA recorded)."""
+    _require_writer(actor, task)
+    if task.status != TaskStatus.OPEN:
+        raise DomainError(f"The task is already {task.get_status_display().lower()}.")
+    episode = task.episode
+    patient = task.patient
+    patient.clinic = task.clinic
+    if form == "dxa":
+        return bone_density_record(patient=patient, data=data, now=now, actor_id=actor.pk)
+    if form == "medication":
+        return medication_record(patient=patient, data=data, now=now, actor_id=actor.pk)
+    if episode is None:
+        # A programme task is the patient's: its results are the patient's
+        # drugs and DXAs; an episode's fact cannot close it.
+        raise DomainError("This task is not closed by recording a result.")
+    if form == "imaging":
+        return fact_record(episode=episode, kind="imaging", data=data, now=now, actor_id=actor.pk)
+    if form in ("pain", "neuro"):
+        return fact_record(
+            episode=episode, kind="observation", data=data, now=now, actor_id=actor.pk
+        )
+    raise DomainError("This task is not closed by recording a result.")

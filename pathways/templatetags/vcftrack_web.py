@@ -8,8 +8,28 @@ from typing import Any
 from django import template
 
 from pathways import catalogue
+from vcftrack import labels
 
 register = template.Library()
+
+
+@register.filter
+def label(value: Any) -> str:
+    """A code in words: ``xray`` -> ``X-ray``, ``left_message`` -> ``Left message``."""
+    return labels.label(value)
+
+
+@register.filter
+def guideline(seed: Any) -> str:
+    """A seed reference as the guideline's name."""
+    return labels.guideline(seed)
+
+
+@register.filter
+def tel(number: Any) -> str:
+    """A phone number for a ``tel:`` link: digits and a leading +."""
+    text = str(number or "")
+    return ("+" if text.strip().startswith("+") else "") + "".join(c for c in text if c.isdigit())
 
 
 @register.filter
@@ -50,7 +70,7 @@ def sparkline_last(points: list[tuple[date, float]], size: str = "120x32") -> di
 
 @register.filter
 def pain_text(points: list[tuple[date, float]]) -> str:
-    return ", ".join(f"{v:g} on {d:%d %b}" for d, v in points) or "no pain scores"
+    return ", ".join(f"{v:g} on {d:%-d %b %Y}" for d, v in points) or "no pain scores"
 
 
 @register.filter
@@ -76,3 +96,7 @@ def task_rule_url(task: Any) -> str:
     if not version and getattr(task, "episode_id", None):
         version = task.episode.pathway_version
     return rule_url(version, task.rule)
+@register.filter
+def field_name(field: Any) -> str:
+    """A field's name as its form label says it (``bmd_g_cm2`` -> ``BMD (g/cm²)``)."""
+    return labels.FIELD_NAMES.get(str(field), labels.label(field))

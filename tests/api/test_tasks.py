@@ -100,3 +100,28 @@ def test_a_viewer_cannot_act(as_vera, episode, frozen):
     assert response.status_code == 403
     task.refresh_from_db()
     assert task.status == "open"
+
+
+def test_reopen_a_closed_task_with_a_reason(as_alice, episode, frozen):
+    mob = task_of(episode, "mobilisation")
+    url = f"/api/v1/tasks/{mob.id}/reopen/"
+    assert as_alice.post(url, {"reason": "x"}).status_code == 409  # still open
+    as_alice.post(f"/api/v1/tasks/{mob.id}/complete/", {"note": "walked"})
+    missing = as_alice.post(url, {})
+    assert missing.status_code == 400 and list(missing.json()["errors"]) == ["reason"]
+    reopened = as_alice.post(url, {"reason": "not walking yet"})
+    assert reopened.status_code == 200
+    body = reopened.json()
+    assert (body["status"], body["closed_at"], body["note"]) == (
+        "open",
+        None,
+        "Reopened: not walking yet",
+    )
+    event = mob.events.get(action="reopen")
+    assert event.reason == "not walking yet" and event.before["status"] == "done"
+
+
+def test_a_viewer_cannot_reopen(as_alice, as_vera, episode, frozen):
+    mob = task_of(episode, "mobilisation")
+    as_alice.post(f"/api/v1/tasks/{mob.id}/complete/", {})
+    assert as_vera.post(f"/api/v1/tasks/{mob.id}/reopen/", {"reason": "x"}).status_code == 403

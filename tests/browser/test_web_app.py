@@ -93,15 +93,11 @@ def test_coordinator_morning(
     # Greta's screen, and Otto's that nobody recorded since May.
     expect(page.locator("article.task .cell-title")).to_have_text(["Screen red flags"] * 2)
 
-    # Complete it with an outcome, inline.
+    # Complete it with an outcome, inline: one click on the outcome.
     task = row(page, "Screen red flags")
-    task.locator("summary").click()
-    expect(task.get_by_text("Triggered by")).to_be_visible()
-    task.get_by_label("Outcome").select_option("clear")
-    task.get_by_label("Note").fill("No red flags on history and exam")
-    shot("worklist-row-open", tablet=False)
-    task.get_by_role("button", name="Complete").click()
-    expect(row(page, "Screen red flags").locator(".task-result")).to_contain_text("Done: clear")
+    task.get_by_role("button", name="Clear", exact=True).click()
+    expect(page.locator("#results .flash")).to_contain_text("Done: Screen red flags (Clear).")
+    expect(row(page, "Screen red flags")).to_have_count(0)
     done = FollowUpTask.objects.get(episode=panel["greta"], rule="red_flag_screen")
     assert (done.status, done.outcome) == ("done", "clear")
 
@@ -116,12 +112,10 @@ def test_coordinator_morning(
     expect(page.locator("article.task").filter(has_text="Roth, Otto")).to_have_count(0)
     expect(page.locator("article.task").first).to_contain_text("Hartmann, Greta")
     calcium = row(page, "Calcium and vitamin D")
-    calcium.locator("summary").click()
-    calcium.get_by_label("Until").fill("2026-12-01")
-    calcium.get_by_label("Reason").last.fill("Waiting for the pharmacy")
-    calcium.get_by_role("button", name="Snooze").click()
-    expect(row(page, "Calcium and vitamin D").locator(".task-result")).to_contain_text(
-        "Snoozed to 01 Dec 2026"
+    calcium.locator("summary", has_text="Snooze").click()
+    calcium.get_by_role("button", name=re.compile(r"Snooze \+1 week")).click()
+    expect(page.locator("#results .flash")).to_contain_text(
+        "Snoozed to 29 Nov 2026: Calcium and vitamin D."
     )
 
     # A worse pain score raises the early-augmentation task.
@@ -156,7 +150,7 @@ def test_coordinator_morning(
     )
     early = row(page, "Consider vertebral augmentation before 3 months")
     expect(early).to_be_visible()
-    early.locator("summary").click()
+    early.locator("summary", has_text="Why is this here?").click()
     expect(early.get_by_text("pain rose from 5 to 8")).to_be_visible()
     expect(early.get_by_text("A physician records this decision.")).to_be_visible()
     shot("worklist-early-augmentation")
@@ -181,7 +175,7 @@ def test_physician_panel_review(
     shot("drilldown")
     page.get_by_role("link", name="Roth, Otto").click()
     expect(page.get_by_role("heading", name="Otto Roth")).to_be_visible()
-    expect(page.get_by_text("Started alendronate")).to_be_visible()
+    expect(page.get_by_text("Started Alendronate")).to_be_visible()
     shot("patient-physician")
     assert csp_violations == []
 

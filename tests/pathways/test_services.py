@@ -125,10 +125,10 @@ def test_physician_decision_moves_episode_to_bone_health(
 @pytest.mark.parametrize(
     ("kind", "value", "message"),
     [
-        ("kyphosis_pct", -3, "between 0 and 100"),
-        ("height_loss_pct", 120, "between 0 and 100"),
-        ("pain_nrs", True, "takes a number"),
-        ("instability", 1, "takes true or false"),
+        ("kyphosis_pct", -3, "Kyphosis goes from 0 to 100; -3 is outside that range."),
+        ("height_loss_pct", 120, "goes from 0 to 100; 120 is outside"),
+        ("pain_nrs", True, "Enter a number from 0 to 10."),
+        ("instability", 1, "takes yes or no"),
         ("grip_strength", 3, "is not one of"),
     ],
 )

@@ -116,7 +116,14 @@ def test_dashboard_page_drilldown_and_csv(bob, clinic_a, now, make_episode, pati
             r'<script id="monthly-data" type="application/json">(.*?)</script>', html, re.S
         ).group(1)
     )
-    assert monthly["labels"] == ["May 2026"]
+    # Every month of the period, not only months with episodes (July 2026
+    # used to be missing), and the target band.
+    assert monthly["labels"][0] == "Nov 2025" and monthly["labels"][-1] == "Nov 2026"
+    assert len(monthly["labels"]) == 13 and "Jul 2026" in monthly["labels"]
+    may = monthly["labels"].index("May 2026")
+    assert monthly["series"][0]["data"][may] is not None
+    assert monthly["series"][0]["data"][may + 2] is None
+    assert monthly["target"] == 80
     link = re.search(r'href="(/dashboard/indicators/treatment_16w/\?[^"]*which=gap)"', html).group(
         1
     )
@@ -147,7 +154,7 @@ def test_augmentation_candidates_list_with_pain_trajectory(bob, patient, make_ep
     assert "Hartmann, Greta" in section and "3-month review" in section
     assert (
         '<svg class="spark"' in section
-        and "Pain NRS: 8 on 25 Aug, 7 on 20 Sep, 7 on 20 Nov" in section
+        and "Pain NRS: 8 on 25 Aug 2026, 7 on 20 Sep 2026, 7 on 20 Nov 2026" in section
     )
 
 
@@ -245,3 +252,37 @@ def test_indicators_are_kept_two_minutes_and_recomputed_on_request(
     assert "0.0 %" in treatment_card(cached) and "Recompute now" in cached
     fresh = client.get("/dashboard/?fresh=1").content.decode()
     assert "100.0 %" in treatment_card(fresh)
+
+
+def test_period_problems_are_said_not_silently_replaced(bob, make_episode, login):
+    make_episode()
+    client = login(bob)
+    html = client.get("/dashboard/?from=2026-10-01&to=2026-03-01").content.decode()
+    assert (
+        "The start date (1 Oct 2026) is after the end date (1 Mar 2026); "
+        "showing the 12 months up to the end date instead." in html
+    )
+    assert 'role="alert"' in html
+    assert (
+        "“yesterday” is not a date (from)."
+        in client.get("/dashboard/?from=yesterday").content.decode()
+    )
+    assert 'class="message message-error"' not in client.get("/dashboard/").content.decode()
+
+
+def test_small_denominators_are_not_judged_against_the_target(bob, make_episode, patient, login):
+    make_old_episode(make_episode, patient, "2026-05-01")
+    html = login(bob).get("/dashboard/").content.decode()
+    card = html[html.index('id="i-treatment_16w"') :]
+    card = card[: card.index("</article>")]
+    assert "too few to judge" in card and "on target" not in card
+    assert "Only 1 eligible episode: fewer than 10" in card
+    assert "including those identified less than 16 weeks ago" in html
+
+
+def test_augmentation_candidates_lead_the_page_for_a_physician(alice, bob, make_episode, login):
+    make_episode(onset_date="2026-08-01", identified_date="2026-08-03")
+    physician = login(bob).get("/dashboard/").content.decode()
+    assert physician.index('id="h-cand"') < physician.index('id="h-ind"')
+    coordinator = login(alice).get("/dashboard/").content.decode()
+    assert coordinator.index('id="h-cand"') > coordinator.index('id="h-ind"')

@@ -24,12 +24,17 @@ def test_patient_page_shows_demographics_episode_history_and_timeline(
     assert "A-0001" in html and "2 Mar 1946" in html and "(80 years)" in html
     assert "L1 fracture" in html and "Phase: triage" in html
     assert "new → <strong>triage</strong>" in html
-    # Timeline: the past (done task), a today marker, then the projected plan.
-    today = html.index('class="today"')
-    assert html.index("Document a complete neurological exam") < today
-    future = html[today:]
+    # Timeline, newest first: the projected plan, a today marker, then the past.
+    timeline = html[html.index('id="h-timeline"') :]
+    today = timeline.index('class="today"')
+    assert timeline.index("Document a complete neurological exam") > today
+    future = timeline[:today]
     assert "3-month review: vertebral augmentation?" in future
     assert "badge-projected" in future
+    # The toggle gives the old order back: past, today, plan.
+    oldest = login(alice).get(f"/patients/{patient.id}/?timeline=oldest").content.decode()
+    oldest = oldest[oldest.index('id="h-timeline"') :]
+    assert oldest.index("Document a complete neurological exam") < oldest.index('class="today"')
 
 
 # Real commits (transaction=True): the services re-evaluate on commit, and the
@@ -75,7 +80,7 @@ def test_bad_fact_input_is_shown_beside_the_field(alice, patient, make_episode, 
     )
     assert response.status_code == 422
     html = response.content.decode()
-    assert "pain_nrs must be between 0 and 10, got 12." in html
+    assert "A pain score goes from 0 to 10; 12 is outside that range." in html
     assert "Must not be in the future" in html
     # The form with the errors is open; the error sits inside that field's group.
     assert re.search(r'<details class="fact-form" id="form-pain" open>', html)
@@ -104,7 +109,7 @@ def test_medication_start_and_stop_and_dxa(alice, patient, make_episode, login):
         {"medication_stop-medication": str(med.id), "medication_stop-stop_date": "2026-11-22"},
         follow=True,
     )
-    assert "Medication alendronate stopped recorded." in response.content.decode()
+    assert "Alendronate stop recorded." in response.content.decode()
     med.refresh_from_db()
     assert med.stop_date.isoformat() == "2026-11-22"
     for day, bmd in (("2025-11-01", "0.800"), ("2026-11-20", "0.760")):
@@ -312,3 +317,29 @@ def test_an_imported_prescription_is_marked_until_verified(alice, vera, patient,
     )
     assert again.status_code == 422
     assert "Choose an imported medication that is not yet verified." in again.content.decode()
+
+
+def test_bmd_change_table_keeps_the_newest_scan(
+    alice, patient, make_episode, login, now, django_capture_on_commit_callbacks
+):
+    from patients.services import bone_density_record
+
+    make_episode()
+    for day, bmd in (("2025-06-01", "0.750"), ("2026-06-01", "0.700"), ("2026-10-01", "0.690")):
+        bone_density_record(
+            patient=patient,
+            data={
+                "performed_date": day,
+                "site": "lumbar_spine",
+                "bmd_g_cm2": bmd,
+                "t_score": "-2.6",
+            },
+            now=now,
+        )
+    html = login(alice).get(f"/patients/{patient.id}/").content.decode()
+    table = html[html.index("Annual change in BMD") :]
+    table = table[: table.index("</table>")]
+    assert "0.750 → 0.700" in table and "-6.7 %" in table
+    # The October scan came 4 months after June's: no yearly rate, but shown.
+    assert "0.700 → 0.690" in table and "less than 6 months apart" in table
+    assert '"T-score, lumbar spine"' in html

@@ -93,13 +93,12 @@ def test_complete_with_outcome_inline(bob, make_episode, login):
     client = login(bob)
     missing = client.post(f"/tasks/{task.id}/complete/", {"outcome": ""}, **HX)
     assert missing.status_code == 422
-    assert "This field is required." in missing.content.decode()
-    assert 'aria-invalid="true"' in missing.content.decode()
+    assert "Outcome: This field is required." in missing.content.decode()
     done = client.post(
         f"/tasks/{task.id}/complete/", {"outcome": "clear", "note": "no red flags"}, **HX
     )
     assert done.status_code == 200
-    assert "Done: clear" in done.content.decode()
+    assert "Done: Screen red flags (Clear)" in done.content.decode()
     task.refresh_from_db()
     assert (task.status, task.outcome, task.note, task.closed_by) == (
         "done",
@@ -124,11 +123,11 @@ def test_not_applicable_and_snooze_need_a_reason(alice, make_episode, login):
     bad = client.post(f"/tasks/{snooze.id}/snooze/", {"until": "2026-11-01", "reason": ""}, **HX)
     assert bad.status_code == 422
     body = bad.content.decode()
-    assert "Must be after today" in body and "This field is required." in body
+    assert "Choose a date after today (22 Nov 2026)" in body and "This field is required." in body
     good = client.post(
         f"/tasks/{snooze.id}/snooze/", {"until": "2026-12-01", "reason": "pharmacy"}, **HX
     )
-    assert "Snoozed to 01 Dec 2026" in good.content.decode()
+    assert "Snoozed to 1 Dec 2026" in good.content.decode()
     snooze.refresh_from_db()
     assert snooze.snoozed_until.isoformat() == "2026-12-01" and snooze.status == "open"
 
@@ -171,7 +170,6 @@ def test_viewer_sees_no_actions_and_cannot_write(vera, make_episode, login):
     page = client.get(f"/tasks/{task.id}/actions/")  # the task's own page: reads, no forms
     assert page.status_code == 200 and "Mobilise" in page.content.decode()
     assert '<form class="action"' not in page.content.decode()
-    assert client.get(f"/tasks/{task.id}/actions/", **HX).status_code == 403
     task.refresh_from_db()
     assert task.status == "open"
 
@@ -190,10 +188,33 @@ def test_bulk_assign(alice, bob, make_episode, login):
         **HX,
     )
     assert response.status_code == 200
-    assert "Assigned 3 task(s)." in response.content.decode()
+    assert "Assigned 3 tasks to Bob" in response.content.decode()
     assert {t.assignee_id for t in FollowUpTask.objects.filter(id__in=[t.id for t in tasks])} == {
         bob.pk
     }
+
+
+def test_bulk_assign_has_no_default_and_says_unassigned(alice, bob, make_episode, login):
+    """The select starts on "Choose…" (not "Nobody"); an untouched select
+    changes nothing; unassigning says so (it used to say "Assigned 2 task(s)")."""
+    episode = make_episode()
+    client = login(alice)
+    page = client.get("/").content.decode()
+    select = page[page.index('id="bulk-assignee"') :]
+    select = select[: select.index("</select>")]
+    assert '<option value="" selected>Choose…</option>' in select
+    tasks = list(FollowUpTask.objects.filter(episode=episode, status="open")[:2])
+    FollowUpTask.objects.filter(id__in=[t.id for t in tasks]).update(assignee=bob)
+    ids = [str(t.id) for t in tasks]
+    untouched = client.post("/tasks/bulk-assign/", {"task": ids, "assignee": ""}, **HX)
+    assert untouched.status_code == 422
+    assert "Choose who to assign the selected tasks to" in untouched.content.decode()
+    assert FollowUpTask.objects.filter(assignee=bob).count() == 2
+    cleared = client.post("/tasks/bulk-assign/", {"task": ids, "assignee": "none"}, **HX)
+    assert cleared.status_code == 200
+    body = cleared.content.decode()
+    assert "Unassigned 2 tasks." in body and "Assigned" not in body
+    assert not FollowUpTask.objects.filter(assignee__isnull=False).exists()
 
 
 def test_bulk_assign_to_an_outsider_changes_nothing(alice, charlie, make_episode, login):
