@@ -67,7 +67,7 @@ def _lock(task: FollowUpTask) -> FollowUpTask:
     if task.episode_id is not None:
         list(Episode.objects.select_for_update().filter(pk=task.episode_id).values_list("pk"))
     return (
-        FollowUpTask.objects.select_for_update()
+        FollowUpTask.objects.select_for_update(of=("self",))
         .select_related("clinic", "episode", "patient")
         .get(pk=task.pk)
     )
