@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -124,7 +124,11 @@ def _body(request: Request, serializer: type[serializers.Serializer[Any]]) -> di
 
 class SubscriptionList(_Base):
     @extend_schema(
-        responses=SubscriptionSerializer(many=True), summary="Your webhook subscriptions"
+        responses=inline_serializer(
+            "WebhookSubscriptionList", {"results": SubscriptionSerializer(many=True)}
+        ),
+        summary="Your webhook subscriptions",
+        operation_id="webhooks_list",
     )
     def get(self, request: Request) -> Response:
         return Response({"results": SubscriptionSerializer(self.subscriptions(), many=True).data})
@@ -195,7 +199,10 @@ class RotateSecret(_Base):
 
 class DeliveryList(_Base):
     @extend_schema(
-        responses=DeliverySerializer(many=True),
+        responses=inline_serializer(
+            "WebhookDeliveryList", {"results": DeliverySerializer(many=True)}
+        ),
+        operation_id="webhooks_deliveries_list",
         summary="The delivery log: status, response code and latency of each attempt",
     )
     def get(self, request: Request, id: uuid.UUID) -> Response:

@@ -131,7 +131,10 @@ def world(
             data={"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.7},
         )
     task = episode.tasks.filter(status="open").order_by("rule").first()
+    webhook, delivery = _webhook_of(patient.clinic, now)
     return SimpleNamespace(
+        webhook=webhook,
+        delivery=delivery,
         clinic=patient.clinic,
         patient=patient,
         episode=episode,
@@ -142,3 +145,28 @@ def world(
         scan=scan,
         task=task,
     )
+
+
+def _webhook_of(clinic: Any, now: Any) -> tuple[Any, Any]:
+    """A webhook subscription of clinic A (another client's) with one delivery."""
+    from notifications.models import WebhookDelivery, WebhookSubscription
+    from tests.factories import UserFactory
+
+    webhook = WebhookSubscription.objects.create(
+        clinic=clinic,
+        owner=UserFactory(username="hook-owner"),
+        url="https://example.org/hooks/a",
+        event_types=["task.created"],
+        secret="whsec_a",
+        created_at=now,
+    )
+    delivery = WebhookDelivery.objects.create(
+        key="a",
+        subscription=webhook,
+        event_type="task.created",
+        event_key="a",
+        payload={},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    return webhook, delivery

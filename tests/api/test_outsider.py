@@ -87,27 +87,7 @@ def snapshot() -> dict[str, Any]:
     return {m.__name__: sorted(m.objects.values_list("pk", "version")) for m in MODELS}
 
 
-def test_every_endpoint_as_an_outsider(as_charlie, world, frozen, now):
-    from notifications.models import WebhookDelivery, WebhookSubscription
-    from tests.factories import UserFactory
-
-    world.webhook = WebhookSubscription.objects.create(
-        clinic=world.clinic,
-        owner=UserFactory(username="hook-owner"),
-        url="https://example.org/hooks/a",
-        event_types=["task.created"],
-        secret="whsec_a",
-        created_at=now,
-    )
-    world.delivery = WebhookDelivery.objects.create(
-        key="a",
-        subscription=world.webhook,
-        event_type="task.created",
-        event_key="a",
-        payload={},
-        created_at=now,
-        next_attempt_at=now,
-    )
+def test_every_endpoint_as_an_outsider(as_charlie, world, frozen):
     before = snapshot()
     a_ids = {str(pk) for m in MODELS for pk in m.objects.values_list("pk", flat=True)}
     a_ids.add(str(world.clinic.id))

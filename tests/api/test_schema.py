@@ -65,12 +65,15 @@ def aim_at_real_objects(case: Any, world: Any) -> None:
         "medications": world.medication.pk,
         "bone-density": world.scan.pk,
         "tasks": world.task.pk,
+        "webhooks": world.webhook.pk,
     }
     params = case.path_parameters or {}
     if "patient_pk" in params:
         params["patient_pk"] = str(world.patient.pk)
     if "episode_pk" in params:
         params["episode_pk"] = str(world.episode.pk)
+    if "delivery_id" in params:
+        params["delivery_id"] = str(world.delivery.pk)
     if "id" in params:
         collection = case.path.split("/{id}")[0].rsplit("/", 1)[-1]
         params["id"] = str(by_collection[collection])
