@@ -324,7 +324,7 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
             med.patient = patient
             medication_verify(medication=med, actor=request.user, now=now)
             new_key = ""
-            description = f"{code_label(med.drug)} verification"
+            description = f"Medication {med.drug.replace('_', ' ')} verified"
         elif form_key == "death":
             form = DeathForm(request.POST, prefix=form_key)
             form.is_valid()

@@ -178,11 +178,11 @@ def test_undo_within_ten_seconds_then_gone(
     before = overdue_count(page)
     row.get_by_role("button", name="Done", exact=True).click()
     flash = page.locator("#results .flash")
-    expect(flash).to_contain_text("Done: Mobilise: avoid bed rest.")
+    expect(flash).to_contain_text("Done: Mobilise: avoid prolonged bed rest.")
     expect(page.locator(f"#task-{mob.id}")).to_have_count(0)
     assert overdue_count(page) == before - 1
     flash.get_by_role("button", name="Undo").click()
-    expect(page.locator("#results .flash")).to_contain_text("Undone: Mobilise: avoid bed rest.")
+    expect(page.locator("#results .flash")).to_contain_text("Undone: Mobilise: avoid prolonged bed rest.")
     expect(page.locator(f"#task-{mob.id}")).to_have_count(1)
     assert overdue_count(page) == before
     mob.refresh_from_db()
@@ -212,7 +212,7 @@ def test_reopen_a_closed_task_with_a_reason(
     closed.get_by_label("Why reopen it?").fill("Closed by mistake: she cannot walk yet")
     closed.get_by_role("button", name="Reopen").click()
     expect(page.locator(f"#task-{mob.id} .task-result")).to_contain_text(
-        "Reopened: Mobilise: avoid bed rest."
+        "Reopened: Mobilise: avoid prolonged bed rest."
     )
     mob.refresh_from_db()
     assert mob.status == "open"

@@ -20,7 +20,8 @@ PRIORITY_RANK = {"urgent": 0, "high": 1, "routine": 2}
 
 
 def open_task(episode, rule):
-    return FollowUpTask.objects.get(episode=episode, rule=rule, status="open")
+    """The episode's open task, or its patient's for a programme rule."""
+    return FollowUpTask.objects.get(patient_id=episode.patient_id, rule=rule, status="open")
 
 
 def group(html: str, state: str) -> str:
@@ -102,7 +103,7 @@ def test_routine_task_is_done_in_one_post_and_the_list_refreshes(alice, two_pati
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="results"')
-    assert "Done: Mobilise: avoid bed rest." in html
+    assert "Done: Mobilise: avoid prolonged bed rest." in html
     assert f'hx-post="/tasks/{task.id}/undo/"' in html
     assert f'id="task-{task.id}"' not in html
     assert f'Overdue <span class="count">{count - 1}</span>' in html
@@ -228,7 +229,7 @@ def test_undo_restores_the_task_for_the_person_who_acted_only(alice, bob, two_pa
     assert refused.status_code == 409
     undone = alice_client.post(f"/tasks/{task.id}/undo/", {"filters": ""}, **HX)
     assert (
-        undone.status_code == 200 and "Undone: Mobilise: avoid bed rest." in undone.content.decode()
+        undone.status_code == 200 and "Undone: Mobilise: avoid prolonged bed rest." in undone.content.decode()
     )
     task.refresh_from_db()
     assert (task.status, task.closed_at, task.closed_by_id) == ("open", None, None)
@@ -259,7 +260,7 @@ def test_reopen_a_task_a_person_closed_with_a_reason(alice, two_patients, login)
     no_reason = client.post(f"/tasks/{task.id}/reopen/", {"reason": ""}, **HX)
     assert no_reason.status_code == 422
     ok = client.post(f"/tasks/{task.id}/reopen/", {"reason": "wrong patient"}, **HX)
-    assert ok.status_code == 200 and "Reopened: Mobilise: avoid bed rest." in ok.content.decode()
+    assert ok.status_code == 200 and "Reopened: Mobilise: avoid prolonged bed rest." in ok.content.decode()
     task.refresh_from_db()
     assert task.status == "open" and task.note == "Reopened: wrong patient"
     event = task.events.get(action="reopen")
