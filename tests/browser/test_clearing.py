@@ -182,7 +182,9 @@ def test_undo_within_ten_seconds_then_gone(
     expect(page.locator(f"#task-{mob.id}")).to_have_count(0)
     assert overdue_count(page) == before - 1
     flash.get_by_role("button", name="Undo").click()
-    expect(page.locator("#results .flash")).to_contain_text("Undone: Mobilise: avoid prolonged bed rest.")
+    expect(page.locator("#results .flash")).to_contain_text(
+        "Undone: Mobilise: avoid prolonged bed rest."
+    )
     expect(page.locator(f"#task-{mob.id}")).to_have_count(1)
     assert overdue_count(page) == before
     mob.refresh_from_db()
