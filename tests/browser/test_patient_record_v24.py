@@ -46,7 +46,8 @@ def test_date_of_death_and_an_unverified_prescription(
     sign_in(page, base, "alice")
     page.goto(f"{base}/patients/{patient.id}/")
     ready(page)
-    badge = page.locator("td .badge", has_text="imported, not verified")
+    meds = page.locator("section[aria-labelledby=h-meds]")
+    badge = meds.locator("li .badge", has_text="imported, not verified")
     expect(badge).to_be_visible()
 
     form = page.locator("#form-death")
@@ -63,7 +64,7 @@ def test_date_of_death_and_an_unverified_prescription(
         head = page.locator(".patient-head").bounding_box()
         died_box = died.bounding_box()
         badge_box = badge.bounding_box()
-        cell = page.locator("td", has=page.locator(".badge")).bounding_box()
+        cell = meds.locator("li", has=page.locator(".badge")).bounding_box()
         assert head and died_box and badge_box and cell
         # The line and the badge sit inside their containers and the page,
         # with no sideways scrolling at phone width.

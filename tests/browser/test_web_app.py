@@ -20,17 +20,17 @@ PASSWORD = "correct horse battery"
 def panel(
     clinic_a: Any, alice: Any, bob: Any, charlie: Any, patient: Any, make_episode: Any, now: Any
 ) -> dict[str, Any]:
-    """Greta: a fresh fracture, pain 5 on day 8 while on an NSAID. Otto: an
-    episode from May (the indicators have eligible episodes)."""
+    """Greta: a fracture 27 days ago, severe pain (NRS 7) on day 22 while on an
+    NSAID. Otto: an episode from May (the indicators have eligible episodes)."""
     from pathways.services import fact_record
     from patients.services import medication_record, patient_create
 
-    greta = make_episode(onset_date="2026-11-01", identified_date="2026-11-02")
-    medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-11-02"}, now=now)
+    greta = make_episode(onset_date="2026-10-25", identified_date="2026-10-26")
+    medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-10-26"}, now=now)
     fact_record(
         episode=greta,
         kind="observation",
-        data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"},
+        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"},
         now=now,
     )
     otto = patient_create(
@@ -118,7 +118,8 @@ def test_coordinator_morning(
         "Snoozed to 29 Nov 2026: Calcium and vitamin D."
     )
 
-    # A worse pain score raises the early-augmentation task.
+    # A second severe pain score from week 3 on (persistent severe pain)
+    # raises the early-augmentation task.
     page.get_by_role("link", name="Hartmann, Greta").first.click()
     expect(page.get_by_role("heading", name="Greta Hartmann")).to_be_visible()
     page.locator("#form-pain summary").click()
@@ -151,7 +152,9 @@ def test_coordinator_morning(
     early = row(page, "Consider vertebral augmentation before 3 months")
     expect(early).to_be_visible()
     early.locator("summary", has_text="Why is this here?").click()
-    expect(early.get_by_text("pain rose from 5 to 8")).to_be_visible()
+    expect(
+        early.get_by_text("persistent severe pain: scores of 7 or more on 2026-11-17 and 2026-11-22")
+    ).to_be_visible()
     expect(early.get_by_text("A physician records this decision.")).to_be_visible()
     shot("worklist-early-augmentation")
     assert csp_violations == []

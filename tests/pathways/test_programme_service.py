@@ -202,7 +202,13 @@ def test_two_workers_sweeping_programmes_evaluate_each_patient_once(clinic_a, no
     assert all(r.outcome.failed == 0 for r in reports)
     # 24 programmes + 48 episodes, each evaluated once in all.
     assert sum(r.outcome.evaluated for r in reports) == 72
-    assert (
-        FollowUpTask.objects.filter(rule="new_fracture_screen", episode__isnull=True).count() == 24
-    )
-    assert FollowUpTask.objects.filter(rule="augmentation_review_3m").count() == 24
+    # The yearly new-fracture screen counts from the first fracture
+    # (2025-01-10): two occurrences by 2027-03-01, once per patient each.
+    screens = FollowUpTask.objects.filter(rule="new_fracture_screen", episode__isnull=True)
+    assert screens.count() == 48
+    assert set(screens.values_list("occurrence", flat=True)) == {1, 2}
+    assert screens.values("patient_id").distinct().count() == 24
+    # The 3-month review is each episode's own: 2025-04-10 and 2027-02-10.
+    reviews = FollowUpTask.objects.filter(rule="augmentation_review_3m")
+    assert reviews.count() == 48
+    assert reviews.values("episode_id").distinct().count() == 48
