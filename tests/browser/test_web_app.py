@@ -153,7 +153,9 @@ def test_coordinator_morning(
     expect(early).to_be_visible()
     early.locator("summary", has_text="Why is this here?").click()
     expect(
-        early.get_by_text("persistent severe pain: scores of 7 or more on 2026-11-17 and 2026-11-22")
+        early.get_by_text(
+            "persistent severe pain: scores of 7 or more on 2026-11-17 and 2026-11-22"
+        )
     ).to_be_visible()
     expect(early.get_by_text("A physician records this decision.")).to_be_visible()
     shot("worklist-early-augmentation")
