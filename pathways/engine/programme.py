@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.context import Context
+from pathways.engine.dates import add_months
 from pathways.engine.engine import _settle, evaluate
 from pathways.engine.facts import EpisodeFacts, ProgrammeFacts
 from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
@@ -128,15 +129,28 @@ def _ended_reason(facts: ProgrammeFacts, ctx: Context) -> str:
     return ""
 
 
+# V2.4: "an episode identified more than 12 months ago" enters late.
+LATE_RECORD_MONTHS = 12
+
+
 def _late_entry(specs: list[TaskSpec], entered_on: date, ctx: Context) -> list[TaskSpec]:
     """Programme work long overdue when the record entered is raised once,
-    on the entry day (V2.4: "never done since 1997"), not years overdue."""
+    on the entry day (V2.4: "never done since 1997"), not years overdue.
+
+    Only for a record that entered late (V2.4: an import, or a fracture
+    identified more than 12 months before): the first fracture, or the work's
+    own due date, more than 12 months before entry. A fracture recorded a few
+    weeks after it was identified keeps its overdue work overdue, with the
+    real dates."""
     stale = [
         s
         for s in specs
         if s.status == "open" and s.due_date + timedelta(days=s.grace_days) < entered_on
     ]
-    if not stale:
+    late_record = add_months(ctx.first_identified, LATE_RECORD_MONTHS) < entered_on
+    if not stale or not (
+        late_record or any(add_months(s.due_date, LATE_RECORD_MONTHS) < entered_on for s in stale)
+    ):
         return specs
     keep = max(stale, key=lambda s: s.occurrence)
     out = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -30,6 +31,24 @@ def tel(number: Any) -> str:
     """A phone number for a ``tel:`` link: digits and a leading +."""
     text = str(number or "")
     return ("+" if text.strip().startswith("+") else "") + "".join(c for c in text if c.isdigit())
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+@register.filter
+def plain_dates(value: Any) -> str:
+    """The engine's explanations name dates as ``2026-11-17``; a clinician
+    reads them in the page's one date format, ``17 Nov 2026``."""
+
+    def words(match: re.Match[str]) -> str:
+        try:
+            day = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return match[0]
+        return f"{day.day} {day:%b %Y}"
+
+    return _ISO_DATE.sub(words, str(value or ""))
 
 
 @register.filter

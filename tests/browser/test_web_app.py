@@ -154,7 +154,7 @@ def test_coordinator_morning(
     early.locator("summary", has_text="Why is this here?").click()
     expect(
         early.get_by_text(
-            "persistent severe pain: scores of 7 or more on 2026-11-17 and 2026-11-22"
+            "persistent severe pain: scores of 7 or more on 17 Nov 2026 and 22 Nov 2026"
         )
     ).to_be_visible()
     expect(early.get_by_text("A physician records this decision.")).to_be_visible()

@@ -267,6 +267,16 @@ def test_programme_work_due_within_its_grace_keeps_its_date() -> None:
     assert must(runp(facts, entered), "bmd_dxa").due_date == due
 
 
+def test_a_fracture_recorded_weeks_late_keeps_its_overdue_work_overdue() -> None:
+    # Not a late record (V2.4 names imports and fractures identified more
+    # than 12 months before): calcium and vitamin D stay due at the fracture.
+    entered = add_days(ID, 27)
+    facts = programme([episode(identified=ID)], entered_on=entered)
+    calcium = must(runp(facts, entered), "calcium_vitamin_d")
+    assert (calcium.due_date, calcium.status) == (ID, "open")
+    assert not any("never done since" in t for t in calcium.triggers)
+
+
 def test_a_deceased_patient_raises_nothing_and_open_tasks_are_cancelled() -> None:
     died = add_months(ID, 12)  # the day the first DXA and renal check fall due
     facts = programme(

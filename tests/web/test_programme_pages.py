@@ -34,3 +34,28 @@ def test_worklist_labels_programme_rows_as_the_patients(alice, make_episode, log
     mobilise = html.index('">Mobilise: avoid prolonged bed rest</span>')
     episode_row = html[html.rindex("<article", 0, mobilise) : mobilise]
     assert "L1" in episode_row
+
+
+@pytest.mark.django_db(transaction=True)  # the web re-evaluates after commit
+def test_the_reasons_on_a_row_name_dates_as_the_page_does(
+    alice, patient, make_episode, login, now
+):
+    from pathways.services import fact_record, task_complete
+
+    episode = make_episode(onset_date="2026-10-25", identified_date="2026-10-26")
+    screen = FollowUpTask.objects.get(episode=episode, rule="red_flag_screen")
+    task_complete(task=screen, actor=alice, outcome="clear", now=now)
+    fact_record(
+        episode=episode,
+        kind="observation",
+        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"},
+        now=now,
+    )
+    client = login(alice)
+    client.post(
+        f"/patients/{patient.id}/facts/pain/",
+        {"pain-episode": str(episode.id), "pain-value": "8", "pain-effective_date": "2026-11-20"},
+    )
+    html = client.get("/?rule=augmentation_consider_early").content.decode()
+    assert "persistent severe pain: scores of 7 or more on 17 Nov 2026 and 20 Nov 2026" in html
+    assert "2026-11-17" not in html
