@@ -133,7 +133,9 @@ def _ended_reason(facts: ProgrammeFacts, ctx: Context) -> str:
 LATE_RECORD_MONTHS = 12
 
 
-def _late_entry(specs: list[TaskSpec], entered_on: date, ctx: Context) -> list[TaskSpec]:
+def _late_entry(
+    specs: list[TaskSpec], entered_on: date, ctx: ProgrammeContext
+) -> list[TaskSpec]:
     """Programme work long overdue when the record entered is raised once,
     on the entry day (V2.4: "never done since 1997"), not years overdue.
 
