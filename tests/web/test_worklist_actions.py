@@ -72,7 +72,8 @@ def test_default_order_is_priority_then_days_overdue_and_is_explained(alice, two
     assert [t.overdue_from for t in routine] == sorted(t.overdue_from for t in routine)
     assert "Order: urgent, then high, then routine; within each, the most overdue first." in html
     deadline = login(alice).get("/?sort=due").content.decode()
-    assert tasks[row_ids(group(deadline, "overdue"))[0]].episode_id == two_patients["old"].id
+    # By deadline, Otto's October work (his fracture's and his programme's) leads.
+    assert tasks[row_ids(group(deadline, "overdue"))[0]].patient_id == two_patients["otto"].id
 
 
 def test_due_group_is_labelled_honestly(alice, make_episode, login):

@@ -38,8 +38,16 @@
   });
 
   function focusFirstAction(row) {
-    var target = row.querySelector(".task-quick button, .task-quick summary") || row;
-    target.focus({ preventScroll: false });
+    // The first action a person can see: a button inside a closed <details>
+    // (or a hidden form) cannot take focus, and focus would fall to <body>.
+    var candidates = row.querySelectorAll(".task-quick button, .task-quick summary");
+    for (var i = 0; i < candidates.length; i++) {
+      if (candidates[i].getClientRects().length === 0) continue;
+      candidates[i].focus({ preventScroll: false });
+      if (document.activeElement === candidates[i]) return;
+    }
+    row.setAttribute("tabindex", "-1");
+    row.focus({ preventScroll: false });
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
