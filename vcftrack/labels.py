@@ -54,7 +54,34 @@ def label(code: Any) -> str:
 
 
 def guideline(seed: Any) -> str:
-    return GUIDELINES.get(str(seed), f"Guideline {seed}")
+    """``004`` or ``004:85`` -> the guideline's name (with the lines cited)."""
+    number, _, lines = str(seed).partition(":")
+    name = GUIDELINES.get(number, "Another guideline")
+    if not lines:
+        return name
+    word = "lines" if ("," in lines or "-" in lines) else "line"
+    return f"{name} ({word} {lines.replace('-', chr(0x2013)).replace(',', ', ')})"
+
+
+def guideline_citations(refs: Any) -> list[str]:
+    """A rule's references grouped by guideline, in the order first cited:
+    ``["001:44", "000:49", "001:45-46"]`` -> ``["<001's name> (lines 44, 45–46)",
+    "<000's name> (line 49)"]``."""
+    grouped: dict[str, list[str]] = {}
+    for ref in refs or ():
+        number, _, lines = str(ref).partition(":")
+        spans = grouped.setdefault(number, [])
+        if lines:
+            spans.extend(part.strip().replace("-", "\u2013") for part in lines.split(","))
+    out = []
+    for number, spans in grouped.items():
+        name = GUIDELINES.get(number, "Another guideline")
+        if not spans:
+            out.append(name)
+            continue
+        many = len(spans) > 1 or "\u2013" in spans[0]
+        out.append(f"{name} ({'lines' if many else 'line'} {', '.join(spans)})")
+    return out
 
 
 # Field names as a form's labels say them (for messages outside the form).

@@ -27,6 +27,12 @@ def guideline(seed: Any) -> str:
 
 
 @register.filter
+def guideline_citations(refs: Any) -> list[str]:
+    """A task's guideline references grouped by guideline, with their lines."""
+    return labels.guideline_citations(refs)
+
+
+@register.filter
 def tel(number: Any) -> str:
     """A phone number for a ``tel:`` link: digits and a leading +."""
     text = str(number or "")

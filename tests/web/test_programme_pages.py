@@ -59,3 +59,6 @@ def test_the_reasons_on_a_row_name_dates_as_the_page_does(
     html = client.get("/?rule=augmentation_consider_early").content.decode()
     assert "persistent severe pain: scores of 7 or more on 17 Nov 2026 and 20 Nov 2026" in html
     assert "2026-11-17" not in html
+    # Guideline references read as the guideline's name and its lines.
+    assert "<cite>Treatment of vertebral compression fractures (line 53)</cite>" in html
+    assert "Guideline 0" not in html

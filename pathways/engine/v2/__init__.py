@@ -240,7 +240,7 @@ EPISODE_RULES = (
         title="Mobilise: avoid prolonged bed rest",
         guidance="Avoid prolonged bed rest (000:32, 001:28): about 1 % bone loss a week "
         "(003:32). Permit slow, regular walking starting with 10-minute periods, gradually "
-        "increasing (002:41). Bracing: the seeds disagree -- bracing for comfort as needed "
+        "increasing (002:41). Bracing: the seeds disagree: bracing for comfort as needed "
         "(001:29) against insufficient or inconclusive evidence for it (003:33, 004:48). "
         "Analgesia: NSAIDs first line (000:26); acetaminophen for mild pain (001:35, "
         "003:27).",
@@ -348,7 +348,7 @@ EPISODE_RULES = (
         "20 % or more vertebral body height loss), worsening symptoms despite medication, "
         "pulmonary dysfunction (001:44-46); contraindication to pain medication, "
         "parenteral narcotics or hospital admission (000:49-50); persistent severe pain "
-        "from 3 weeks (002:53) -- two pain scores of 7 or more from day 21, the project's "
+        "from 3 weeks (002:53) — two pain scores of 7 or more from day 21, the project's "
         "convention for severe. Do not delay intervention for progressive deformity "
         "(001:83)." + AUGMENTATION_POSITIONS,
         seed_refs=(
