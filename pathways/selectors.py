@@ -514,6 +514,9 @@ class ProgrammeView:
     open_tasks: list[FollowUpTask]
     projected: list[tuple[TaskSpec, str]]
     today: date
+    # The first fracture's identification: what a clinician counts the
+    # programme from (the row's started_on is when its record entered).
+    since: date | None = None
     open_rows: list[WorklistRow] = field(default_factory=list)
     label: str = PROGRAMME_LABEL
 
@@ -744,6 +747,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
             open_tasks=[t for t in prog_tasks if t.status == TaskStatus.OPEN],
             projected=[(s, ruleset.get(s.rule).title) for s in prog_eval.projected],
             today=today,
+            since=prog_eval.phase_since if prog_eval.phase == "active" else None,
         )
         for task in prog_tasks:
             timeline.append(_task_entry(task, today, PROGRAMME_LABEL))

@@ -19,6 +19,8 @@ def test_patient_page_shows_the_programme_once_for_two_fractures(
     assert html.count('id="h-programme"') == 1
     programme = html[html.index('id="h-programme"') : html.index('id="h-episodes"')]
     assert "Falls risk assessment and prevention" in programme
+    # Counted from the first fracture, not from the day the record was made.
+    assert "Active since the fracture of 2 Jun 2025" in programme
     episodes = html[html.index('id="h-episodes"') :]
     # Programme work is not repeated under each fracture.
     assert "Falls risk assessment and prevention" not in episodes.split("<h2")[1]
