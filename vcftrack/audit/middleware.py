@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -62,16 +62,22 @@ class AuditMiddleware:
         response["X-Request-ID"] = str(trail.request_id)
         if isinstance(response, StreamingHttpResponse):
             # A streamed export notes its rows as it produces them.
-            response.streaming_content = self._after(request, response, trail)
+            response.streaming_content = self._after(
+                request, response, trail, response.streaming_content
+            )
         else:
             self.write(request, response, trail)
         return response
 
     def _after(
-        self, request: HttpRequest, response: StreamingHttpResponse, trail: Trail
+        self,
+        request: HttpRequest,
+        response: StreamingHttpResponse,
+        trail: Trail,
+        content: Iterable[Any],
     ) -> Iterator[Any]:
         try:
-            yield from response.streaming_content  # type: ignore[misc]
+            yield from content
         finally:
             self.write(request, response, trail)
 
