@@ -118,15 +118,18 @@ def _cell(value: str) -> str:
 def export_rows(records: Iterable[AccessRecord]) -> Iterator[list[str]]:
     yield EXPORT_HEADER
     for r in records:
-        yield [_cell(v) for v in [
-            r.at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(r.request_id),
-            r.actor,
-            r.client,
-            str(r.patient_id or ""),
-            r.action,
-            describe(r),
-            str(r.outcome),
-            r.ip or "",
-            r.path,
-        ]]
+        yield [
+            _cell(v)
+            for v in [
+                r.at.strftime("%Y-%m-%d %H:%M:%S"),
+                str(r.request_id),
+                r.actor,
+                r.client,
+                str(r.patient_id or ""),
+                r.action,
+                describe(r),
+                str(r.outcome),
+                r.ip or "",
+                r.path,
+            ]
+        ]
