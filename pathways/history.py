@@ -61,7 +61,7 @@ def _sections(queries: list[tuple[type[Any], Q]]) -> list[Section]:
         rows = (
             model.history.filter(where)  # type: ignore[attr-defined]
             .select_related("history_user")
-            .order_by("history_date", "history_id")
+            .order_by("history_id")
         )
         for row in rows:
             by_object.setdefault(row.id, []).append(row)

@@ -55,7 +55,9 @@ def _fields(record: Any) -> list[str]:
 
 def entries(records: Sequence[Any]) -> list[Entry]:
     """One object's history, oldest first. ``records``: its historical rows
-    in ``history_date`` order (``history_user`` selected)."""
+    in ``history_id`` order - the order they were written: a save's
+    ``history_date`` is the wall clock at the save, an engine snapshot's the
+    decision's ``now``, read a moment earlier (``history_user`` selected)."""
     out: list[Entry] = []
     previous: Any = None
     for record in records:
@@ -74,7 +76,7 @@ def entries(records: Sequence[Any]) -> list[Entry]:
                 for n in names
                 if getattr(previous, n) != getattr(record, n)
             ]
-            if not changes and kind == "changed":
+            if not changes and kind != "deleted":
                 previous = record
                 continue
         out.append(
@@ -174,6 +176,8 @@ class PlainEntry:
 
 
 SAID = {"created": "recorded it", "changed": "changed", "deleted": "removed it"}
+# What the section's title already says (a task's rule), or bookkeeping.
+NOT_SHOWN = frozenset({"rule_set", "rule", "occurrence", "title", "pathway_version"})
 
 
 def plain(
@@ -198,6 +202,7 @@ def plain(
             changes=[
                 PlainChange(field_words(c.field), show(c.field, c.old), show(c.field, c.new))
                 for c in e.changes
+                if c.field not in NOT_SHOWN
             ],
         )
         for e in reversed(list(items))

@@ -143,6 +143,6 @@ def test_the_admin_changes_the_date_of_death_only_through_the_service(patient, d
     assert response.status_code == 302
     patient.refresh_from_db()
     assert (patient.family_name, str(patient.deceased_date)) == ("Hartmann", "2026-11-21")
-    *_, before, last = patient.history.order_by("history_date", "history_id")
+    *_, before, last = patient.history.order_by("history_id")
     assert last.history_user == root
     assert (before.deceased_date, last.deceased_date) == (None, patient.deceased_date)

@@ -358,7 +358,5 @@ class HistoryMixin:
         if obj is None:
             raise not_found()
         self.audit_rows([obj])
-        records = list(
-            obj.history.select_related("history_user").order_by("history_date", "history_id")
-        )
+        records = list(obj.history.select_related("history_user").order_by("history_id"))
         return Response({"results": history.as_json(history.entries(records))})

@@ -30,10 +30,23 @@ VERBS = {
 }
 
 
+# Where a list showed them, by the action's first word.
+LISTS = {
+    "worklist": "saw them on the worklist",
+    "patient": "saw them in the patient list",
+    "dashboard": "saw them on the dashboard",
+    "drilldown": "saw them in an indicator list",
+    "inbox": "saw a notification about them",
+    "admin": "saw them in an admin list",
+}
+
+
 def describe(record: AccessRecord) -> str:
     """Plain English: what the person did (or tried to do)."""
     verb = record.action.rsplit(".", 1)[-1]
     what = VERBS.get(verb, "used the record")
+    if verb == "list":
+        what = LISTS.get(record.action.split(".", 1)[0], what)
     if record.outcome in (401, 403):
         return "was refused: their role does not allow it"
     if record.outcome == 404:
