@@ -101,10 +101,6 @@ def _objects(world: Any) -> dict[str, Any]:
     }
 
 
-def _basename(name: str) -> str:
-    return re.sub(r"-(list|detail|[a-z-]+)$", "", name) if name else ""
-
-
 def _concrete(regex: str, name: str, world: Any) -> str:
     values = _values(world)
     objects = _objects(world)
@@ -112,8 +108,8 @@ def _concrete(regex: str, name: str, world: Any) -> str:
     def fill(match: re.Match[str]) -> str:
         key = match.group(1)
         if key in ("pk", "id"):
-            base = next((b for b in objects if name.startswith(b + "-")), "")
-            base = max((b for b in objects if name.startswith(b + "-")), key=len, default=base)
+            # The longest router basename the URL name starts with.
+            base = max((b for b in objects if name.startswith(b + "-")), key=len)
             return str(objects[base].pk)
         return values[key]
 
