@@ -13,10 +13,11 @@ from notifications.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from vcftrack.audit.admin import PatientDataAdmin
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin[Notification]):
+class NotificationAdmin(PatientDataAdmin):
     list_display = ("user", "task", "kind", "created_at", "read_at")
     list_filter = ("kind",)
     raw_id_fields = ("task", "patient")
@@ -33,7 +34,8 @@ class PreferenceAdmin(admin.ModelAdmin[Preference]):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin[Escalation]):
+class EscalationAdmin(PatientDataAdmin):
+    audit_patient_path = "task__patient_id"
     list_display = ("task", "rule", "level", "target", "created_at")
     list_filter = ("rule", "target")
     raw_id_fields = ("task",)

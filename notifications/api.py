@@ -24,6 +24,7 @@ from notifications import webhooks
 from notifications.models import WebhookDelivery, WebhookSubscription
 from patients.models import Clinic
 from patients.selectors import can_write, clinic_ids_for
+from vcftrack import audit
 from vcftrack.api.errors import field_error, not_found
 from vcftrack.errors import PermissionDenied
 from vcftrack.events import PUBLIC_EVENT_TYPES
@@ -96,6 +97,12 @@ class DeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
         read_only_fields = fields
 
 
+def _patient_of(delivery: WebhookDelivery) -> str | None:
+    data = delivery.payload.get("data")
+    patient = data.get("patient") if isinstance(data, dict) else None
+    return patient if isinstance(patient, str) else None
+
+
 class _Base(APIView):
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
@@ -123,6 +130,9 @@ def _body(request: Request, serializer: type[serializers.Serializer[Any]]) -> di
 
 
 class SubscriptionList(_Base):
+    # Subscriptions name URLs and event types, no patient.
+    audit_exempt = True
+
     @extend_schema(
         responses=inline_serializer(
             "WebhookSubscriptionList", {"results": SubscriptionSerializer(many=True)}
@@ -162,6 +172,8 @@ class SubscriptionList(_Base):
 
 
 class SubscriptionDetail(_Base):
+    audit_exempt = True
+
     @extend_schema(responses=SubscriptionSerializer, summary="A webhook subscription")
     def get(self, request: Request, id: uuid.UUID) -> Response:
         return Response(SubscriptionSerializer(self.subscription(id)).data)
@@ -185,6 +197,8 @@ class SubscriptionDetail(_Base):
 
 
 class RotateSecret(_Base):
+    audit_exempt = True
+
     @extend_schema(
         request=None,
         responses=SubscriptionWithSecretSerializer,
@@ -207,9 +221,15 @@ class DeliveryList(_Base):
     )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         sub = self.subscription(id)
-        deliveries = sub.deliveries.prefetch_related("log").order_by("-created_at")[
-            :DELIVERY_LOG_LIMIT
-        ]
+        deliveries = list(
+            sub.deliveries.prefetch_related("log").order_by("-created_at")[:DELIVERY_LOG_LIMIT]
+        )
+        # A delivery's payload names the patient of its event.
+        audit.note(
+            request,
+            patient_ids=[_patient_of(d) for d in deliveries],
+            action="api.webhook-deliveries.list",
+        )
         return Response({"results": DeliverySerializer(deliveries, many=True).data})
 
 
@@ -220,5 +240,6 @@ class DeliveryReplay(_Base):
         delivery = sub.deliveries.filter(pk=delivery_id).first()
         if delivery is None:
             raise not_found()
+        audit.note(request, patient_ids=[_patient_of(delivery)], action="api.webhook.act")
         delivery = webhooks.delivery_replay(delivery=delivery, now=timezone.now())
         return Response(DeliverySerializer(delivery).data)

@@ -22,6 +22,7 @@ from notifications.services import (
     notification_mark_read,
     preference_update,
 )
+from vcftrack import audit
 from vcftrack.web import get_scope
 
 
@@ -50,6 +51,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 def inbox(request: HttpRequest) -> HttpResponse:
     scope = get_scope(request)
     groups = selectors.inbox(user=request.user, clinic_ids=[c.id for c in scope.all_clinics])
+    audit.note(request, patient_ids=[g.patient.id for g in groups], action="inbox.list")
     return render(
         request,
         "notifications/inbox.html",
@@ -69,10 +71,14 @@ def mark_read(request: HttpRequest, notification_id: int) -> HttpResponse:
         )
         if note is None:
             return HttpResponse(status=404)
+        audit.note(request, patient_ids=[note.patient_id], action="inbox.view")
         return render(request, "notifications/_item.html", {"n": note, "oob_count": True})
+    # Without htmx nothing of the patient is shown: a redirect to the inbox.
+    audit.note(request, action="inbox.update")
     return HttpResponseRedirect(reverse("inbox"))
 
 
+@audit.exempt
 @login_required
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
@@ -99,6 +105,7 @@ class PreferenceForm(forms.Form):
     )
 
 
+@audit.exempt
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
     pref = Preference.objects.filter(user_id=_user_id(request)).first() or Preference()

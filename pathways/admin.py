@@ -1,7 +1,9 @@
 """The Django admin: usable before (and beside) the dedicated web UI.
 
-Writes made here go through the model's save(), not the services; the admin
-is therefore read-mostly for clinical data (the web UI and API write).
+Clinical rows are read-only here (``PatientDataAdmin``): they change only
+through the services, in the web UI and the API, with their checks, the
+re-evaluation and the change history. Every admin page notes what it showed
+in the access audit.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from pathways.models import Episode, FollowUpTask, Imaging, Observation, PhaseTransition, Procedure
+from vcftrack.audit.admin import PatientDataAdmin
 
 
 class TransitionInline(admin.TabularInline[PhaseTransition, Episode]):
@@ -29,7 +32,7 @@ class TaskInline(admin.TabularInline[FollowUpTask, Episode]):
 
 
 @admin.register(Episode)
-class EpisodeAdmin(admin.ModelAdmin[Episode]):
+class EpisodeAdmin(PatientDataAdmin):
     list_display = (
         "patient",
         "levels_display",
@@ -61,7 +64,7 @@ class EpisodeAdmin(admin.ModelAdmin[Episode]):
 
 
 @admin.register(FollowUpTask)
-class FollowUpTaskAdmin(admin.ModelAdmin[FollowUpTask]):
+class FollowUpTaskAdmin(PatientDataAdmin):
     list_display = (
         "rule",
         "occurrence",
@@ -80,7 +83,8 @@ class FollowUpTaskAdmin(admin.ModelAdmin[FollowUpTask]):
 
 
 @admin.register(PhaseTransition)
-class PhaseTransitionAdmin(admin.ModelAdmin[PhaseTransition]):
+class PhaseTransitionAdmin(PatientDataAdmin):
+    audit_patient_path = "episode__patient_id"
     list_display = (
         "episode",
         "from_phase",
@@ -95,5 +99,10 @@ class PhaseTransitionAdmin(admin.ModelAdmin[PhaseTransition]):
     raw_id_fields = ("episode", "actor")
 
 
+class FactAdmin(PatientDataAdmin):
+    audit_patient_path = "episode__patient_id"
+    list_display = ("episode", "__str__", "recorded_on", "deleted_at")
+
+
 for model in (Observation, Imaging, Procedure):
-    admin.site.register(model, list_display=("episode", "__str__", "recorded_on", "deleted_at"))
+    admin.site.register(model, FactAdmin)

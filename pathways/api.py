@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -62,7 +62,7 @@ from patients.api import VoidSerializer
 from vcftrack.api.errors import ApiError, invalid, not_found
 from vcftrack.api.inputs import MAX_SAFE_INT, Errors, check_object, check_query, parse_uuid
 from vcftrack.api.serializers import StrictModelSerializer, list_of
-from vcftrack.api.views import MAX_BULK, ApiViewSet
+from vcftrack.api.views import MAX_BULK, ApiViewSet, HistoryMixin
 
 LEVEL_CHOICES = list(LEVELS)
 
@@ -180,7 +180,7 @@ def resolve_patient(view: ApiViewSet, value: Any, errors: Errors) -> Any:
     update=extend_schema(request=EpisodeUpdateSerializer),
     partial_update=extend_schema(request=EpisodeUpdateSerializer),
 )
-class EpisodeViewSet(ApiViewSet):
+class EpisodeViewSet(HistoryMixin, ApiViewSet):
     """Fracture episodes. Creating or changing one evaluates its pathway at once."""
 
     serializer_class = EpisodeSerializer
@@ -416,7 +416,7 @@ class ProcedureFilter(FactFilter):
         fields: list[str] = []
 
 
-class FactViewSet(ApiViewSet):
+class FactViewSet(HistoryMixin, ApiViewSet):
     """Observations, imaging and procedures: nested under an episode, or flat."""
 
     kind: str
@@ -441,7 +441,11 @@ class FactViewSet(ApiViewSet):
     def scoped(self) -> QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.model.objects.none()
-        qs = self.model.objects.filter(episode__clinic_id__in=self.clinic_ids())
+        # The patient of each fact, for the access audit (the join is there
+        # already: the clinic scope goes through the episode).
+        qs = self.model.objects.filter(episode__clinic_id__in=self.clinic_ids()).annotate(
+            audit_patient_id=F("episode__patient_id")
+        )
         if self.nested:
             qs = qs.filter(episode_id=self.kwargs.get("episode_pk", ""))
         return qs
@@ -451,6 +455,12 @@ class FactViewSet(ApiViewSet):
 
     def clinic_of(self, obj: Any) -> uuid.UUID:
         return self.episode.clinic_id if self.nested else obj.episode.clinic_id
+
+    def patient_id_of(self, row: Any) -> uuid.UUID | None:
+        annotated = getattr(row, "audit_patient_id", None)
+        if annotated is not None:
+            return annotated  # type: ignore[no-any-return]
+        return self.episode.patient_id if self.nested else row.episode.patient_id
 
     def _record(self, episode: Episode, data: dict[str, Any], errors: Errors) -> Any:
         self.require_writer(episode.clinic_id)
@@ -764,7 +774,7 @@ class TaskFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(list=extend_schema(responses=list_of(TaskSerializer, "Task")))
-class TaskViewSet(ApiViewSet):
+class TaskViewSet(HistoryMixin, ApiViewSet):
     """Follow-up tasks the pathway raised. People act on them; the engine owns the rest."""
 
     serializer_class = TaskSerializer
@@ -956,6 +966,8 @@ class RuleCatalogueView(APIView):
     Generated from the rule definitions (the same build as the web page
     `/rules/`); the same for every caller, whatever their clinics.
     """
+
+    audit_exempt = True  # rules, no patient
 
     renderer_classes = [JSONRenderer]
 

@@ -10,7 +10,14 @@ from django.db import models
 from django.db.models import F, Q
 
 from pathways.levels import ALL_LEVELS_MASK, mask_to_levels
-from patients.models import Clinic, Patient, SyncedModel, SyncedQuerySet, Voidable
+from patients.models import (
+    Clinic,
+    Patient,
+    SyncedModel,
+    SyncedQuerySet,
+    Voidable,
+    tracked_history,
+)
 
 
 class Etiology(models.TextChoices):
@@ -104,6 +111,10 @@ class Episode(SyncedModel):
     )
 
     objects = EpisodeQuerySet.as_manager()
+    # The engine's bookkeeping (next review, flags, sweep errors) is not history.
+    history = tracked_history(
+        also_excluded=("next_review_at", "flags", "sweep_failures", "sweep_error")
+    )
 
     class Meta:
         ordering = ["-identified_date"]
@@ -264,6 +275,8 @@ class Observation(EpisodeFactModel):
     value_bool = models.BooleanField(null=True, blank=True)
     effective_date = models.DateField()
 
+    history = tracked_history()
+
     class Meta:
         ordering = ["effective_date"]
         constraints = [
@@ -306,6 +319,8 @@ class Imaging(EpisodeFactModel):
     performed_date = models.DateField()
     edema = models.BooleanField(null=True, blank=True)
 
+    history = tracked_history()
+
     class Meta:
         ordering = ["performed_date"]
         verbose_name_plural = "imaging"
@@ -334,6 +349,8 @@ class Procedure(EpisodeFactModel):
     kind = models.CharField(max_length=20, choices=ProcedureKind.choices)
     level = models.CharField(max_length=3, blank=True, default="")
     performed_date = models.DateField()
+
+    history = tracked_history()
 
     class Meta:
         ordering = ["performed_date"]
@@ -470,6 +487,8 @@ class FollowUpTask(SyncedModel):
     call_at = models.DateTimeField(null=True, blank=True)
 
     objects = TaskQuerySet.as_manager()
+    # The rule's texts are copied from the catalogue, not changed by anyone.
+    history = tracked_history(also_excluded=("guidance", "seed_refs", "triggers", "overdue_from"))
 
     class Meta:
         ordering = ["due_date", "rule"]

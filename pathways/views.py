@@ -47,6 +47,7 @@ from pathways.services import (
 )
 from pathways.services.tasks import PHYSICIAN_DECISIONS, task_record_result
 from patients.models import Drug, DxaSite
+from vcftrack import audit
 from vcftrack.errors import DomainError, PermissionDenied
 from vcftrack.labels import FIELD_NAMES, label
 from vcftrack.web import Scope, get_scope
@@ -116,6 +117,11 @@ def _worklist_context(
     todays = scope.todays(now)
     query = _query(request, params, scope, todays)
     page = selectors.worklist_page(query)
+    audit.note(
+        request,
+        patient_ids=[row.task.patient_id for row in page.rows],
+        action="worklist.search" if params.get("q") else "worklist.list",
+    )
     by_clinic = selectors.assignable_by_clinic(scope.clinic_ids)
     for row in page.rows:
         row.assignees = by_clinic.get(row.task.clinic_id, [])
@@ -192,6 +198,8 @@ def worklist_csv(request: HttpRequest) -> StreamingHttpResponse:
         for row in selectors.worklist_export(query):
             t = row.task
             p = t.patient
+            # Noted as streamed; the middleware writes them when the file ends.
+            audit.note(request, patient_ids=[p.id], action="worklist.export")
             yield [
                 row.state,
                 f"{p.family_name}, {p.given_name}",
@@ -337,6 +345,7 @@ def task_actions(request: HttpRequest, task_id: uuid.UUID) -> HttpResponse:
     """A task on a page of its own (without JavaScript, or from a link)."""
     now = timezone.now()
     task = _task_or_404(request, task_id)
+    audit.note(request, patient_ids=[task.patient_id], action="task.view")
     context = _row_context(request, task, now=now)
     context["back_url"] = reverse("worklist")
     return render(request, "pathways/task_page.html", context)
@@ -410,6 +419,7 @@ def _act(request: HttpRequest, task: FollowUpTask, action: str, now: Any) -> tup
 def task_action(request: HttpRequest, task_id: uuid.UUID, action: str) -> HttpResponse:
     now = timezone.now()
     task = _task_or_404(request, task_id)
+    audit.note(request, patient_ids=[task.patient_id], action="task.act")
     scope = get_scope(request)
     if action not in ACTIONS:
         raise Http404("Unknown action")
@@ -490,6 +500,7 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
         except ValueError:
             continue
     tasks = selectors.tasks_for_bulk(ids, [c.id for c in scope.all_clinics])
+    audit.note(request, patient_ids=[t.patient_id for t in tasks], action="task.act")
     choice = request.POST.get("assignee", "")
     # No default: "nobody" is a choice a person makes, never what an
     # untouched select sends.
@@ -609,6 +620,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     candidates, cand_next = indicators.augmentation_candidates(
         clinic_ids, todays, limit=20, offset=(cand_page - 1) * 20
     )
+    # The indicators are counts; the candidates list names patients.
+    audit.note(
+        request, patient_ids=[c.task.patient_id for c in candidates], action="dashboard.list"
+    )
     period_qs = urlencode(
         {
             "from": start.isoformat(),
@@ -684,6 +699,7 @@ def indicator_drilldown(request: HttpRequest, code: str) -> HttpResponse | Strea
             field = indicators.NUMERATOR_FIELD[code]
             for ep in qs.iterator(chunk_size=2000):
                 p = ep.patient
+                audit.note(request, patient_ids=[p.id], action="drilldown.export")
                 yield [
                     f"{p.family_name}, {p.given_name}",
                     p.mrn,
@@ -701,6 +717,7 @@ def indicator_drilldown(request: HttpRequest, code: str) -> HttpResponse | Strea
     pages = max(1, -(-total // DRILL_PAGE))
     page = min(page, pages)
     episodes = list(qs[(page - 1) * DRILL_PAGE : page * DRILL_PAGE])
+    audit.note(request, patient_ids=[e.patient_id for e in episodes], action="drilldown.list")
     base = {"from": start.isoformat(), "to": end.isoformat()}
     if request.GET.get("clinic"):
         base["clinic"] = request.GET["clinic"]
@@ -733,6 +750,7 @@ def indicator_drilldown(request: HttpRequest, code: str) -> HttpResponse | Strea
 
 
 # -------------------------------------------------------- rule catalogue --
+@audit.exempt
 @login_required
 @require_GET
 def rule_catalogue(request: HttpRequest) -> HttpResponse:

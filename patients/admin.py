@@ -7,8 +7,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 
-from patients.models import AccessEvent, BoneDensity, Clinic, Medication, Membership, Patient
+from patients.models import BoneDensity, Clinic, Medication, Membership, Patient
 from patients.services import check_death_date, patient_update
+from vcftrack.audit.admin import PatientDataAdmin
 from vcftrack.errors import FieldErrors
 
 
@@ -31,6 +32,9 @@ class MedicationInline(admin.TabularInline[Medication, Patient]):
     readonly_fields = fields
     can_delete = False
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 class BoneDensityInline(admin.TabularInline[BoneDensity, Patient]):
     model = BoneDensity
@@ -39,25 +43,27 @@ class BoneDensityInline(admin.TabularInline[BoneDensity, Patient]):
     readonly_fields = fields
     can_delete = False
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 class PatientAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Only the date of death is edited here, and it is written by the service."""
+
     class Meta:
         model = Patient
-        fields = [
-            *("clinic", "mrn", "given_name", "family_name", "birth_date", "sex"),
-            *("deceased_date", "deleted_at"),
-        ]
+        fields = ["deceased_date"]
 
     def clean(self) -> dict[str, Any]:
         """The date of death is checked as the API checks it (not future, not before birth)."""
         data = super().clean() or {}
-        clinic = data.get("clinic") or getattr(self.instance, "clinic", None)
+        clinic = getattr(self.instance, "clinic", None)
         if clinic is not None and "deceased_date" in data:
             errors = FieldErrors()
             check_death_date(
                 errors,
                 data["deceased_date"],
-                birth=data.get("birth_date"),
+                birth=self.instance.birth_date,
                 today=clinic.today(timezone.now()),
             )
             for message in errors.errors.get("deceased_date", []):
@@ -66,7 +72,12 @@ class PatientAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin[Patient]):
+class PatientAdmin(PatientDataAdmin):
+    """Read-only but for the date of death (through ``patient_update``). No
+    deletes: a patient is tombstoned by the services, never removed, so
+    nothing of theirs - audit, history, tasks - goes with them."""
+
+    audit_patient_path = "pk"
     form = PatientAdminForm
     list_display = (
         "family_name",
@@ -81,25 +92,25 @@ class PatientAdmin(admin.ModelAdmin[Patient]):
     list_filter = ("clinic", "sex", ("deceased_date", admin.EmptyFieldListFilter))
     search_fields = ("mrn", "family_name", "given_name")
     list_select_related = ("clinic",)
-    readonly_fields = ("version", "created_at", "updated_at", "change_seq", "recorded_on")
+    readonly_fields = (
+        *("clinic", "mrn", "given_name", "family_name", "birth_date", "sex", "deleted_at"),
+        *("phone", "phone_alt", "contact_time"),
+        *("version", "created_at", "updated_at", "change_seq", "recorded_on"),
+    )
     inlines = [MedicationInline, BoneDensityInline]
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_staff and request.user.has_perm("patients.change_patient"))
+
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
-        # A changed date of death goes through the service, which re-evaluates
-        # the patient's episodes (and moves recorded_on, which bounds the date).
-        if not (change and "deceased_date" in form.changed_data):
-            super().save_model(request, obj, form, change)
-            return
-        death = obj.deceased_date
-        obj.deceased_date = form.initial.get("deceased_date")
-        super().save_model(request, obj, form, change)
-        patient_update(
-            patient=obj, data={"deceased_date": death}, now=timezone.now(), actor_id=request.user.pk
-        )
-
-
-@admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin[AccessEvent]):
-    list_display = ("at", "user", "patient", "action", "channel")
-    list_filter = ("action", "channel")
-    raw_id_fields = ("patient",)
+        # The service writes (and re-evaluates the patient's episodes); the
+        # admin's own save would go past its checks and its history.
+        if change and "deceased_date" in form.changed_data:
+            death = obj.deceased_date
+            obj.refresh_from_db()
+            patient_update(
+                patient=obj,
+                data={"deceased_date": death},
+                now=timezone.now(),
+                actor_id=request.user.pk,
+            )

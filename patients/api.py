@@ -44,7 +44,7 @@ from vcftrack.api.errors import ApiError, not_found
 from vcftrack.api.inputs import Errors, parse_uuid
 from vcftrack.api.pagination import Page
 from vcftrack.api.serializers import StrictModelSerializer, list_of
-from vcftrack.api.views import ApiViewSet
+from vcftrack.api.views import ApiViewSet, HistoryMixin
 
 MEDICATION_FIELDS = ("drug", "start_date", "stop_date", "dose", "route")
 DXA_FIELDS = ("performed_date", "site", "bmd_g_cm2", "t_score")
@@ -76,6 +76,7 @@ class ClinicSerializer(StrictModelSerializer):
 class ClinicViewSet(ApiViewSet):
     """The clinics you belong to, with your role and their members (read only)."""
 
+    audit_exempt = True  # clinics and colleagues, no patient
     serializer_class = ClinicSerializer
     filter_backends: list[Any] = []
 
@@ -195,7 +196,7 @@ def resolve_clinic(view: ApiViewSet, value: Any, errors: Errors) -> Clinic | Non
     update=extend_schema(request=PatientUpdateSerializer),
     partial_update=extend_schema(request=PatientUpdateSerializer),
 )
-class PatientViewSet(ApiViewSet):
+class PatientViewSet(HistoryMixin, ApiViewSet):
     """Patients of your clinics. Deleting leaves a tombstone for syncing clients."""
 
     serializer_class = PatientSerializer
@@ -203,6 +204,9 @@ class PatientViewSet(ApiViewSet):
     ordering_fields = ["family_name", "given_name", "birth_date", "mrn", "created_at", "updated_at"]
     ordering = ("family_name", "given_name")
     sync_filters = ("clinic",)
+
+    def patient_id_of(self, row: Any) -> uuid.UUID | None:
+        return row.pk  # type: ignore[no-any-return]
 
     def scoped(self) -> QuerySet[Any]:
         return Patient.objects.filter(clinic_id__in=self.clinic_ids())
@@ -375,7 +379,7 @@ class PatientFactVoidMixin:
         )
 
 
-class PatientFactViewSet(ApiViewSet):
+class PatientFactViewSet(HistoryMixin, ApiViewSet):
     """Shared by medications and bone density, nested or flat."""
 
     model: type[Medication] | type[BoneDensity]

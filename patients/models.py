@@ -15,6 +15,15 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+# Change history (django-simple-history): the columns people change, not the
+# sync bookkeeping that moves with every write.
+HISTORY_EXCLUDED = ["version", "updated_at", "change_seq"]
+
+
+def tracked_history(*, also_excluded: tuple[str, ...] = ()) -> Any:
+    return HistoricalRecords(excluded_fields=[*HISTORY_EXCLUDED, *also_excluded])
 
 
 class SyncedQuerySet(models.QuerySet[Any]):
@@ -148,6 +157,7 @@ class Patient(SyncedModel):
     contact_time = models.CharField(max_length=100, blank=True, default="")
 
     objects = SyncedQuerySet.as_manager()
+    history = tracked_history()
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -258,6 +268,7 @@ class Medication(Voidable, SyncedModel):
     unverified = models.BooleanField(default=False, db_default=False)
 
     objects = SyncedQuerySet.as_manager()
+    history = tracked_history()
 
     class Meta:
         ordering = ["start_date"]
@@ -312,6 +323,7 @@ class BoneDensity(Voidable, SyncedModel):
     t_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
 
     objects = SyncedQuerySet.as_manager()
+    history = tracked_history()
 
     class Meta:
         ordering = ["performed_date"]
@@ -342,20 +354,3 @@ class BoneDensity(Voidable, SyncedModel):
 
     def __str__(self) -> str:
         return f"DXA {self.site} {self.performed_date}: {self.bmd_g_cm2} g/cm2"
-
-
-class AccessEvent(models.Model):
-    """Audit: who looked at or changed which patient's record, and how."""
-
-    at = models.DateTimeField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_events")
-    action = models.CharField(max_length=32)
-    channel = models.CharField(max_length=16, default="web")
-
-    class Meta:
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["patient", "at"])]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.patient_id}"

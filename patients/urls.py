@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from patients import views
+from patients import record_views, views
 
 urlpatterns: list[URLPattern] = [
     path("", views.patient_list, name="patient_list"),
@@ -11,4 +11,11 @@ urlpatterns: list[URLPattern] = [
     path("<uuid:patient_id>/episodes/", views.episode_new, name="episode_new"),
     path("<uuid:patient_id>/facts/<slug:form_key>/", views.record_fact, name="record_fact"),
     path("<uuid:patient_id>/void/<slug:kind>/<uuid:fact_id>/", views.void_fact, name="void_fact"),
+    path("<uuid:patient_id>/history/", record_views.patient_history_page, name="patient_history"),
+    path(
+        "<uuid:patient_id>/episodes/<uuid:episode_id>/history/",
+        record_views.episode_history_page,
+        name="episode_history",
+    ),
+    path("access-audit/", record_views.audit_export, name="audit_export"),
 ]

@@ -3,7 +3,8 @@ recording facts.
 
 A patient of a clinic the user is not a member of is a 404 (not a 403: the
 page does not tell an outsider that the record exists). A viewer reads;
-writes answer 403. Every patient page view is written to the access audit.
+writes answer 403. Every view notes the patients it showed or changed in the
+access audit (``vcftrack.audit``); physicians see who looked at a patient.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from patients.forms import (
     PatientForm,
     apply_errors,
 )
-from patients.models import AccessEvent, BoneDensity, Medication, Patient
+from patients.models import BoneDensity, Medication, Patient
 from patients.services import (
     bone_density_record,
     medication_record,
@@ -53,6 +54,8 @@ from patients.services import (
     patient_fact_void,
     patient_record_death,
 )
+from vcftrack import audit
+from vcftrack.audit.selectors import recent_for_patient
 from vcftrack.errors import DomainError
 from vcftrack.labels import label as code_label
 from vcftrack.web import get_scope
@@ -95,6 +98,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         qs.order_by("family_name", "given_name", "id")[
             (page - 1) * PATIENT_PAGE : page * PATIENT_PAGE + 1
         ]
+    )
+    audit.note(
+        request,
+        patient_ids=[p.id for p in rows[:PATIENT_PAGE]],
+        action="patient.search" if q else "patient.list",
     )
     return render(
         request,
@@ -236,6 +244,12 @@ def _render_patient(
             "closed_rows": [
                 make_row(t, todays) for v in record.episodes for t in v.closed_by_person
             ],
+            # "Who looked at this patient": for the clinic's physicians.
+            "recent_access": (
+                recent_for_patient(patient.id)
+                if scope.role(patient.clinic_id) == "physician"
+                else None
+            ),
             **(extra or {}),
         },
         status=status,
@@ -251,9 +265,7 @@ def _age(born: date, today: date) -> int:
 def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     now = timezone.now()
     patient = _patient_or_404(request, patient_id)
-    AccessEvent.objects.create(
-        at=now, user_id=request.user.pk, patient=patient, action="view", channel="web"
-    )
+    audit.note(request, patient_ids=[patient.id], action="patient.view")
     return _render_patient(request, patient, now)
 
 
@@ -263,6 +275,7 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
     """Record one fact, re-evaluate, and tell the person what changed."""
     now = timezone.now()
     patient = _patient_or_404(request, patient_id)
+    audit.note(request, patient_ids=[patient.id], action="patient.record")
     scope = get_scope(request)
     if not scope.can_write(patient.clinic_id):
         return _forbidden("Your role in this clinic can read but not record.")
@@ -364,9 +377,6 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
         messages.info(request, change, extra_tags="change")
     if not changes:
         messages.info(request, "No task or phase changed.", extra_tags="change")
-    AccessEvent.objects.create(
-        at=now, user_id=request.user.pk, patient=patient, action=f"record_{form_key}", channel="web"
-    )
     # Land at the top, where the change summary is; the new entry is marked.
     query = f"?{urlencode({'new': new_key})}" if new_key else ""
     return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]) + query)
@@ -390,6 +400,7 @@ def void_fact(
     re-evaluated and the person is told what changed."""
     now = timezone.now()
     patient = _patient_or_404(request, patient_id)
+    audit.note(request, patient_ids=[patient.id], action="patient.void")
     if kind not in VOIDABLE:
         raise Http404("Unknown entry")
     if not get_scope(request).can_write(patient.clinic_id):
@@ -426,9 +437,6 @@ def void_fact(
     messages.success(request, "Entry voided.", extra_tags="recorded")
     for change in describe_changes(before, episode_snapshot(ids)) or ["No task or phase changed."]:
         messages.info(request, change, extra_tags="change")
-    AccessEvent.objects.create(
-        at=now, user_id=request.user.pk, patient=patient, action=f"void_{kind}", channel="web"
-    )
     return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]))
 
 
@@ -440,7 +448,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     clinics = scope.writable_clinics or [c for c in scope.all_clinics if scope.can_write(c.id)]
     if not clinics:
         return _forbidden("Your role cannot create patients.")
-    form = PatientForm(request.POST or None, clinics=clinics)
+    # An empty POST is still a submission (bound): it gets its errors, not a 500.
+    form = PatientForm(request.POST if request.method == "POST" else None, clinics=clinics)
     if request.method == "POST":
         form.is_valid()
         clinic = next((c for c in clinics if str(c.id) == request.POST.get("clinic")), None)
@@ -454,6 +463,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
+                audit.note(request, patient_ids=[patient.id], action="patient.create")
                 messages.success(
                     request,
                     f"Patient {patient.full_name} created. Record the fracture episode next.",
@@ -461,6 +471,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(
                     reverse("patient_detail", args=[patient.id]) + "#new-episode"
                 )
+    # The empty form shows no patient; the area is still noted.
+    audit.note(request, action="patient.new")
     status = 422 if request.method == "POST" else 200
     return render(request, "patients/patient_form.html", {"form": form}, status=status)
 
@@ -470,6 +482,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
 def episode_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     now = timezone.now()
     patient = _patient_or_404(request, patient_id)
+    audit.note(request, patient_ids=[patient.id], action="episode.create")
     if not get_scope(request).can_write(patient.clinic_id):
         return _forbidden("Your role in this clinic can read but not record.")
     form = EpisodeForm(request.POST, prefix="episode")

@@ -62,6 +62,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# --- Access audit and change history (issue 9) ------------------------------
+# Every request that touches patient data writes its audit rows at its end
+# (vcftrack/audit, docs/audit.md); django-simple-history keeps the old and new
+# values of clinical rows and takes the acting user from the request.
+INSTALLED_APPS += ["simple_history", "vcftrack.audit"]
+_AUTH_MIDDLEWARE = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_AUTH_MIDDLEWARE + 1 : _AUTH_MIDDLEWARE + 1] = [
+    "vcftrack.audit.middleware.AuditMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
 ROOT_URLCONF = "vcftrack.urls"
 WSGI_APPLICATION = "vcftrack.wsgi.application"
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from patients.models import Clinic, Membership, Role
 from patients.selectors import WRITE_ROLES
+from vcftrack.audit.trail import exempt as audit_exempt
 
 SESSION_KEY = "vcftrack_clinic"
 
@@ -107,12 +108,14 @@ def clinic_context(request: HttpRequest) -> dict[str, Any]:
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    audit_exempt = True
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    audit_exempt = True
 
 
+@audit_exempt
 @login_required
 @require_POST
 def switch_clinic(request: HttpRequest) -> HttpResponse:

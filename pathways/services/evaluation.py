@@ -52,6 +52,7 @@ from pathways.models import (
 from pathways.services.bulk import bulk_update_values
 from patients.models import BoneDensity, Medication
 from patients.sync import allocate_change_seq
+from vcftrack.history import record_snapshots
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -419,6 +420,10 @@ def _write(w: _Writes, now: datetime) -> None:
     bulk_update_values(FollowUpTask, ENGINE_TASK_FIELDS, w.task_updates)
     if w.transitions:
         PhaseTransition.objects.bulk_create(w.transitions)
+    # The change history of what the engine did (no save() ran): tasks
+    # raised and changed, episodes whose phase moved.
+    record_snapshots(FollowUpTask, [t.id for t in w.new_tasks], now=now, kind="+")
+    record_snapshots(FollowUpTask, [v[0] for v in w.task_updates], now=now)
     episode_rows = []
     for ep, result, next_at in w.visible_episodes:
         episode_rows.append(
@@ -456,6 +461,7 @@ def _write(w: _Writes, now: datetime) -> None:
         ("next_review_at", "sweep_failures", "sweep_error"),
         [[eid, next_at, 0, ""] for eid, next_at in w.quiet_episodes],
     )
+    record_snapshots(Episode, [t.episode_id for t in w.transitions], now=now)
     bulk_update_values(
         Programme, ("next_review_at", "sweep_failures", "sweep_error", "updated_at"), w.programmes
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from patients.models import AccessEvent, Membership
+from patients.models import Membership
+from vcftrack.audit.models import AccessRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +41,23 @@ def test_wrong_password_says_so(alice):
 def test_outsider_gets_404_for_another_clinics_patient(charlie, patient, login):
     response = login(charlie).get(f"/patients/{patient.id}/")
     assert response.status_code == 404
-    assert not AccessEvent.objects.filter(patient=patient).exists()
+    # The attempt is in the audit, as denied.
+    attempt = AccessRecord.objects.get(patient_id=patient.id)
+    assert (attempt.actor, attempt.outcome) == ("charlie", 404)
 
 
 def test_patient_page_view_is_audited(alice, patient, login):
-    assert login(alice).get(f"/patients/{patient.id}/").status_code == 200
-    event = AccessEvent.objects.get(patient=patient)
-    assert (event.user, event.action, event.channel) == (alice, "view", "web")
+    response = login(alice).get(f"/patients/{patient.id}/")
+    assert response.status_code == 200
+    event = AccessRecord.objects.get(patient_id=patient.id)
+    assert (event.user_id, event.actor, event.action, event.outcome) == (
+        alice.pk,
+        "alice",
+        "patient.view",
+        200,
+    )
+    assert str(event.request_id) == response["X-Request-ID"]
+    assert event.ip == "127.0.0.1"
 
 
 def test_clinic_switcher_limits_the_worklist_to_one_clinic(

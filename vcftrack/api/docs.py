@@ -19,6 +19,7 @@ DOCS_POLICY = (
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
+    audit_exempt = True
     schema = None
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -13,6 +13,7 @@ from patients import api as patients_api
 from vcftrack.api.docs import ApiDocsView
 from vcftrack.api.errors import error_body, not_found
 from vcftrack.api.views import UUID_REGEX
+from vcftrack.audit.trail import exempt as audit_exempt
 
 router = SimpleRouter()
 router.register("clinics", patients_api.ClinicViewSet, basename="clinic")
@@ -69,7 +70,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/rules/", pathways_api.RuleCatalogueView.as_view(), name="rule-list"),
     path("v1/webhooks/", include(webhook_urls)),
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", audit_exempt(SpectacularAPIView.as_view()), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^(?P<rest>.*)$", unknown_path),
 ]

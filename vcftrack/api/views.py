@@ -3,7 +3,8 @@
 Subclasses say which rows the caller may see (``scoped``), how to render
 them, and which service each write calls. Everything else - the listing
 envelope, the sync feed with tombstones, ETag / If-Match, Idempotency-Key,
-the one error format, the role check - lives here, once.
+the one error format, the role check, the access audit of every row read or
+written (``patient_id_of``) - lives here, once.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import filters, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import filters, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 
 from patients.models import Clinic
 from patients.selectors import can_write, clinic_ids_for
+from vcftrack import audit, history
 from vcftrack.api.concurrency import check_if_match, etag_for
 from vcftrack.api.errors import ApiError, as_api_error, invalid, not_found
 from vcftrack.api.idempotency import idempotent
@@ -36,6 +39,19 @@ from vcftrack.api.pagination import is_sync as _is_sync
 
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_BULK = 500
+# The audit's verb for each viewset action (anything else is "act").
+AUDIT_VERBS = {
+    "list": "list",
+    "retrieve": "view",
+    "create": "create",
+    "bulk_create": "create",
+    "update": "update",
+    "partial_update": "update",
+    "destroy": "delete",
+    "void": "void",
+    "fhir": "fhir",
+    "history": "history",
+}
 
 
 class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
@@ -50,6 +66,21 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     # POST actions on one object that return it (get If-Match and ETag).
     object_actions: ClassVar[tuple[str, ...]] = ()
     now: datetime
+
+    # ------------------------------------------------------------- audit --
+    def patient_id_of(self, row: Any) -> uuid.UUID | None:
+        """The patient whose data ``row`` is (for the access audit)."""
+        return getattr(row, "patient_id", None)
+
+    def audit_rows(self, rows: Iterable[Any]) -> None:
+        verb = AUDIT_VERBS.get(self.action or "", "act")
+        if verb == "list" and _is_sync(self.request):
+            verb = "sync"
+        audit.note(
+            self.request,
+            patient_ids=[self.patient_id_of(row) for row in rows],
+            action=f"api.{self.basename}.{verb}",
+        )
 
     # ------------------------------------------------------------- scope --
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -132,6 +163,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return DjangoFilterBackend().filter_queryset(self.request, queryset, self)
 
     def render_many(self, rows: Sequence[Any], *, tombstones: bool = False) -> builtins.list[Any]:
+        self.audit_rows(rows)
         alive = [r for r in rows if r.deleted_at is None]
         rendered = dict(
             zip(
@@ -157,9 +189,11 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         obj = self.get_queryset().filter(pk=lookup).first()
         if obj is None:
             raise not_found()
+        self.audit_rows([obj])
         return obj
 
     def object_response(self, obj: Any, status: int = 200) -> Response:
+        self.audit_rows([obj])
         response = Response(self.get_serializer(obj).data, status=status)
         response["ETag"] = etag_for(obj)
         if status == 201:
@@ -237,7 +271,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         request: Request,
         *,
         create_one: Callable[[dict[str, Any]], Model],
-        serializer: type[BaseSerializer[Any]],
+        serializer: type[serializers.BaseSerializer[Any]],
     ) -> Response:
         """All-or-nothing: every item is tried, any error rolls back all."""
         data = request.data
@@ -278,6 +312,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             ) from None
         fresh = {obj.pk: obj for obj in self.scoped().filter(pk__in=[o.pk for o in created])}
         rows = [fresh.get(obj.pk, obj) for obj in created]
+        self.audit_rows(rows)
         results = serializer(rows, many=True, context=self.get_serializer_context()).data
         return Response({"results": results}, status=201)
 
@@ -294,3 +329,34 @@ def tombstone(row: Any) -> dict[str, Any]:
         "version": row.version,
         "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
     }
+
+
+class HistoryEntrySerializer(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    user = serializers.CharField(allow_null=True, help_text="Who changed it; null: the system.")
+    type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    changes = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Each changed field: {field, old, new} (old is null on creation).",
+    )
+
+
+class HistoryListSerializer(serializers.Serializer[Any]):
+    results = HistoryEntrySerializer(many=True)
+
+
+class HistoryMixin:
+    """``GET …/{id}/history/``: who changed the object, when, old → new (oldest first)."""
+
+    @extend_schema(responses=HistoryListSerializer)
+    @action(detail=True, methods=["get"])
+    def history(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The object's change history: who, when, and each field's old and new value."""
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        # A deleted object keeps its history (tombstones included).
+        obj = self.scoped().filter(pk=lookup).first()
+        if obj is None:
+            raise not_found()
+        self.audit_rows([obj])
+        records = list(obj.history.select_related("history_user").order_by("history_id"))
+        return Response({"results": history.as_json(history.entries(records))})
