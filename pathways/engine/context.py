@@ -73,7 +73,7 @@ def fmt_value(value: float | bool) -> str:
     return f"{value:g}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Trigger:
     """A dated reason for a task: the date it arose and what the user sees."""
 
@@ -299,7 +299,7 @@ class Context:
         ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class BmdChange:
     site: str
     start: date
