@@ -242,6 +242,11 @@ def digest(due: DueSet, now: datetime) -> dict[str, Any]:
     return out
 
 
+def _json(value: Any) -> Any:
+    # Django's connection hands jsonb over as text (it decodes JSON itself).
+    return json.loads(value) if isinstance(value, str) else value
+
+
 class Written:
     """The rows a sweep wrote, captured (as JSON) to be rewritten by (c)."""
 
@@ -254,7 +259,7 @@ class Written:
                 "WHERE t.patient_id = ANY(%s::uuid[]) AND t.change_seq > %s",
                 [due.patient_ids, since_seq],
             )
-            self.tasks = [r[0] for r in cur.fetchall()]
+            self.tasks = [_json(r[0]) for r in cur.fetchall()]
             cur.execute(
                 "SELECT id::text, next_review_at, sweep_failures, sweep_error, phase, flags, "
                 "version, change_seq, updated_at, change_seq > %s FROM pathways_episode "
@@ -272,7 +277,7 @@ class Written:
                 "SELECT (to_jsonb(x) - 'id') FROM pathways_phasetransition x WHERE x.at = %s",
                 [now],
             )
-            self.transitions = [r[0] for r in cur.fetchall()]
+            self.transitions = [_json(r[0]) for r in cur.fetchall()]
             cur.execute("SELECT value FROM patients_changecounter WHERE id = 1")
             self.seq_used = cur.fetchone()[0] - since_seq
         changed_episodes = {r[0] for r in self.episodes if r[9]}
