@@ -111,8 +111,11 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
             # first appear on or after the 12-month expiry is not raised at
             # all (rather than raised already missed, which would count
             # work nobody ever expected).
-            lead = rf.lead_delta
-            occurrences = tuple(p for p in occurrences if p.due - lead < expiry)
+            last_due = expiry + rf.lead_delta
+            if len(occurrences) == 1:
+                occurrences = occurrences if occurrences[0].due < last_due else ()
+            else:
+                occurrences = tuple(p for p in occurrences if p.due < last_due)
             if not occurrences:
                 why_not[code] = f"expired 12 months after identification ({expiry})"
         for planned in occurrences:
