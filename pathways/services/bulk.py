@@ -2,7 +2,7 @@
 
 ``QuerySet.bulk_update`` builds a CASE expression per field and row, which
 costs more Python time than the sweep's whole evaluation. On PostgreSQL this
-writes ``UPDATE t SET ... FROM (VALUES ...) v WHERE t.id = v.id``; elsewhere
+writes ``UPDATE t SET ... FROM unnest(%s::type[], ...) v WHERE t.id = v.id``; elsewhere
 (SQLite) an ``executemany`` of a plain keyed UPDATE.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import Model
 
@@ -39,18 +40,23 @@ def bulk_update_values(
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # One array parameter per column: the statement text is the same
+            # whatever the batch, and no per-value placeholder is built.
             types = [pk.db_type(connection)] + [f.db_type(connection) for f in model_fields]  # type: ignore[union-attr]
             names = ["id"] + [f"c{i}" for i in range(len(columns))]
-            placeholder = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
             sets = ", ".join(f"{qn(col)} = v.c{i}" for i, col in enumerate(columns))
-            for start in range(0, len(prepared), chunk):
-                part = prepared[start : start + chunk]
-                values = ", ".join([placeholder] * len(part))
-                sql = (
-                    f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) "  # noqa: S608 - names come from the model
-                    f"AS v({', '.join(names)}) WHERE t.{qn(pk_column)} = v.id"
-                )
-                cursor.execute(sql, [value for row in part for value in row])
+            sql = (
+                f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) "  # noqa: S608 - names come from the model
+                f"AS v({', '.join(names)}) WHERE t.{qn(pk_column)} = v.id"
+            )
+            # Bound server-side (Django binds client-side, quoting every value
+            # into the statement text).
+            raw = connection.connection
+            with psycopg.Cursor(raw) as server_cursor:
+                for start in range(0, len(prepared), chunk):
+                    part = prepared[start : start + chunk]
+                    server_cursor.execute(sql, [list(col) for col in zip(*part, strict=True)])
         else:
             sets = ", ".join(f"{qn(col)} = %s" for col in columns)
             sql = f"UPDATE {table} SET {sets} WHERE {qn(pk_column)} = %s"  # noqa: S608

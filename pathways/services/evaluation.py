@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Model
 from psycopg.types.json import JsonbLoader
@@ -187,7 +188,9 @@ def fetch_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None
-    with raw.cursor() as cur:
+    # A server-side-binding cursor: the arrays of ids travel as parameters,
+    # not quoted into the statement text (Django's cursors bind client-side).
+    with psycopg.Cursor(raw) as cur:
         cur.adapters.register_loader("uuid", _UuidAsText)
         # Django reads jsonb as text and decodes it itself; here psycopg does.
         cur.adapters.register_loader("jsonb", JsonbLoader)
@@ -230,19 +233,19 @@ def _episode_rows(episode_ids: list[str]) -> list[dict[str, Any]]:
 
 
 def _task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
-    """Task rows by episode (``key="episode_id"``) or the programme tasks of
-    patients (``key="patient_id"``): one query. Closed tasks are loaded light
-    (their schedule fields None): a closed task is only ever re-opened or
-    moved to another closed status, and then every field comes from the engine."""
+    """Task rows by episode (``key="episode_id"``) or every task of patients,
+    their episodes' and their programmes' (``key="patient_id"``): one query.
+    Closed tasks are loaded light (no schedule fields): a closed task is only
+    ever re-opened or moved to another closed status, and then every field
+    comes from the engine."""
     light = len(CLOSED_TASK_COLUMNS)
     if connection.vendor == "postgresql":
         heavy = ", ".join(
             f"CASE WHEN status = 'open' THEN {c} END" for c in OPEN_TASK_COLUMNS[light:]
         )
-        scope = "" if key == "episode_id" else " AND episode_id IS NULL"
         rows = fetch_rows(
             f"SELECT {', '.join(CLOSED_TASK_COLUMNS)}, {heavy} "  # noqa: S608 - fixed names
-            f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[]){scope}",
+            f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[])",
             [keys],
         )
         out = []
@@ -254,8 +257,6 @@ def _task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
             out.append(task)
         return out
     base = FollowUpTask.objects.filter(**{f"{key}__in": keys})
-    if key == "patient_id":
-        base = base.filter(episode__isnull=True)
     out = [
         dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
         for values in base.filter(status=TaskStatus.OPEN).values_list(*OPEN_TASK_COLUMNS)
@@ -271,9 +272,12 @@ def _task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def load_facts(episode_ids: Sequence[uuid.UUID | str]) -> dict[str, Loaded]:
+def load_facts(
+    episode_ids: Sequence[uuid.UUID | str], *, task_rows: list[dict[str, Any]] | None = None
+) -> dict[str, Loaded]:
     """Facts of many episodes in a fixed number of queries (8, whatever the
-    batch), keyed by episode id as text.
+    batch; 7 given ``task_rows``, every task of their patients), keyed by
+    episode id as text.
 
     On PostgreSQL the rows come as tuples from plain SQL with one array
     parameter per query (no model instances, no UUID objects, no per-value
@@ -304,8 +308,10 @@ def load_facts(episode_ids: Sequence[uuid.UUID | str]) -> dict[str, Loaded]:
             BoneDensityFact(bid, day, site, float(bmd), None if tscore is None else float(tscore))
         )
     tasks: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
-    for row in _task_rows("episode_id", ids):
-        tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
+    wanted = set(ids)
+    for row in _task_rows("episode_id", ids) if task_rows is None else task_rows:
+        if row["episode_id"] in wanted:
+            tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
     # Patient-level rules (v1) live on the patient's most recent open episode.
     owner: dict[str, tuple[date, datetime, str]] = {}
     for pat, eid, identified, created in _owner_rows(patient_ids):
@@ -611,8 +617,9 @@ def evaluate_patients(
     The caller holds the programmes' row locks (lock order: programme, then
     episodes, then the change counter).
 
-    1. Lock every alive episode of the patients (in id order) and load their
-       facts (9 queries), the programmes and the programme tasks (3 queries).
+    1. Lock every alive episode of the patients (in id order), load every
+       task of the patients (1 query), the episodes' other facts (7 queries)
+       and the programmes (1 query).
     2. Evaluate each episode with its own rule set's episode rules, and the
        programme once with the programme's rule set.
     3. Write the difference in bulk; the programme's next review is the
@@ -627,8 +634,11 @@ def evaluate_patients(
         .order_by("id")
         .values_list("id", flat=True)
     )
-    loaded = load_facts(episode_ids)
-    programmes = load_programmes(patient_ids)
+    # Every task of the patients in one query: their episodes' tasks, their
+    # programmes' and the v1 history of the hand-over.
+    task_rows = _task_rows("patient_id", [str(p) for p in patient_ids])
+    loaded = load_facts(episode_ids, task_rows=task_rows)
+    programmes = load_programmes(patient_ids, task_rows=task_rows)
     by_patient: dict[str, list[Loaded]] = defaultdict(list)
     for item in loaded.values():
         by_patient[item.episode["patient_id"]].append(item)
@@ -694,9 +704,11 @@ class LoadedProgramme:
         )
 
 
-def load_programmes(patient_ids: Sequence[uuid.UUID | str]) -> dict[str, LoadedProgramme]:
-    """The programmes of these patients with their tasks (3 queries), keyed by
-    patient id as text."""
+def load_programmes(
+    patient_ids: Sequence[uuid.UUID | str], *, task_rows: list[dict[str, Any]] | None = None
+) -> dict[str, LoadedProgramme]:
+    """The programmes of these patients with their tasks (2 queries; 1 given
+    ``task_rows``, every task of the patients), keyed by patient id as text."""
     keys = [str(p) for p in patient_ids]
     if connection.vendor == "postgresql":
         rows = {
@@ -718,42 +730,26 @@ def load_programmes(patient_ids: Sequence[uuid.UUID | str]) -> dict[str, LoadedP
     if not rows:
         return {}
     tasks: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
-    for task in _task_rows("patient_id", list(rows)):
-        tasks[task["patient_id"]][(task["rule"], task["occurrence"])] = task
-    # Series that ran under version 1 before the hand-over (V2.1).
+    # Series that ran under version 1 before the hand-over (V2.1): the
+    # patient-level rules of the patient's episodes' tasks.
     history: dict[str, set[str]] = defaultdict(set)
-    for pat, rule in _v1_series(list(rows)):
-        history[pat].add(rule)
+    for task in _task_rows("patient_id", list(rows)) if task_rows is None else task_rows:
+        pat = task["patient_id"]
+        if pat not in rows:
+            continue
+        if task["episode_id"] is None:
+            tasks[pat][(task["rule"], task["occurrence"])] = task
+        elif task["rule"] in _PATIENT_LEVEL_RULES:
+            history[pat].add(task["rule"])
     return {
         pid: LoadedProgramme(row, tasks.get(pid, {}), frozenset(history.get(pid, ())))
         for pid, row in rows.items()
     }
 
 
-_PATIENT_LEVEL_RULES = sorted(
-    {r.code for rs in RULESETS.values() for r in rs.rules if r.patient_level}
+_PATIENT_LEVEL_RULES = frozenset(
+    r.code for rs in RULESETS.values() for r in rs.rules if r.patient_level
 )
-
-
-def _v1_series(patient_ids: list[str]) -> list[tuple[str, str]]:
-    if connection.vendor == "postgresql":
-        return [
-            (pat, rule)
-            for pat, rule in fetch_rows(
-                "SELECT DISTINCT patient_id, rule FROM pathways_followuptask "
-                "WHERE patient_id = ANY(%s::uuid[]) AND episode_id IS NOT NULL "
-                "AND rule = ANY(%s)",
-                [patient_ids, _PATIENT_LEVEL_RULES],
-            )
-        ]
-    return [
-        (str(pat), rule)
-        for pat, rule in FollowUpTask.objects.filter(
-            patient_id__in=patient_ids, episode__isnull=False, rule__in=_PATIENT_LEVEL_RULES
-        )
-        .values_list("patient_id", "rule")
-        .distinct()
-    ]
 
 
 def _existing(t: dict[str, Any]) -> ExistingTask:
