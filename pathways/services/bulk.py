@@ -13,7 +13,8 @@ from typing import Any
 
 import psycopg
 from django.db import connection
-from django.db.models import Model
+from django.db.models import JSONField, Model
+from psycopg.types.json import Jsonb
 
 
 def bulk_update_values(
@@ -30,16 +31,15 @@ def bulk_update_values(
     columns: list[str] = [str(f.column) for f in model_fields]  # type: ignore[union-attr]
     pk_column = str(pk.column)
 
-    def prep(field: Any, value: Any) -> Any:
-        return field.get_db_prep_save(value, connection)
-
-    prepared = [
-        [prep(pk, row[0]), *(prep(f, v) for f, v in zip(model_fields, row[1:], strict=True))]
-        for row in rows
-    ]
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # psycopg adapts plain values itself; only JSON needs wrapping.
+            # (Django's per-value get_db_prep_save cost more than the rules.)
+            json_cols = [i + 1 for i, f in enumerate(model_fields) if isinstance(f, JSONField)]
+            columns_of = [list(col) for col in zip(*rows, strict=True)]
+            for i in json_cols:
+                columns_of[i] = [None if v is None else Jsonb(v) for v in columns_of[i]]
             # One array parameter per column: the statement text is the same
             # whatever the batch, and no per-value placeholder is built.
             types = [pk.db_type(connection)] + [f.db_type(connection) for f in model_fields]  # type: ignore[union-attr]
@@ -54,10 +54,19 @@ def bulk_update_values(
             # into the statement text).
             raw = connection.connection
             with psycopg.Cursor(raw) as server_cursor:
-                for start in range(0, len(prepared), chunk):
-                    part = prepared[start : start + chunk]
-                    server_cursor.execute(sql, [list(col) for col in zip(*part, strict=True)])
+                for start in range(0, len(rows), chunk):
+                    server_cursor.execute(sql, [col[start : start + chunk] for col in columns_of])
         else:
+            prepared = [
+                [
+                    pk.get_db_prep_save(row[0], connection),
+                    *(
+                        f.get_db_prep_save(v, connection)  # type: ignore[union-attr]
+                        for f, v in zip(model_fields, row[1:], strict=True)
+                    ),
+                ]
+                for row in rows
+            ]
             sets = ", ".join(f"{qn(col)} = %s" for col in columns)
             sql = f"UPDATE {table} SET {sets} WHERE {qn(pk_column)} = %s"  # noqa: S608
             cursor.executemany(sql, [[*row[1:], row[0]] for row in prepared])
