@@ -248,14 +248,14 @@ def _task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
             f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[])",
             [keys],
         )
-        out = []
-        for row in rows:
-            task = dict(zip(OPEN_TASK_COLUMNS, row, strict=True))
-            if task["status"] != TaskStatus.OPEN:
-                for name in OPEN_TASK_COLUMNS[light:]:
-                    del task[name]
-            out.append(task)
-        return out
+        status = CLOSED_TASK_COLUMNS.index("status")
+        return [
+            dict(zip(OPEN_TASK_COLUMNS, row, strict=True))
+            if row[status] == "open"
+            # A closed row: its light columns only (zip stops at the shorter).
+            else dict(zip(CLOSED_TASK_COLUMNS, row))  # noqa: B905
+            for row in rows
+        ]
     base = FollowUpTask.objects.filter(**{f"{key}__in": keys})
     out = [
         dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
@@ -754,12 +754,7 @@ _PATIENT_LEVEL_RULES = frozenset(
 
 def _existing(t: dict[str, Any]) -> ExistingTask:
     return ExistingTask(
-        rule=t["rule"],
-        occurrence=t["occurrence"],
-        status=t["status"],
-        closed_by_person=t["closed_by_person"],
-        outcome=t["outcome"],
-        closed_on=t["closed_on"],
+        t["rule"], t["occurrence"], t["status"], t["closed_by_person"], t["outcome"], t["closed_on"]
     )
 
 
