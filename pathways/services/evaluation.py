@@ -112,6 +112,9 @@ EPISODE_COLUMNS = (
     "version",
     "programme_id",
     "patient__deceased_date",
+    "next_review_at",
+    "sweep_failures",
+    "sweep_error",
 )
 # Closed tasks are loaded light: a closed task is only ever re-opened or
 # moved to another closed status, and then every field comes from the engine.
@@ -218,7 +221,8 @@ def _episode_rows(episode_ids: list[str]) -> list[dict[str, Any]]:
             "SELECT e.id, e.patient_id, e.clinic_id, c.timezone, e.levels_mask, e.onset_date, "
             "e.identified_date, e.recorded_on, e.etiology, e.neuro_status, e.status, "
             "e.close_reason, e.closed_at, e.phase, e.pathway_version, e.flags, e.version, "
-            "e.programme_id, p.deceased_date FROM pathways_episode e "
+            "e.programme_id, p.deceased_date, e.next_review_at, e.sweep_failures, e.sweep_error "
+            "FROM pathways_episode e "
             "JOIN patients_clinic c ON c.id = e.clinic_id "
             "JOIN patients_patient p ON p.id = e.patient_id WHERE e.id = ANY(%s::uuid[])",
             [episode_ids],
@@ -380,7 +384,7 @@ class _Writes:
     visible_episodes: list[tuple[dict[str, Any], Evaluation, datetime | None]] = field(
         default_factory=list
     )
-    quiet_episodes: list[tuple[uuid.UUID, datetime | None]] = field(default_factory=list)
+    quiet_episodes: list[tuple[str, datetime | None]] = field(default_factory=list)
     programmes: list[list[Any]] = field(default_factory=list)
 
 
@@ -525,7 +529,10 @@ def _collect_episode(
     if result.phase != ep["phase"] or first_evaluation or list(result.flags) != ep["flags"]:
         w.visible_episodes.append((ep, result, next_at))
     else:
-        w.quiet_episodes.append((ep["id"], next_at))
+        if next_at != ep["next_review_at"] or ep["sweep_failures"] or ep["sweep_error"]:
+            w.quiet_episodes.append((ep["id"], next_at))
+        # else: nothing to write (a sibling of a due episode whose own review
+        # date stands): an UPDATE would only rewrite the row and its indexes.
     return next_at
 
 
