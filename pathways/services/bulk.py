@@ -43,6 +43,10 @@ def bulk_update_values(
             # One array parameter per column: the statement text is the same
             # whatever the batch, and no per-value placeholder is built.
             types = [pk.db_type(connection)] + [f.db_type(connection) for f in model_fields]  # type: ignore[union-attr]
+            for i, db_type in enumerate(types):
+                if db_type == "uuid":
+                    # Ids may come as text or as UUIDs; an array holds one type.
+                    columns_of[i] = [None if v is None else str(v) for v in columns_of[i]]
             names = ["id"] + [f"c{i}" for i in range(len(columns))]
             arrays = ", ".join(f"%s::{t}[]" for t in types)
             sets = ", ".join(f"{qn(col)} = v.c{i}" for i, col in enumerate(columns))

@@ -187,7 +187,8 @@ class _UuidAsText(TextLoader):
 
 def fetch_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Rows of a raw PostgreSQL query on Django's connection (and so in its
-    transaction), as tuples, uuid columns as text."""
+    transaction), as tuples, uuid columns as text. Django's query wrappers
+    (``django_assert_num_queries``, debug logging) do not see these."""
     connection.ensure_connection()
     raw = connection.connection
     assert raw is not None

@@ -27,8 +27,9 @@ patient), brings it to a steady state, then measures:
 
 (b) and (c) run ``--rounds`` times each over the same due set and the same
 ``now`` inside transactions that are rolled back, order alternated; the
-figures are the median and the range. The outbox rows (b) writes for
-notifications are counted but not rewritten by (c).
+figures are the median and the range. (c) does not write the outbox rows
+(b) writes for notifications (a few per changed task), nor the queries
+(b) makes to publish them.
 """
 
 from __future__ import annotations
