@@ -49,16 +49,6 @@ def rule_facts(ruleset: RuleSet) -> tuple[_RuleFacts, ...]:
     return hit[1]
 
 
-def _rule_fact(rule: Rule) -> _RuleFacts:
-    hit = _BY_RULE.get(id(rule))
-    if hit is None or hit.rule is not rule:
-        hit = _BY_RULE[id(rule)] = _RuleFacts(rule)
-    return hit
-
-
-_BY_RULE: dict[int, _RuleFacts] = {}
-
-
 def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     """Evaluate one episode as of one date.
 
@@ -119,7 +109,7 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
             if not occurrences:
                 why_not[code] = f"expired 12 months after identification ({expiry})"
         for planned in occurrences:
-            spec = _settle_fast(ctx, rf, planned, expiry)
+            spec = _settle(ctx, rf, planned, expiry)
             key = (code, spec.occurrence)
             planned_keys.add(key)
             if spec.status == "open":
@@ -157,11 +147,7 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     )
 
 
-def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpec:
-    return _settle_fast(ctx, _rule_fact(rule), planned, expiry)
-
-
-def _settle_fast(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> TaskSpec:
+def _settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> TaskSpec:
     code, occurrence, due = rf.code, planned.occurrence, planned.due
     priority = planned.priority or rf.priority
     triggers = planned.triggers

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.context import Context
-from pathways.engine.engine import _settle_fast, evaluate, rule_facts
+from pathways.engine.engine import _settle, evaluate, rule_facts
 from pathways.engine.facts import EpisodeFacts, ProgrammeFacts
 from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
 from pathways.engine.ruleset import RuleSet
@@ -83,7 +83,7 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
         if not plan.occurrences:
             why_not[rule.code] = plan.why_not or "no longer applies"
             continue
-        specs = [_settle_fast(ctx, rf, planned, expiry) for planned in plan.occurrences]
+        specs = [_settle(ctx, rf, planned, expiry) for planned in plan.occurrences]
         specs = _late_entry(specs, facts.entered_on, ctx)
         for spec in specs:
             existing = ctx.tasks.get(spec.key)
