@@ -642,7 +642,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
     pain: dict[str, list[tuple[date, float]]] = {}
     for ep in episodes:
         levels = mask_to_levels(ep.levels_mask)
-        item = loaded.get(ep.id)
+        item = loaded.get(str(ep.id))
         evaluation = None
         projected: list[tuple[TaskSpec, str]] = []
         if item is not None:
@@ -734,7 +734,7 @@ def patient_record(patient: Patient, *, today: date) -> PatientRecord:
         for spec, title in projected:
             timeline.append(_projected_entry(spec, title, ep_label, ep.id))
     programme_view = None
-    prog = programmes.get(patient.id)
+    prog = programmes.get(str(patient.id))
     if prog is not None:
         ruleset = get_ruleset(prog.row["rule_set"])
         prog_eval = evaluate_programme(

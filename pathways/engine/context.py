@@ -7,8 +7,11 @@ not reached yet is remembered, and the smallest such date is the episode's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import attrgetter
+from typing import Any
 
 from pathways.engine.dates import add_months
 from pathways.engine.facts import (
@@ -73,7 +76,37 @@ def fmt_value(value: float | bool) -> str:
     return f"{value:g}"
 
 
-@dataclass(frozen=True, slots=True)
+_OBS_DATE = attrgetter("effective_date")
+_OBS_ORDER = attrgetter("effective_date", "id")
+_DONE_DATE = attrgetter("performed_date")
+_DONE_ORDER = attrgetter("performed_date", "id")
+_DXA_ORDER = attrgetter("performed_date", "site", "id")
+_START_DATE = attrgetter("start_date")
+_START_ORDER = attrgetter("start_date", "id")
+
+
+def _as_of(
+    rows: tuple[Any, ...],
+    dated: Callable[[Any], date],
+    order: Callable[[Any], Any],
+    as_of: date,
+    later: list[date],
+) -> list[Any]:
+    """The rows dated on or before ``as_of``, in date order; the dates of the
+    others go to ``later``."""
+    out = []
+    for row in rows:
+        day = dated(row)
+        if day <= as_of:
+            out.append(row)
+        else:
+            later.append(day)
+    if len(out) > 1:
+        out.sort(key=order)
+    return out
+
+
+@dataclass(slots=True, unsafe_hash=True)
 class Trigger:
     """A dated reason for a task: the date it arose and what the user sees."""
 
@@ -93,45 +126,32 @@ class Context:
         self._watch: list[date] = []
         self._bmd: list[BmdChange] | None = None
         # Facts dated after as_of did not exist yet on as_of: a replay of the
-        # past must not see the future.
-        self.observations: list[ObservationFact] = sorted(
-            (o for o in facts.observations if o.effective_date <= as_of),
-            key=lambda o: (o.effective_date, o.id),
+        # past must not see the future. A fact dated after as_of (a replay of
+        # the past) changes the evaluation on its date, and so does a
+        # medication's stop date (a drug is active until then): next_review
+        # must not skip them.
+        later: list[date] = []
+        self.observations: list[ObservationFact] = _as_of(
+            facts.observations, _OBS_DATE, _OBS_ORDER, as_of, later
         )
-        self.imaging: list[ImagingFact] = sorted(
-            (i for i in facts.imaging if i.performed_date <= as_of),
-            key=lambda i: (i.performed_date, i.id),
+        self.imaging: list[ImagingFact] = _as_of(
+            facts.imaging, _DONE_DATE, _DONE_ORDER, as_of, later
         )
-        self.procedures: list[ProcedureFact] = sorted(
-            (p for p in facts.procedures if p.performed_date <= as_of),
-            key=lambda p: (p.performed_date, p.id),
+        self.procedures: list[ProcedureFact] = _as_of(
+            facts.procedures, _DONE_DATE, _DONE_ORDER, as_of, later
         )
-        self.medications: list[MedicationFact] = sorted(
-            (m for m in facts.medications if m.start_date <= as_of),
-            key=lambda m: (m.start_date, m.id),
+        self.medications: list[MedicationFact] = _as_of(
+            facts.medications, _START_DATE, _START_ORDER, as_of, later
         )
-        self.dxa: list[BoneDensityFact] = sorted(
-            (b for b in facts.bone_density if b.performed_date <= as_of),
-            key=lambda b: (b.performed_date, b.site, b.id),
+        self.dxa: list[BoneDensityFact] = _as_of(
+            facts.bone_density, _DONE_DATE, _DXA_ORDER, as_of, later
         )
         self.tasks: dict[tuple[str, int], ExistingTask] = {
             (t.rule, t.occurrence): t for t in facts.tasks
         }
-        # A fact dated after as_of (a replay of the past) changes the
-        # evaluation on its date, and so does a medication's stop date (a
-        # drug is active until then): next_review must not skip them.
-        later = [
-            *(o.effective_date for o in facts.observations if o.effective_date > as_of),
-            *(i.performed_date for i in facts.imaging if i.performed_date > as_of),
-            *(p.performed_date for p in facts.procedures if p.performed_date > as_of),
-            *(m.start_date for m in facts.medications if m.start_date > as_of),
-            *(b.performed_date for b in facts.bone_density if b.performed_date > as_of),
-            *(
-                m.stop_date
-                for m in self.medications
-                if m.stop_date is not None and m.stop_date > as_of
-            ),
-        ]
+        for m in self.medications:
+            if m.stop_date is not None and m.stop_date > as_of:
+                later.append(m.stop_date)
         if later:
             self._watch.append(min(later))
         self.by_kind: dict[str, list[ObservationFact]] = {}
@@ -299,7 +319,7 @@ class Context:
         ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class BmdChange:
     site: str
     start: date

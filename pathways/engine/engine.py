@@ -9,6 +9,45 @@ from pathways.engine.facts import EpisodeFacts
 from pathways.engine.result import Evaluation, TaskSpec
 from pathways.engine.ruleset import Planned, Rule, RuleSet
 
+_ONE_DAY = timedelta(days=1)
+
+
+class _RuleFacts:
+    """What the engine's loop reads of one rule, worked out once per rule set
+    (the rule's effective lead and grace, its expiry flags) instead of on
+    every occurrence of every evaluation."""
+
+    __slots__ = (
+        "rule", "code", "planner", "patient_level", "expires", "raises_after_expiry",
+        "priority", "grace", "lead", "lead_delta", "plain_grace", "plain_lead",
+    )  # fmt: skip
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.code = rule.code
+        self.planner = rule.planner
+        self.patient_level = rule.patient_level
+        self.expires = rule.expires_at_12_months
+        self.raises_after_expiry = rule.raises_after_expiry
+        self.priority = rule.priority
+        self.grace = rule.effective_grace
+        self.lead = rule.effective_lead
+        self.lead_delta = timedelta(days=rule.effective_lead)
+        self.plain_grace = rule.grace_days
+        self.plain_lead = rule.lead_days
+
+
+_COMPILED: dict[int, tuple[RuleSet, tuple[_RuleFacts, ...]]] = {}
+
+
+def rule_facts(ruleset: RuleSet) -> tuple[_RuleFacts, ...]:
+    """The rule set's rules as the loop reads them (built on first use)."""
+    hit = _COMPILED.get(id(ruleset))
+    if hit is None or hit[0] is not ruleset:
+        hit = (ruleset, tuple(_RuleFacts(r) for r in ruleset.rules))
+        _COMPILED[id(ruleset)] = hit
+    return hit[1]
+
 
 def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     """Evaluate one episode as of one date.
@@ -31,52 +70,59 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
 
     branch, branch_cause, branch_since = ruleset.branch(ctx)
     expiry = ctx.twelve_months
+    suppressed = ruleset.suppressed_in_branch if branch else frozenset()
+    in_programme = facts.in_programme
+    owns_patient_rules = facts.owns_patient_rules
+    stored = ctx.tasks
 
     tasks: list[TaskSpec] = []
     projected: list[TaskSpec] = []
     planned_keys: set[tuple[str, int]] = set()
     why_not: dict[str, str] = {}
-    for rule in ruleset.rules:
-        if rule.patient_level and facts.in_programme:
-            why_not[rule.code] = "continued in the patient's programme"
+    for rf in rule_facts(ruleset):
+        code = rf.code
+        if rf.patient_level:
+            if in_programme:
+                why_not[code] = "continued in the patient's programme"
+                continue
+            if not owns_patient_rules:
+                why_not[code] = "kept on the patient's most recent open episode"
+                continue
+        if code in suppressed:
+            why_not[code] = f"not raised in the {branch.replace('_', ' ')} branch"
             continue
-        if rule.patient_level and not facts.owns_patient_rules:
-            why_not[rule.code] = "kept on the patient's most recent open episode"
-            continue
-        if branch and rule.code in ruleset.suppressed_in_branch:
-            why_not[rule.code] = f"not raised in the {branch.replace('_', ' ')} branch"
-            continue
-        plan = rule.planner(ctx, rule)
+        plan = rf.planner(ctx, rf.rule)
         occurrences = plan.occurrences
-        if rule.expires_at_12_months:
+        if not occurrences:
+            why_not[code] = plan.why_not or "no longer applies"
+            continue
+        if rf.expires and not rf.raises_after_expiry:
             # An expired rule raises nothing new: an occurrence that would
             # first appear on or after the 12-month expiry is not raised at
             # all (rather than raised already missed, which would count
             # work nobody ever expected).
-            occurrences = tuple(
-                p
-                for p in occurrences
-                if _visible_from(rule, p.due) < expiry or rule.raises_after_expiry
-            )
-            if plan.occurrences and not occurrences:
-                why_not[rule.code] = f"expired 12 months after identification ({expiry})"
-        if not plan.occurrences:
-            why_not[rule.code] = plan.why_not or "no longer applies"
-        for planned in occurrences:
-            spec = _settle(ctx, rule, planned, expiry)
-            planned_keys.add(spec.key)
-            existing = ctx.tasks.get(spec.key)
-            if (
-                spec.status == "open"
-                and not (existing is not None and existing.status == "open")
-                and not ctx.reached(spec.visible_from)
-            ):
-                projected.append(spec)
+            last_due = expiry + rf.lead_delta
+            if len(occurrences) == 1:
+                occurrences = occurrences if occurrences[0].due < last_due else ()
             else:
-                # A task once raised stays raised while open, even if a
-                # back-dated fact moved its due date later: the service then
-                # updates its due date instead of leaving it stale.
-                tasks.append(spec)
+                occurrences = tuple(p for p in occurrences if p.due < last_due)
+            if not occurrences:
+                why_not[code] = f"expired 12 months after identification ({expiry})"
+        for planned in occurrences:
+            spec = _settle(ctx, rf, planned, expiry)
+            key = (code, spec.occurrence)
+            planned_keys.add(key)
+            if spec.status == "open":
+                existing = stored.get(key)
+                if (existing is None or existing.status != "open") and not ctx.reached(
+                    spec.due_date - timedelta(days=spec.lead_days)
+                ):
+                    projected.append(spec)
+                    continue
+            # A task once raised stays raised while open, even if a
+            # back-dated fact moved its due date later: the service then
+            # updates its due date instead of leaving it stale.
+            tasks.append(spec)
 
     # Sorted: the result must not depend on the order the rows were loaded in.
     cancel = tuple(
@@ -101,16 +147,16 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     )
 
 
-def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpec:
-    code, occurrence, due = rule.code, planned.occurrence, planned.due
-    priority = planned.priority or rule.priority
+def _settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> TaskSpec:
+    code, occurrence, due = rf.code, planned.occurrence, planned.due
+    priority = planned.priority or rf.priority
     triggers = planned.triggers
-    if priority == rule.priority:
-        grace, lead = rule.effective_grace, rule.effective_lead
+    if priority == rf.priority:
+        grace, lead = rf.grace, rf.lead
     else:
         # Urgent work has no grace and no lead time (pathway-spec).
-        grace = 0 if priority == "urgent" else rule.grace_days
-        lead = 0 if priority == "urgent" else rule.lead_days
+        grace = 0 if priority == "urgent" else rf.plain_grace
+        lead = 0 if priority == "urgent" else rf.plain_lead
     existing = ctx.tasks.get((code, occurrence))
     if existing is not None and existing.closed_by_person:
         # A person's decision stands; the engine never overrides it.
@@ -120,39 +166,37 @@ def _settle(ctx: Context, rule: Rule, planned: Planned, expiry: date) -> TaskSpe
         )  # fmt: skip
     # The date an open task is missed: the end of its window, the day a later
     # occurrence or review supersedes it, or the 12-month expiry.
-    missed: tuple[date, str] | None = None
-    if planned.window_end is not None:
-        missed = (_next_day(planned.window_end), f"Window closed on {planned.window_end}")
-    if planned.superseded_on is not None and (missed is None or planned.superseded_on < missed[0]):
-        missed = (planned.superseded_on, planned.superseded_why.capitalize() or "Superseded")
-    expires = rule.expires_at_12_months and not (
-        rule.raises_after_expiry and _visible_from(rule, due) >= expiry
-    )
-    if expires and (missed is None or expiry < missed[0]):
-        missed = (expiry, f"Expired 12 months after identification ({expiry})")
-    if planned.done is not None:
-        on, why = planned.done
+    missed_on: date | None = None
+    missed_why = ""
+    window_end = planned.window_end
+    if window_end is not None:
+        missed_on, missed_why = window_end + _ONE_DAY, f"Window closed on {window_end}"
+    superseded_on = planned.superseded_on
+    if superseded_on is not None and (missed_on is None or superseded_on < missed_on):
+        missed_on = superseded_on
+        missed_why = planned.superseded_why.capitalize() or "Superseded"
+    if (
+        rf.expires
+        and (missed_on is None or expiry < missed_on)
+        and not (rf.raises_after_expiry and due - rf.lead_delta >= expiry)
+    ):
+        missed_on, missed_why = expiry, f"Expired 12 months after identification ({expiry})"
+    done = planned.done
+    if done is not None:
+        on, why = done
         # Work done after the task was missed does not undo the miss: missed
         # work is counted, never silently dropped (pathway-spec, task states).
-        if missed is None or on < missed[0]:
+        if missed_on is None or on < missed_on:
             return TaskSpec(
                 code, occurrence, due, grace, lead, priority, "done",
                 f"Completed by fact: {why}", "", triggers, on,
             )  # fmt: skip
-    if missed is not None and ctx.reached(missed[0]):
+    if missed_on is not None and ctx.reached(missed_on):
         return TaskSpec(
-            code, occurrence, due, grace, lead, priority, "missed", missed[1], "", triggers,
-            missed[0],
+            code, occurrence, due, grace, lead, priority, "missed", missed_why, "", triggers,
+            missed_on,
         )  # fmt: skip
     return TaskSpec(code, occurrence, due, grace, lead, priority, "open", "", "", triggers)
-
-
-def _visible_from(rule: Rule, due: date) -> date:
-    return due - timedelta(days=rule.effective_lead)
-
-
-def _next_day(day: date) -> date:
-    return day + timedelta(days=1)
 
 
 def _deceased(facts: EpisodeFacts, ctx: Context) -> Evaluation:

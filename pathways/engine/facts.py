@@ -1,4 +1,11 @@
-"""Plain, immutable inputs of the engine. The service layer builds them in batches."""
+"""Plain inputs of the engine. The service layer builds them in batches.
+
+Treated as immutable, but not ``frozen``: a frozen dataclass sets each field
+through ``object.__setattr__`` and costs ~5x as much to build (4.8 against
+0.9 µs for eleven fields, measured), and the sweep builds tens of these (and
+the engine tens of results) per episode. ``unsafe_hash`` keeps them hashable
+by value, as frozen ones are.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ObservationFact:
     id: str
     kind: str
@@ -14,7 +21,7 @@ class ObservationFact:
     effective_date: date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ImagingFact:
     id: str
     modality: str
@@ -24,7 +31,7 @@ class ImagingFact:
     edema: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ProcedureFact:
     id: str
     kind: str
@@ -32,7 +39,7 @@ class ProcedureFact:
     level: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class MedicationFact:
     id: str
     drug: str
@@ -46,7 +53,7 @@ class MedicationFact:
         return self.start_date <= day and (self.stop_date is None or self.stop_date > day)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class BoneDensityFact:
     id: str
     performed_date: date
@@ -55,7 +62,7 @@ class BoneDensityFact:
     t_score: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ExistingTask:
     """What the database already holds for one (rule, occurrence)."""
 
@@ -67,7 +74,7 @@ class ExistingTask:
     closed_on: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class EpisodeFacts:
     episode_id: str
     levels: tuple[str, ...]
@@ -96,7 +103,7 @@ class EpisodeFacts:
     tasks: tuple[ExistingTask, ...] = field(default=())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ProgrammeFacts:
     """The patient's bone-health programme (pathway-spec V2.1): every episode
     of the patient, the patient's drugs and DXAs, the programme's own tasks."""

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from pathways.engine.context import Context
 from pathways.engine.dates import add_months
-from pathways.engine.engine import _settle, evaluate
+from pathways.engine.engine import _settle, evaluate, rule_facts
 from pathways.engine.facts import EpisodeFacts, ProgrammeFacts
 from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
 from pathways.engine.ruleset import RuleSet
@@ -75,13 +75,16 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
     projected: list[TaskSpec] = []
     planned_keys: set[tuple[str, int]] = set()
     why_not: dict[str, str] = {}
-    for rule in ruleset.rules:
-        if not rule.patient_level:
+    expiry = ctx.twelve_months
+    for rf in rule_facts(ruleset):
+        if not rf.patient_level:
             continue
-        plan = rule.planner(ctx, rule)
+        rule = rf.rule
+        plan = rf.planner(ctx, rule)
         if not plan.occurrences:
             why_not[rule.code] = plan.why_not or "no longer applies"
-        specs = [_settle(ctx, rule, planned, ctx.twelve_months) for planned in plan.occurrences]
+            continue
+        specs = [_settle(ctx, rf, planned, expiry) for planned in plan.occurrences]
         specs = _late_entry(specs, facts.entered_on, ctx)
         for spec in specs:
             existing = ctx.tasks.get(spec.key)

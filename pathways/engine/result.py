@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class TaskSpec:
     """One task as the engine says it should be."""
 
@@ -36,7 +36,7 @@ class TaskSpec:
         return self.due_date - timedelta(days=self.lead_days)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Evaluation:
     phase: str
     phase_cause: str
@@ -54,7 +54,7 @@ class Evaluation:
     derived: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PatientEvaluation:
     """A patient evaluated as one unit: each episode, and the programme."""
 

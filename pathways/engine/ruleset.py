@@ -26,7 +26,7 @@ DEFAULT_GRACE_DAYS = 7
 DEFAULT_LEAD_DAYS = 14
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Planned:
     """One occurrence of a rule as its planner sees it."""
 
@@ -46,7 +46,7 @@ class Planned:
     priority: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Plan:
     occurrences: tuple[Planned, ...] = ()
     # Why the rule does not apply (shown when an open task is cancelled).
