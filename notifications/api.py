@@ -14,7 +14,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +24,7 @@ from notifications.models import WebhookDelivery, WebhookSubscription
 from patients.models import Clinic
 from patients.selectors import can_write, clinic_ids_for
 from vcftrack.api.errors import field_error, not_found
+from vcftrack.api.parsers import SafeJSONParser
 from vcftrack.errors import PermissionDenied
 from vcftrack.events import PUBLIC_EVENT_TYPES
 
@@ -97,7 +97,7 @@ class DeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
 
 
 class _Base(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
 
     def subscriptions(self) -> QuerySet[WebhookSubscription]:

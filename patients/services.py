@@ -172,6 +172,8 @@ def check_death_date(
         required=False,
         not_before=(birth, "the date of birth") if birth is not None else None,
     )
+
+
 PATIENT_REQUIRED = ("mrn", "given_name", "family_name", "birth_date", "sex")
 # Contact details: a follow-up list is worked by calling.
 CONTACT_FIELDS = ("phone", "phone_alt", "contact_time")
@@ -507,6 +509,8 @@ def _lock(row: Patient | Medication) -> None:
     (the web form holds no lock; a second tab or an API client may have written)."""
     list(type(row).objects.select_for_update().filter(pk=row.pk).values_list("pk"))
     row.refresh_from_db()
+
+
 def check_void_reason(reason: Any) -> str:
     """A void always says why (a mistyped value, the wrong patient, ...)."""
     errors = FieldErrors()
@@ -538,6 +542,4 @@ def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None
 
     ids = list(Episode.objects.active().filter(patient=patient).values_list("id", flat=True))
     # A patient whose episodes are all closed still has a programme to review.
-    schedule_reevaluation(
-        episode_ids=ids, patient_ids=[patient.id], now=now, actor_id=actor_id
-    )
+    schedule_reevaluation(episode_ids=ids, patient_ids=[patient.id], now=now, actor_id=actor_id)

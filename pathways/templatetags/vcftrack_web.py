@@ -96,6 +96,8 @@ def task_rule_url(task: Any) -> str:
     if not version and getattr(task, "episode_id", None):
         version = task.episode.pathway_version
     return rule_url(version, task.rule)
+
+
 @register.filter
 def field_name(field: Any) -> str:
     """A field's name as its form label says it (``bmd_g_cm2`` -> ``BMD (g/cm²)``)."""

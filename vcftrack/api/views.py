@@ -19,7 +19,6 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,13 +32,14 @@ from vcftrack.api.idempotency import idempotent
 from vcftrack.api.inputs import Errors, check_object, check_query, merge
 from vcftrack.api.pagination import EnvelopePagination, paginate_pages, paginate_sync, scope_key
 from vcftrack.api.pagination import is_sync as _is_sync
+from vcftrack.api.parsers import SafeJSONParser
 
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_BULK = 500
 
 
 class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = EnvelopePagination
     filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
@@ -232,6 +232,23 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return body_object(request, allowed=allowed, required=required)
 
     # -------------------------------------------------------------- bulk --
+    def bulk_locks(self, items: builtins.list[Any]) -> None:
+        """Lock the rows ``items`` will write, in the lock order (see
+        ``pathways.services.locks``); nothing by default."""
+
+    @staticmethod
+    def ids_in(items: builtins.list[Any], field: str) -> set[uuid.UUID]:
+        """The well-formed ids that ``items`` name in ``field`` (others fail later)."""
+        out: set[uuid.UUID] = set()
+        for item in items:
+            value = item.get(field) if isinstance(item, dict) else None
+            if isinstance(value, str):
+                try:
+                    out.add(uuid.UUID(value))
+                except ValueError:
+                    continue
+        return out
+
     def bulk(
         self,
         request: Request,
@@ -253,8 +270,12 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             raise invalid({"items": [f"At most {MAX_BULK} items per request."]})
         created: builtins.list[Model] = []
         item_errors: list[dict[str, Any]] = []
+        forbidden = False
         try:
             with transaction.atomic():
+                # Every row the items will lock, in the lock order, before
+                # the first item takes the change counter.
+                self.bulk_locks(items)
                 for index, item in enumerate(items):
                     try:
                         if not isinstance(item, dict):
@@ -267,9 +288,19 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
                             raise
                         messages = error.errors or {"non_field_errors": [error.message]}
                         item_errors.append({"index": index, "errors": messages})
+                        forbidden = forbidden or error.status_code == 403
                 if item_errors:
                     raise _Discard
         except _Discard:
+            if forbidden:
+                # A role that may not write there: the request is refused
+                # (403), not merely malformed; the items say which.
+                raise ApiError(
+                    "Your role cannot change some of these records; nothing was written.",
+                    status_code=403,
+                    code="permission_denied",
+                    items=item_errors,
+                ) from None
             raise ApiError(
                 f"{len(item_errors)} of {len(items)} items are invalid; nothing was written.",
                 status_code=400,
