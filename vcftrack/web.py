@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from patients.models import Clinic, Membership, Role
 from patients.selectors import WRITE_ROLES
 from vcftrack.error_pages import api_error
+from vcftrack.sessions import SIGNED_OUT, signed_out_message
 
 SESSION_KEY = "vcftrack_clinic"
 
@@ -108,6 +109,12 @@ def clinic_context(request: HttpRequest) -> dict[str, Any]:
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Why the last session ended (idle, too long), said once.
+        context["signed_out"] = signed_out_message(self.request.session.pop(SIGNED_OUT, None))
+        return context
 
 
 class LogoutView(auth_views.LogoutView):
