@@ -56,13 +56,15 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
 class SubscriptionCreateSerializer(serializers.Serializer[Any]):
     clinic = serializers.CharField(help_text="The clinic's id or code.")
     url = serializers.URLField()
-    event_types = serializers.ListField(child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES))
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), min_length=1
+    )
 
 
 class SubscriptionUpdateSerializer(serializers.Serializer[Any]):
     url = serializers.URLField(required=False)
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), required=False
+        child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), required=False, min_length=1
     )
     active = serializers.BooleanField(required=False)
 

@@ -984,7 +984,8 @@ class RuleCatalogueView(APIView):
             OpenApiParameter(
                 "version",
                 str,
-                description="Only this pathway version's rules (`v1`, `v2`, ...).",
+                enum=catalogue.versions(),
+                description="Only this pathway version's rules.",
             )
         ],
         responses=RuleListSerializer,

@@ -440,7 +440,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     clinics = scope.writable_clinics or [c for c in scope.all_clinics if scope.can_write(c.id)]
     if not clinics:
         return _forbidden("Your role cannot create patients.")
-    form = PatientForm(request.POST or None, clinics=clinics)
+    form = PatientForm(request.POST if request.method == "POST" else None, clinics=clinics)
     if request.method == "POST":
         form.is_valid()
         clinic = next((c for c in clinics if str(c.id) == request.POST.get("clinic")), None)

@@ -61,6 +61,15 @@ def signed_out_message(reason: str | None) -> str:
     return ""
 
 
+def start_session_clock(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """On sign-in (``user_logged_in``): the session's absolute and idle clocks
+    start now, written with the sign-in's own session save (no extra query)."""
+    if request is not None and hasattr(request, "session"):
+        now = timezone.now().timestamp()
+        request.session[LOGIN_AT] = now
+        request.session[SEEN_AT] = now
+
+
 class SessionLimitsMiddleware:
     """Ends a signed-in session that has been idle or open too long; the
     request then goes on as anonymous (a page redirects to sign-in, an htmx

@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework.request import Request
 
-from vcftrack.api.errors import precondition_failed
+from vcftrack.api.errors import invalid, precondition_failed
 
 
 def etag_for(obj: Any) -> str:
@@ -23,6 +23,8 @@ def check_if_match(request: Request, obj: Any) -> None:
     if header is None:
         return
     current = etag_for(obj)
+    if not header.strip():
+        raise invalid({"If-Match": ['Send the ETag you last saw (e.g. "v3"), or leave it out.']})
     for tag in (t.strip() for t in header.split(",")):
         # Weak comparison: W/"v7" is accepted for "v7" (some proxies weaken tags).
         if tag == "*" or tag == current or tag == f"W/{current}":

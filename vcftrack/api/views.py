@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+import django_filters
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import filters, viewsets
+from rest_framework import exceptions, filters, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,6 +38,8 @@ from vcftrack.api.parsers import SafeJSONParser
 
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_BULK = 500
+# Query parameters that shape a normal listing; a sync feed ignores them.
+LISTING_ONLY = ("page", "count", "ordering")
 
 
 class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
@@ -57,6 +61,22 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         # The one clock read of the request (house style).
         self.now = timezone.now()
         check_query(request)
+        self.check_empty_filters(request)
+
+    def check_empty_filters(self, request: Request) -> None:
+        """A typed filter (an id, a date, a choice) sent empty is refused: the
+        filter would be skipped and the caller get every row instead."""
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is None:
+            return
+        empty = {
+            name: ["Give a value, or leave the parameter out."]
+            for name, flt in filterset_class.base_filters.items()
+            if request.query_params.get(name, None) == ""
+            and not isinstance(flt, django_filters.CharFilter)
+        }
+        if empty:
+            raise invalid(empty)
 
     def clinic_ids(self) -> list[uuid.UUID]:
         return clinic_ids_for(self.request.user)
@@ -105,31 +125,60 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return Response(page.envelope(self.render_many(page.rows)))
 
     def sync_list(self, request: Request) -> Response:
+        """A page of the sync feed: rows in change order, tombstones included.
+
+        Scope filters (``sync_filters``: immutable columns) narrow the feed.
+        Any other filter is applied to each changed row: a row that matches
+        comes whole, one that does not (any more) comes as a tombstone, so a
+        filtered replica drops a task that was closed, say, instead of keeping
+        it open for ever. ``page``, ``count`` and ``ordering`` shape normal
+        listings only and are ignored here (a feed is in change order)."""
         filter_values: dict[str, str] = {}
-        refused: Errors = {}
         for name in request.query_params:
-            if name in ("updated_since", "cursor", "page_size"):
+            if name in ("updated_since", "cursor", "page_size", *LISTING_ONLY):
                 continue
-            if name in self.sync_filters:
-                filter_values[name] = str(request.query_params.get(name))
-            else:
-                refused[name] = [
-                    "Cannot be combined with updated_since/cursor: a sync feed is filtered "
-                    f"only by {', '.join(self.sync_filters) or 'your clinics'}."
-                ]
-        if refused:
-            raise invalid(refused)
-        scoped = self.filter_queryset_for_sync(self.scoped())
+            filter_values[name] = str(request.query_params.get(name))
+        scoped = self.scoped()
+        if any(name in self.sync_filters for name in filter_values):
+            scoped = self.filter_queryset_for_sync(scoped, only=self.sync_filters)
         scope = scope_key(
             self.basename or "",
             self.clinic_ids(),
             {**filter_values, **{k: str(v) for k, v in self.kwargs.items()}},
         )
         page = paginate_sync(request, scoped, scope)
-        return Response(page.envelope(self.render_many(page.rows, tombstones=True)))
+        rows = page.rows
+        if any(name not in self.sync_filters for name in filter_values):
+            matching = set(
+                self.filter_queryset_for_sync(
+                    self.scoped().filter(pk__in=[r.pk for r in rows], deleted_at__isnull=True)
+                ).values_list("pk", flat=True)
+            )
+            for row in rows:
+                if row.pk not in matching and row.deleted_at is None:
+                    # Outside the filter: a tombstone for this feed (a copy).
+                    row.deleted_at = row.updated_at
+        return Response(page.envelope(self.render_many(rows, tombstones=True)))
 
-    def filter_queryset_for_sync(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return DjangoFilterBackend().filter_queryset(self.request, queryset, self)
+    def filter_queryset_for_sync(
+        self, queryset: QuerySet[Any], *, only: Sequence[str] | None = None
+    ) -> QuerySet[Any]:
+        """The feed's rows through the view's filters (``only`` some of them)."""
+        backend = DjangoFilterBackend()
+        filterset_class = backend.get_filterset_class(self, queryset)
+        if filterset_class is None:
+            return queryset
+        data: QueryDict = self.request.query_params
+        if only is not None:
+            subset = QueryDict(mutable=True)
+            for name in only:
+                if name in data:
+                    subset.setlist(name, data.getlist(name))
+            data = subset
+        filterset = filterset_class(data=data, queryset=queryset, request=self.request)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        return filterset.qs  # type: ignore[no-any-return]
 
     def render_many(self, rows: Sequence[Any], *, tombstones: bool = False) -> builtins.list[Any]:
         alive = [r for r in rows if r.deleted_at is None]

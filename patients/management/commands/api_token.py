@@ -48,11 +48,11 @@ class Command(BaseCommand):
                 )
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from exc
-            self.stdout.write(
-                f"token {issued.token.pk} for {user.get_username()}: {issued.key} "
-                f"(expires {issued.token.expires_at:%Y-%m-%d})"
+            self.stdout.write(f"token {issued.token.pk} for {user.get_username()}: {issued.key}")
+            self.stderr.write(
+                "Store the key now: it is not shown again. "
+                f"It expires on {issued.token.expires_at:%Y-%m-%d}."
             )
-            self.stderr.write("Store the key now: it is not shown again.")
         elif action == "list":
             tokens = ApiToken.objects.select_related("user").order_by("pk")
             if options.get("user"):
