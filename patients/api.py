@@ -42,7 +42,7 @@ from patients.services import (
 )
 from vcftrack.api.errors import ApiError, not_found
 from vcftrack.api.inputs import Errors, parse_uuid
-from vcftrack.api.pagination import Page, check_sync_since
+from vcftrack.api.pagination import Page, check_listing_params, check_sync_since
 from vcftrack.api.serializers import StrictModelSerializer, list_of
 from vcftrack.api.views import ApiViewSet
 
@@ -92,6 +92,7 @@ class ClinicViewSet(ApiViewSet):
         # A handful of rows, always whole: the listing parameters are checked
         # (an empty updated_since is refused as everywhere) but change nothing.
         check_sync_since(request)
+        check_listing_params(request)
         rows = list(self.get_queryset())
         page = Page(rows=rows, count=len(rows), next=None, previous=None, next_cursor=None)
         return Response(page.envelope(list(self.get_serializer(rows, many=True).data)))

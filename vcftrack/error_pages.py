@@ -54,3 +54,44 @@ def server_error(request: HttpRequest) -> HttpResponse:
             500, "server_error", "Something went wrong on our side; it has been logged."
         )
     return defaults.server_error(request)
+
+
+CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "invalid",
+    415: "unsupported_media_type",
+    429: "throttled",
+}
+
+
+class ApiJsonErrorsMiddleware:
+    """The last guard of the error contract: an error answer under /api/ that
+    is not JSON (the schema view's 405 in YAML, the docs page's HTML 405)
+    becomes the API's error format, with the same status and headers."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = self.get_response(request)
+        if (
+            is_api(request)
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            status = response.status_code
+            replaced = api_error(
+                status,
+                CODES.get(status, "server_error" if status >= 500 else "invalid"),
+                response.reason_phrase or "Error.",
+            )
+            for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response

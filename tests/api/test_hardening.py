@@ -78,6 +78,12 @@ def test_unknown_api_paths_and_methods_answer_json(as_alice, patient, frozen):
     assert_json_error(as_alice.put("/api/v1/patients/", {}), 405)
 
 
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/", "/api/v1/rules/"])
+def test_a_method_not_allowed_anywhere_under_api_is_json(as_alice, path):
+    body = assert_json_error(as_alice.delete(path), 405)
+    assert body["code"] == "method_not_allowed"
+
+
 def test_a_bad_host_under_api_is_a_json_400():
     response = Client().get("/api/v1/patients/", HTTP_HOST="evil.example")
     assert_json_error(response, 400)

@@ -152,6 +152,15 @@ def decode_cursor(value: str, scope: str) -> int:
     return seq
 
 
+def check_listing_params(request: Request) -> None:
+    """``page``, ``page_size`` and ``count`` well-formed, also where they
+    change nothing (a sync feed, the short clinic list): a malformed value is
+    a client bug worth telling."""
+    page_size(request)
+    _int_param(request, "page", 1, 1, MAX_PAGE)
+    wants_count(request)
+
+
 def check_sync_since(request: Request) -> datetime | None:
     """``updated_since`` as an instant; present but empty is refused (a client
     bug, an unset variable, not "everything")."""

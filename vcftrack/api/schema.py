@@ -13,6 +13,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
+from vcftrack.api.concurrency import IF_MATCH
 from vcftrack.api.errors import ErrorSerializer
 from vcftrack.api.idempotency import MAX_KEY_LENGTH
 
@@ -20,7 +21,7 @@ from vcftrack.api.idempotency import MAX_KEY_LENGTH
 # as ECMA regular expressions: printable ASCII, no space at either end (HTTP
 # strips it); one or more entity tags, or *.
 IDEMPOTENCY_KEY_PATTERN = "^[!-~]([ -~]*[!-~])?$"
-IF_MATCH_PATTERN = '^(\\*|(W/)?"[!#-~]*"(, *(W/)?"[!#-~]*")*)$'
+IF_MATCH_PATTERN = f"^({IF_MATCH.pattern})$"
 
 OBJECT_ACTIONS = frozenset({"retrieve", "create", "update", "partial_update"})
 

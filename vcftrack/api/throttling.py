@@ -74,8 +74,8 @@ class ClientRateThrottle(BaseThrottle):
             try:
                 cache.add(key, 0, timeout=rate.seconds + 1)
                 count = cache.incr(key)
-            except Exception:  # noqa: BLE001 - a cache outage lets requests through
-                log.warning("throttle cache unavailable; request let through", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a cache outage lets requests through
+                log.warning("throttle cache unavailable (%s); request let through", exc)
                 return True
             if count > rate.requests:
                 self.wait_seconds = (window + 1) * rate.seconds - now

@@ -32,7 +32,13 @@ from vcftrack.api.concurrency import check_if_match, etag_for
 from vcftrack.api.errors import ApiError, as_api_error, invalid, not_found
 from vcftrack.api.idempotency import idempotent
 from vcftrack.api.inputs import Errors, check_object, check_query, merge
-from vcftrack.api.pagination import EnvelopePagination, paginate_pages, paginate_sync, scope_key
+from vcftrack.api.pagination import (
+    EnvelopePagination,
+    check_listing_params,
+    paginate_pages,
+    paginate_sync,
+    scope_key,
+)
 from vcftrack.api.pagination import is_sync as _is_sync
 from vcftrack.api.parsers import SafeJSONParser
 
@@ -133,6 +139,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         filtered replica drops a task that was closed, say, instead of keeping
         it open for ever. ``page``, ``count`` and ``ordering`` shape normal
         listings only and are ignored here (a feed is in change order)."""
+        check_listing_params(request)
         filter_values: dict[str, str] = {}
         for name in request.query_params:
             if name in ("updated_since", "cursor", "page_size", *LISTING_ONLY):
