@@ -39,6 +39,7 @@ ROLE_HELP = {
 WEB_METHODS = ("GET", "POST")
 TABLE = Path(__file__).with_name("authz_matrix.txt")
 ADMIN = "/admin/**"
+ADMIN_OPEN = ("/admin/login/", "/admin/logout/")
 
 
 @dataclass(frozen=True)
