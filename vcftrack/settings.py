@@ -176,12 +176,11 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_MINUTES = envint("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60  # hours
-# Per username: an attacker spraying one account from many addresses is
-# stopped; one hospital NAT address does not lock out every colleague.
+# Per username: guessing one account's password from many addresses is
+# stopped. axes.W006 asks for the address as a lockout parameter too; by
+# address, five typos on a ward behind one NAT address would lock the whole
+# ward out, so it is silenced on purpose.
 AXES_LOCKOUT_PARAMETERS = ["username"]
-# axes.W006 asks for the address as a lockout parameter; by address alone,
-# five typos on a ward behind one NAT address would lock the whole ward out.
-# The per-username lockout is what stops guessing a password.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "vcftrack.sessions.locked_out"
