@@ -24,6 +24,7 @@ from notifications.models import WebhookDelivery, WebhookSubscription
 from patients.models import Clinic
 from patients.selectors import can_write, clinic_ids_for
 from vcftrack.api.errors import field_error, not_found
+from vcftrack.api.idempotency import check_idempotency_key
 from vcftrack.api.parsers import SafeJSONParser
 from vcftrack.errors import PermissionDenied
 from vcftrack.events import PUBLIC_EVENT_TYPES
@@ -101,6 +102,10 @@ class DeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
 class _Base(APIView):
     parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        check_idempotency_key(request)
 
     def subscriptions(self) -> QuerySet[WebhookSubscription]:
         return WebhookSubscription.objects.filter(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,8 @@ MAX_PAGE_SIZE = 1000
 SYNC_PARAMS = ("updated_since", "cursor")
 CURSOR_VERSION = 1
 MAX_PAGE = 10**9
+# What encode_cursor hands out: unpadded URL-safe base64.
+CURSOR = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def is_sync(request: Request) -> bool:
@@ -159,6 +162,9 @@ def check_listing_params(request: Request) -> None:
     page_size(request)
     _int_param(request, "page", 1, 1, MAX_PAGE)
     wants_count(request)
+    cursor = request.query_params.get("cursor")
+    if cursor and not CURSOR.fullmatch(cursor):
+        raise invalid({"cursor": ["Not a cursor this API handed out."]})
 
 
 def check_sync_since(request: Request) -> datetime | None:
@@ -271,7 +277,7 @@ class EnvelopePagination(BasePagination):
             ),
             query(
                 "cursor",
-                {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+                {"type": "string", "pattern": f"^{CURSOR.pattern}$"},
                 "Sync mode: continue from a `next_cursor` this feed handed out.",
             ),
         ]

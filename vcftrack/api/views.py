@@ -30,7 +30,7 @@ from patients.models import Clinic
 from patients.selectors import can_write, clinic_ids_for
 from vcftrack.api.concurrency import check_if_match, etag_for
 from vcftrack.api.errors import ApiError, as_api_error, invalid, not_found
-from vcftrack.api.idempotency import idempotent
+from vcftrack.api.idempotency import check_idempotency_key, idempotent
 from vcftrack.api.inputs import Errors, check_object, check_query, merge
 from vcftrack.api.pagination import (
     EnvelopePagination,
@@ -67,6 +67,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         # The one clock read of the request (house style).
         self.now = timezone.now()
         check_query(request)
+        check_idempotency_key(request)
         self.check_empty_filters(request)
 
     def check_empty_filters(self, request: Request) -> None:
