@@ -319,3 +319,15 @@ def test_a_user_with_no_clinic_is_not_assignable(as_alice, make_episode, frozen)
     assert (
         as_alice.post(f"/api/v1/tasks/{task.id}/assign/", {"assignee": loner.pk}).status_code == 200
     )
+
+
+def test_a_bad_body_with_a_stale_etag_is_told_about_the_body_first(as_alice, patient, frozen):
+    url = f"/api/v1/patients/{patient.id}/"
+    response = as_alice.patch(url, {"birth_date": "2024-13-01"}, headers={"If-Match": '"v9"'})
+    assert "birth_date" in assert_json_error(response, 400)["errors"]
+    stale = as_alice.patch(url, {"given_name": "Gerda"}, headers={"If-Match": '"v9"'})
+    assert assert_json_error(stale, 412)["code"] == "precondition_failed"
+    patient.refresh_from_db()
+    assert patient.given_name == "Greta" and patient.version == 1
+    malformed = as_alice.patch(url, {"given_name": "Gerda"}, headers={"If-Match": "v1"})
+    assert "If-Match" in assert_json_error(malformed, 400)["errors"]

@@ -269,8 +269,12 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             current = self.get_object()
             locked = type(current).objects.select_for_update().get(pk=current.pk)
             self.require_writer(self.clinic_of(locked))
-            check_if_match(request, locked)
+            stale = check_if_match(request, locked)
+            # The service validates the body first (a 400 names the fields);
+            # a stale version then rolls the whole write back with its 412.
             result = update(locked)
+            if stale is not None:
+                raise stale
         if result is None:
             return Response(status=204)
         return self.object_response(self.reload(result), status)
