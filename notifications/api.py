@@ -14,7 +14,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +25,8 @@ from patients.models import Clinic
 from patients.selectors import can_write, clinic_ids_for
 from vcftrack import audit
 from vcftrack.api.errors import field_error, not_found
+from vcftrack.api.idempotency import check_idempotency_key
+from vcftrack.api.parsers import SafeJSONParser
 from vcftrack.errors import PermissionDenied
 from vcftrack.events import PUBLIC_EVENT_TYPES
 
@@ -57,13 +58,15 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
 class SubscriptionCreateSerializer(serializers.Serializer[Any]):
     clinic = serializers.CharField(help_text="The clinic's id or code.")
     url = serializers.URLField()
-    event_types = serializers.ListField(child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES))
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), min_length=1
+    )
 
 
 class SubscriptionUpdateSerializer(serializers.Serializer[Any]):
     url = serializers.URLField(required=False)
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), required=False
+        child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), required=False, min_length=1
     )
     active = serializers.BooleanField(required=False)
 
@@ -104,8 +107,12 @@ def _patient_of(delivery: WebhookDelivery) -> str | None:
 
 
 class _Base(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        check_idempotency_key(request)
 
     def subscriptions(self) -> QuerySet[WebhookSubscription]:
         return WebhookSubscription.objects.filter(

@@ -58,7 +58,9 @@ from pathways.services import (
 )
 from pathways.services.episodes import EPISODE_FIELDS
 from pathways.services.facts import FACT_FIELDS
+from pathways.services.locks import lock_rows
 from patients.api import VoidSerializer
+from patients.models import Patient
 from vcftrack.api.errors import ApiError, invalid, not_found
 from vcftrack.api.inputs import MAX_SAFE_INT, Errors, check_object, check_query, parse_uuid
 from vcftrack.api.serializers import StrictModelSerializer, list_of
@@ -153,8 +155,6 @@ class EpisodeFilter(django_filters.FilterSet):
 
 def resolve_patient(view: ApiViewSet, value: Any, errors: Errors) -> Any:
     """The patient of a new episode; 404 for a patient that is not in your clinics."""
-    from patients.models import Patient
-
     patient_id = parse_uuid(value, "patient", errors)
     if patient_id is None:
         return None
@@ -267,6 +267,14 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
             )
 
         return self.idempotent(request, lambda: self.write(request, update=close))
+
+    def bulk_locks(self, items: list[Any]) -> None:
+        lock_rows(
+            patient_ids=Patient.objects.filter(
+                id__in=self.ids_in(items, "patient"), clinic_id__in=self.clinic_ids()
+            ).values_list("id", flat=True),
+            lock_patients=True,
+        )
 
     @extend_schema(request=EpisodeBulkSerializer, responses={201: EpisodeBulkResultSerializer})
     @action(detail=False, methods=["post"], url_path="bulk")
@@ -498,6 +506,13 @@ class FactViewSet(HistoryMixin, ApiViewSet):
         if episode is None:
             self.run_service(lambda: None, errors)
         return self._record(episode, data, errors)  # type: ignore[arg-type]
+
+    def bulk_locks(self, items: list[Any]) -> None:
+        lock_rows(
+            episode_ids=Episode.objects.filter(
+                id__in=self.ids_in(items, "episode"), clinic_id__in=self.clinic_ids()
+            ).values_list("id", flat=True)
+        )
 
     def bulk_create(self, request: Request) -> Response:
         return self.idempotent(
@@ -981,7 +996,8 @@ class RuleCatalogueView(APIView):
             OpenApiParameter(
                 "version",
                 str,
-                description="Only this pathway version's rules (`v1`, `v2`, ...).",
+                enum=catalogue.versions(),
+                description="Only this pathway version's rules.",
             )
         ],
         responses=RuleListSerializer,

@@ -423,6 +423,11 @@ def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) 
     FILTER that names it). The rows are the month x days histogram (a few
     hundred); months and the median are summed from it.
     """
+    if not clinic_ids:
+        # No clinic to show (a user with no membership, or a clinic filter
+        # naming someone else's clinic): an empty board, no query (an empty
+        # IN () cannot be compiled into the derived table).
+        return _aggregate([], start, end, today)
     inner = (
         cohort(clinic_ids, start, end, today)
         .annotate(month=TruncMonth("identified_date"))
@@ -446,6 +451,11 @@ def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) 
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *inner_params])
         raw = cursor.fetchall()
+    return _aggregate(raw, start, end, today)
+
+
+def _aggregate(raw: list[Any], start: date, end: date, today: date) -> Dashboard:
+    """The board from the month x days histogram rows."""
     width = 1 + 2 * len(INDICATORS)
     by_month: dict[date, list[int]] = {}
     treated_days: dict[int, int] = {}

@@ -45,6 +45,7 @@ from pathways.services import (
     task_snooze,
     task_undo,
 )
+from pathways.services.locks import lock_rows
 from pathways.services.tasks import PHYSICIAN_DECISIONS, task_record_result
 from patients.models import Drug, DxaSite
 from vcftrack import audit
@@ -519,6 +520,9 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
         try:
             # All or nothing: one bad assignee leaves every task as it was.
             with transaction.atomic():
+                # Every task's programme, episode and row in the lock order
+                # before the first assignment takes the change counter.
+                lock_rows(task_ids=[t.id for t in tasks])
                 for task in tasks:
                     task = task_assign(task=task, actor=request.user, assignee=assignee, now=now)
             n = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}"

@@ -42,7 +42,7 @@ from patients.services import (
 )
 from vcftrack.api.errors import ApiError, not_found
 from vcftrack.api.inputs import Errors, parse_uuid
-from vcftrack.api.pagination import Page
+from vcftrack.api.pagination import Page, check_listing_params, check_sync_since
 from vcftrack.api.serializers import StrictModelSerializer, list_of
 from vcftrack.api.views import ApiViewSet, HistoryMixin
 
@@ -90,6 +90,10 @@ class ClinicViewSet(ApiViewSet):
 
     @extend_schema(responses=ClinicSerializer(many=True))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # A handful of rows, always whole: the listing parameters are checked
+        # (an empty updated_since is refused as everywhere) but change nothing.
+        check_sync_since(request)
+        check_listing_params(request)
         rows = list(self.get_queryset())
         page = Page(rows=rows, count=len(rows), next=None, previous=None, next_cursor=None)
         return Response(page.envelope(list(self.get_serializer(rows, many=True).data)))
@@ -147,7 +151,10 @@ class PatientUpdateSerializer(serializers.Serializer[Any]):
 
 class PatientCreateSerializer(PatientUpdateSerializer):
     clinic = serializers.UUIDField(
-        required=False, help_text="Required if you can write in more than one clinic."
+        required=False,
+        allow_null=True,
+        help_text="Required if you can write in more than one clinic (absent or null: "
+        "the one clinic you can write in).",
     )
     sex = serializers.ChoiceField(choices=Sex.choices, required=False, default="unknown")
 

@@ -40,6 +40,15 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(skip_browser)
 
 
+@pytest.fixture(autouse=True)
+def _own_throttle_counters(settings: Any) -> None:
+    """Each test counts API requests in its own key space: the counters live
+    in a cache shared by processes (Redis in CI), and ids repeat across runs."""
+    import uuid
+
+    settings.API_THROTTLE_KEY_PREFIX = uuid.uuid4().hex
+
+
 @pytest.fixture
 def now() -> dt.datetime:
     return NOW

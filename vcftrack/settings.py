@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",  # issue 9: sign-in lockout (see "Login and sessions" below)
     "patients",
     "pathways",
     "notifications",
@@ -51,15 +52,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # issue 9: every error answer under /api/ in the API's JSON error format.
+    "vcftrack.error_pages.ApiJsonErrorsMiddleware",
     "vcftrack.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # issue 9: idle and absolute session limits, before anything reads the user.
+    "vcftrack.sessions.SessionLimitsMiddleware",
     "vcftrack.web.HtmxSignedOutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # issue 9: Cache-Control: no-store on answers that carry patient data.
+    "vcftrack.sessions.NoStoreMiddleware",
+    # issue 9: last, so that it sees the sign-in view's failures (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # --- Access audit and change history (issue 9) ------------------------------
@@ -130,6 +139,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # issue 9: "password" and "12345678" were accepted.
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-gb"
@@ -159,8 +171,85 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", default=not EMBEDDED and not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Login and sessions (issue 9) -----------------------------------------------
+# Sign-in lockout: django-axes keeps failed attempts in the database, so every
+# web process (and a restart) sees the same count. After AXES_FAILURE_LIMIT
+# wrong passwords for one username the account cannot sign in for
+# AXES_COOLOFF_MINUTES, even with the right password; a success resets the
+# count. While locked out no password is hashed (the lockout is checked
+# first), so a flood of guesses cannot tie up the web processes either.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_MINUTES = envint("AXES_COOLOFF_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60  # hours
+# Per username: guessing one account's password from many addresses is
+# stopped. axes.W006 asks for the address as a lockout parameter too; by
+# address, five typos on a ward behind one NAT address would lock the whole
+# ward out, so it is silenced on purpose.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "vcftrack.sessions.locked_out"
+AXES_VERBOSE = False
+# Behind a proxy (PROXY_SSL_HEADER below) the client address is the first of
+# X-Forwarded-For; otherwise REMOTE_ADDR.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    if envbool("BEHIND_PROXY", default=False)
+    else ["REMOTE_ADDR"]
+)
+# Web sessions end after SESSION_IDLE_MINUTES without a request, and
+# SESSION_MAX_HOURS after sign-in whatever happens (vcftrack.sessions).
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_MAX_HOURS = envint("SESSION_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+# API tokens expire (a new token replaces an old one); last use is recorded.
+API_TOKEN_LIFETIME_DAYS = envint("API_TOKEN_LIFETIME_DAYS", 90, minimum=1)
+# API throttling, per token and per signed-in user (rates: N/second|minute|hour|day).
+API_RATE_PER_TOKEN = envstr("API_RATE_PER_TOKEN", "1200/min") or "1200/min"
+API_RATE_PER_USER = envstr("API_RATE_PER_USER", "1200/min") or "1200/min"
+API_RATE_ANONYMOUS = envstr("API_RATE_ANONYMOUS", "120/min") or "120/min"
+# Tests give each test its own key space (the counters live in a shared cache).
+API_THROTTLE_KEY_PREFIX = envstr("API_THROTTLE_KEY_PREFIX", "") or ""
+
+# --- Deployment behind TLS (issue 9) ----------------------------------------------
+# VCFTRACK_TLS=true (the site is served over https) turns on HSTS, the
+# redirect to https and secure cookies together; each can also be set alone.
+# Off by default: the embedded default and the test servers speak plain http
+# on 127.0.0.1. CI runs `manage.py check --deploy --fail-level WARNING` with
+# VCFTRACK_TLS=true and DEBUG=false, and it must be clean.
+_TLS = envbool("VCFTRACK_TLS", default=False)
+SESSION_COOKIE_SECURE = envbool(
+    "SESSION_COOKIE_SECURE", default=_TLS or (not EMBEDDED and not DEBUG)
+)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=_TLS)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if _TLS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_TLS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", default=_TLS)
+# The header a TLS-terminating proxy sets (e.g. "X-Forwarded-Proto: https");
+# only set this behind such a proxy, which must strip it from clients.
+_proxy_header = envstr("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = None
+if _proxy_header:
+    _name, _, _value = _proxy_header.partition(":")
+    if not _value.strip():
+        raise ConfigError(
+            "SECURE_PROXY_SSL_HEADER must look like 'X-Forwarded-Proto: https', "
+            f"got {_proxy_header!r}"
+        )
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _name.strip().upper().replace("-", "_"),
+        _value.strip(),
+    )
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "vcftrack <noreply@vcftrack.local>")
@@ -249,6 +338,25 @@ PATHWAY_SWEEP_BATCH_SIZE = envint("PATHWAY_SWEEP_BATCH_SIZE", 500, minimum=1)
 # helpers); set it to the number of worker processes. 1 = no helpers.
 PATHWAY_SWEEP_PARALLELISM = envint("PATHWAY_SWEEP_PARALLELISM", 4, minimum=1)
 
+# --- Caches (issue 9) -------------------------------------------------------------
+# The API's throttle counters must be shared by every web process: Redis when
+# REDIS_URL is set; per process otherwise (the embedded default is one).
+CACHES: dict[str, Any] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "vcftrack-throttle",
+            # A Redis outage must not stop the API: short timeouts, and the
+            # throttle lets requests through when the cache cannot answer.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
+}
+
 # --- REST -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "vcftrack.api.schema.ApiAutoSchema",
@@ -260,6 +368,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "vcftrack.api.errors.exception_handler",
+    # issue 9: a nesting limit on JSON bodies; throttles per token and per user.
+    "DEFAULT_PARSER_CLASSES": ["vcftrack.api.parsers.SafeJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["vcftrack.api.throttling.ClientRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -5,6 +5,12 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from vcftrack import web
 
+# JSON under /api/, pages elsewhere (vcftrack.error_pages).
+handler400 = "vcftrack.error_pages.bad_request"
+handler403 = "vcftrack.error_pages.permission_denied"
+handler404 = "vcftrack.error_pages.page_not_found"
+handler500 = "vcftrack.error_pages.server_error"
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     # REST API (issue 3): /api/v1/..., /api/schema/, /api/docs/.

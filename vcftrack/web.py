@@ -25,6 +25,8 @@ from django.views.decorators.http import require_POST
 from patients.models import Clinic, Membership, Role
 from patients.selectors import WRITE_ROLES
 from vcftrack.audit.trail import exempt as audit_exempt
+from vcftrack.error_pages import api_error
+from vcftrack.sessions import SIGNED_OUT, signed_out_message
 
 SESSION_KEY = "vcftrack_clinic"
 
@@ -110,6 +112,12 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
     audit_exempt = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Why the last session ended (idle, too long), said once.
+        context["signed_out"] = signed_out_message(self.request.session.pop(SIGNED_OUT, None))
+        return context
+
 
 class LogoutView(auth_views.LogoutView):
     audit_exempt = True
@@ -162,6 +170,15 @@ class HtmxSignedOutMiddleware:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A refused form (stale or missing security token): a sentence, never
     Django's debug page, and for a page request a page that says what to do."""
+    if request.path.startswith("/api/"):
+        # An API client (a session-cookie client without the token, or any
+        # write to an unknown path) gets the API's error format.
+        return api_error(
+            403,
+            "permission_denied",
+            "CSRF check failed: a request signed in with a session cookie must send "
+            "the X-CSRFToken header (or use an API token).",
+        )
     text = "This page's security check has expired. Reload the page and try again."
     if _is_htmx(request):
         return HttpResponse(text, status=403, content_type="text/plain")

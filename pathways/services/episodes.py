@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -53,19 +53,30 @@ def _check_levels(errors: FieldErrors, value: Any) -> int:
 
 
 def _validate(
-    errors: FieldErrors, data: dict[str, Any], *, today: Any, partial: bool = False
+    errors: FieldErrors,
+    data: dict[str, Any],
+    *,
+    today: Any,
+    birth: date | None,
+    partial: bool = False,
 ) -> dict[str, Any]:
+    # pathway-spec V2.4: a clinical date before the patient's birth is bad input.
+    born = (birth, "the date of birth") if birth is not None else None
     out: dict[str, Any] = {}
     if not partial or "levels" in data:
         out["levels_mask"] = _check_levels(errors, data.get("levels"))
     if not partial or "onset_date" in data:
-        out["onset_date"] = check_date(errors, "onset_date", data.get("onset_date"), today=today)
+        out["onset_date"] = check_date(
+            errors, "onset_date", data.get("onset_date"), today=today, not_before=born
+        )
     if not partial or "identified_date" in data:
         ident = data.get("identified_date")
         if ident in (None, "") and not partial:
             # "identified: defaults to the presentation date" (pathway-spec).
             ident = today
-        out["identified_date"] = check_date(errors, "identified_date", ident, today=today)
+        out["identified_date"] = check_date(
+            errors, "identified_date", ident, today=today, not_before=born
+        )
     if not partial or "etiology" in data:
         out["etiology"] = check_choice(
             errors, "etiology", data.get("etiology") or "unknown", list(Etiology.values)
@@ -101,7 +112,7 @@ def episode_create(
     if patient.deleted_at is not None:
         errors.add("patient", "The patient has been deleted.")
     today = patient.clinic.today(now)
-    values = _validate(errors, data, today=today)
+    values = _validate(errors, data, today=today, birth=patient.birth_date)
     if values.get("onset_date") and values.get("identified_date"):
         if values["identified_date"] < values["onset_date"]:
             errors.add("identified_date", "Must not be before onset_date.")
@@ -219,7 +230,7 @@ def episode_update(
         if field not in EPISODE_FIELDS:
             errors.add(field, "Unknown or read-only field.")
     today = episode.clinic.today(now)
-    values = _validate(errors, data, today=today, partial=True)
+    values = _validate(errors, data, today=today, birth=episode.patient.birth_date, partial=True)
     onset = values.get("onset_date") or episode.onset_date
     ident = values.get("identified_date") or episode.identified_date
     if onset and ident and ident < onset:

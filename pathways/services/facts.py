@@ -105,8 +105,14 @@ def _validate(kind: str, episode: Episode, data: dict[str, Any], today: Any) -> 
             check_text(errors, "region", data.get("region", "spine"), max_length=64, required=False)
             or "spine"
         )
+        # Imaging may predate the episode (the film that found the fracture),
+        # never the patient (pathway-spec V2.4).
         out["performed_date"] = check_date(
-            errors, "performed_date", data.get("performed_date"), today=today
+            errors,
+            "performed_date",
+            data.get("performed_date"),
+            today=today,
+            not_before=(episode.patient.birth_date, "the date of birth"),
         )
         out["edema"] = _check_bool(errors, "edema", data.get("edema"), nullable=True)
     else:

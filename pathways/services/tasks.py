@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from pathways.engine import get_ruleset
@@ -246,14 +245,26 @@ def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime)
     errors = FieldErrors()
     user = None
     if assignee not in (None, ""):
-        user_model = get_user_model()
-        try:
-            user = user_model.objects.get(pk=int(assignee))
-        except (TypeError, ValueError, user_model.DoesNotExist):
-            errors.add("assignee", "No such user.")
+        # One message whether the id is malformed, unknown, someone of
+        # another clinic or a viewer here: the answer must not tell a caller
+        # which user ids exist. Only those who can act on tasks (as the web
+        # app's choice offers) can be assigned one.
+        membership = None
+        if isinstance(assignee, int | str) and str(assignee).isdigit():
+            membership = (
+                Membership.objects.select_related("user")
+                .filter(
+                    user_id=int(assignee),
+                    clinic_id=task.clinic_id,
+                    role__in=(Role.COORDINATOR, Role.PHYSICIAN),
+                    user__is_active=True,
+                )
+                .first()
+            )
+        if membership is None:
+            errors.add("assignee", "Choose a coordinator or physician of this task's clinic.")
         else:
-            if not Membership.objects.filter(user=user, clinic_id=task.clinic_id).exists():
-                errors.add("assignee", "The user is not a member of this task's clinic.")
+            user = membership.user
     errors.raise_if_any()
     with transaction.atomic():
         locked = _lock_open(task)

@@ -121,9 +121,10 @@ def test_bulk_is_idempotent(as_alice, patients, frozen):
     assert Episode.objects.count() == 3
 
 
+# A role that may not write answers 403 (issue 9: it was 400), naming the items.
 def test_a_viewer_cannot_bulk(as_vera, patients, frozen):
     response = as_vera.post("/api/v1/episodes/bulk/", {"items": [item(patients[0])]})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.json()["items"][0]["errors"] == {
         "non_field_errors": ["Your role in this clinic can read but not change records."]
     }

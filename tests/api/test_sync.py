@@ -171,14 +171,35 @@ def test_a_cursor_only_fits_its_own_feed(as_alice, as_bob, clinic_a, now, frozen
     assert as_bob.get("/api/v1/patients/", cursor=cursor).status_code == 200
 
 
-def test_a_sync_refuses_filters_on_fields_that_change(as_alice, frozen):
-    response = as_alice.get(
+def test_a_filtered_sync_sends_rows_that_leave_the_filter_as_tombstones(
+    as_alice, make_episode, frozen
+):
+    """Issue 9: a sync with a filter on a field that changes (status) was
+    refused; now each changed row comes whole if it matches, else as a
+    tombstone, so a replica of the open tasks drops the one that was closed.
+    Listing-only parameters (ordering, page, count) are ignored."""
+    make_episode()
+    first = as_alice.get(
         "/api/v1/tasks/", updated_since="2000-01-01", status="open", ordering="due_date"
     )
-    assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"status", "ordering"}
+    assert first.status_code == 200, first.content
+    body = first.json()
+    open_ids = {t["id"] for t in body["results"] if not t.get("deleted")}
+    assert open_ids == {
+        str(t) for t in FollowUpTask.objects.filter(status="open").values_list("id", flat=True)
+    }
+    closed = FollowUpTask.objects.filter(status="open").order_by("rule").first()
+    answer = as_alice.post(f"/api/v1/tasks/{closed.id}/not-applicable/", {"reason": "done"})
+    assert answer.status_code == 200
+    later = as_alice.get(
+        "/api/v1/tasks/", cursor=body["next_cursor"], status="open", ordering="due_date"
+    ).json()
+    rows = {t["id"]: t for t in later["results"]}
+    assert rows[str(closed.id)]["deleted"] is True
     bad = as_alice.get("/api/v1/tasks/", updated_since="last tuesday")
     assert bad.status_code == 400 and list(bad.json()["errors"]) == ["updated_since"]
+    empty = as_alice.get("/api/v1/tasks/", updated_since="")
+    assert empty.status_code == 400 and list(empty.json()["errors"]) == ["updated_since"]
 
 
 def test_an_outsider_syncs_nothing_of_clinic_a(as_charlie, make_episode, frozen):

@@ -226,7 +226,7 @@ def test_bulk_assign_to_an_outsider_changes_nothing(alice, charlie, make_episode
         **HX,
     )
     assert response.status_code == 422
-    assert "not a member of this task" in response.content.decode()
+    assert "Choose a coordinator or physician of this task" in response.content.decode()
     assert not FollowUpTask.objects.filter(assignee__isnull=False).exists()
 
 

@@ -15,7 +15,15 @@ from vcftrack.api.services import token_create, token_revoke
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("revoked_at",)
     search_fields = ("name", "user__username", "prefix")
     list_select_related = ("user",)
@@ -25,12 +33,12 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
         if obj is None:
             return ("user", "name")
-        return ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+        return ("user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
         if obj is None:
             return ()
-        return ("user", "prefix", "created_at", "last_used_at", "revoked_at")
+        return ("user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
@@ -42,6 +50,7 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
         obj.prefix = issued.token.prefix
         obj.key_hash = issued.token.key_hash
         obj.created_at = issued.token.created_at
+        obj.expires_at = issued.token.expires_at
         messages.warning(
             request,
             f"The key of '{obj.name}' is {issued.key} - copy it now, it is not shown again.",

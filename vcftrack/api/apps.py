@@ -8,3 +8,27 @@ class ApiConfig(AppConfig):
     label = "api"
     verbose_name = "REST API"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The web session's clocks (vcftrack.sessions) start at sign-in. This
+        # is the project's one app config, so the cross-cutting hook lives here.
+        from django.contrib.auth.signals import user_logged_in
+
+        from vcftrack.sessions import start_session_clock
+
+        user_logged_in.connect(start_session_clock, dispatch_uid="vcftrack-session-clock")
+        _check_rates()
+
+
+def _check_rates() -> None:
+    """A malformed API_RATE_* stops the start-up, not the first request."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from vcftrack.api.throttling import parse_rate
+
+    for name in ("API_RATE_PER_TOKEN", "API_RATE_PER_USER", "API_RATE_ANONYMOUS"):
+        try:
+            parse_rate(getattr(settings, name))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from exc

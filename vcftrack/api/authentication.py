@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from vcftrack.api.services import token_authenticate
+from vcftrack.api.services import TokenExpired, token_authenticate
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -25,7 +25,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token.") from exc
-        token = token_authenticate(key=key, now=timezone.now())
+        try:
+            token = token_authenticate(key=key, now=timezone.now())
+        except TokenExpired as exc:
+            raise exceptions.AuthenticationFailed(
+                "This API token has expired; ask your administrator for a new one."
+            ) from exc
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         return token.user, token
@@ -44,5 +49,6 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A per-client API token (`vcf_…`), created in the admin or with "
-            "`manage.py api_token create`.",
+            "`manage.py api_token create`. Tokens expire (90 days by default); an expired "
+            "token is answered 401.",
         }

@@ -205,6 +205,7 @@ class ErrorSerializer(serializers.Serializer[Any]):
             "unsupported_media_type",
             "idempotency_key_reused",
             "throttled",
+            "server_error",
         ],
         help_text="Machine-readable kind of error.",
     )

@@ -42,6 +42,13 @@ def _fingerprint(request: Request) -> str:
     return hashlib.sha256(material).hexdigest()
 
 
+def check_idempotency_key(request: Request) -> None:
+    """Every POST documents the header: a malformed key is refused on all of
+    them, also on those that replay nothing (actions answering 204)."""
+    if request.method == "POST":
+        _key(request)
+
+
 def _key(request: Request) -> str | None:
     key = request.headers.get(HEADER)
     if key is None:

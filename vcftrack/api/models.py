@@ -9,6 +9,7 @@ from django.db.models import Q
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> ApiTokenQuerySet:
+        """Not revoked (an expired token is still listed as such, and refused)."""
         return self.filter(revoked_at__isnull=True)
 
 
@@ -29,6 +30,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A token stops working at this time (API_TOKEN_LIFETIME_DAYS after it
+    # was issued, 90 days by default); the client is given a new one.
+    expires_at = models.DateTimeField()
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -37,7 +41,7 @@ class ApiToken(models.Model):
         verbose_name = "API token"
 
     def __str__(self) -> str:
-        state = "revoked" if self.revoked_at else "active"
+        state = "revoked" if self.revoked_at else f"expires {self.expires_at:%Y-%m-%d}"
         return f"{self.name} ({self.user}, vcf_{self.prefix}_…, {state})"
 
 

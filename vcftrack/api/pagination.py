@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,9 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 SYNC_PARAMS = ("updated_since", "cursor")
 CURSOR_VERSION = 1
+MAX_PAGE = 10**9
+# What encode_cursor hands out: unpadded URL-safe base64.
+CURSOR = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def is_sync(request: Request) -> bool:
@@ -101,7 +105,7 @@ def wants_count(request: Request) -> bool:
 def paginate_pages(request: Request, queryset: QuerySet[Any]) -> Page:
     """A page of rows; ``count`` only on request (it scans every matching row)."""
     size = page_size(request)
-    number = _int_param(request, "page", 1, 1, 10**9)
+    number = _int_param(request, "page", 1, 1, MAX_PAGE)
     count = queryset.count() if wants_count(request) else None
     start = (number - 1) * size
     rows = list(queryset[start : start + size + 1]) if count is None or start < count else []
@@ -151,16 +155,43 @@ def decode_cursor(value: str, scope: str) -> int:
     return seq
 
 
+def check_listing_params(request: Request) -> None:
+    """``page``, ``page_size`` and ``count`` well-formed, also where they
+    change nothing (a sync feed, the short clinic list): a malformed value is
+    a client bug worth telling."""
+    page_size(request)
+    _int_param(request, "page", 1, 1, MAX_PAGE)
+    wants_count(request)
+    cursor = request.query_params.get("cursor")
+    if cursor and not CURSOR.fullmatch(cursor):
+        raise invalid({"cursor": ["Not a cursor this API handed out."]})
+
+
+def check_sync_since(request: Request) -> datetime | None:
+    """``updated_since`` as an instant; present but empty is refused (a client
+    bug, an unset variable, not "everything")."""
+    raw_since = request.query_params.get("updated_since")
+    if raw_since is None:
+        return None
+    if not raw_since.strip():
+        raise invalid(
+            {
+                "updated_since": [
+                    "Give an instant (e.g. 2026-01-01T00:00:00Z); "
+                    "for a full sync use 1970-01-01T00:00:00Z."
+                ]
+            }
+        )
+    return parse_timestamp(raw_since, "updated_since")
+
+
 def paginate_sync(request: Request, scoped: QuerySet[Any], scope: str) -> Page:
     size = page_size(request)
     after = 0
     raw_cursor = request.query_params.get("cursor")
     if raw_cursor:
         after = decode_cursor(raw_cursor, scope)
-    since: datetime | None = None
-    raw_since = request.query_params.get("updated_since")
-    if raw_since:
-        since = parse_timestamp(raw_since, "updated_since")
+    since = check_sync_since(request)
     if since is not None:
         scoped = scoped.filter(updated_at__gte=since)
     high = scoped.aggregate(high=Max("change_seq"))["high"]
@@ -220,12 +251,16 @@ class EnvelopePagination(BasePagination):
             }
 
         return [
-            query("page", {"type": "integer", "minimum": 1}, "Page number (normal listings)."),
+            query(
+                "page",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                "Page number (normal listings; ignored in sync mode).",
+            ),
             query(
                 "count",
                 {"type": "boolean"},
                 "Normal listings: also return `count`, the number of matching rows "
-                "(costs a scan of them all).",
+                "(costs a scan of them all). Ignored in sync mode.",
             ),
             query(
                 "page_size",
@@ -236,12 +271,13 @@ class EnvelopePagination(BasePagination):
                 "updated_since",
                 {"type": "string", "format": "date-time"},
                 "Sync mode: start a sync with the rows changed at or after this instant "
-                "(tombstones included, ordered by change sequence; filters other than the "
-                "scope filters and `ordering` are refused). See docs/api.md.",
+                "(tombstones included, ordered by change sequence; not empty: for a full "
+                "sync send 1970-01-01T00:00:00Z). Other filters apply to each changed row: "
+                "a row outside them comes as a tombstone. See docs/api.md.",
             ),
             query(
                 "cursor",
-                {"type": "string"},
+                {"type": "string", "pattern": f"^{CURSOR.pattern}$"},
                 "Sync mode: continue from a `next_cursor` this feed handed out.",
             ),
         ]

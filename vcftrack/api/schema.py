@@ -13,7 +13,15 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
+from vcftrack.api.concurrency import IF_MATCH
 from vcftrack.api.errors import ErrorSerializer
+from vcftrack.api.idempotency import MAX_KEY_LENGTH
+
+# What the headers accept (vcftrack.api.idempotency, vcftrack.api.concurrency),
+# as ECMA regular expressions: printable ASCII, no space at either end (HTTP
+# strips it); one or more entity tags, or *.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]([ -~]*[!-~])?$"
+IF_MATCH_PATTERN = f"^({IF_MATCH.pattern})$"
 
 OBJECT_ACTIONS = frozenset({"retrieve", "create", "update", "partial_update"})
 
@@ -69,7 +77,7 @@ class ApiAutoSchema(AutoSchema):
             params.append(
                 OpenApiParameter(
                     "If-Match",
-                    OpenApiTypes.STR,
+                    {"type": "string", "pattern": IF_MATCH_PATTERN},
                     OpenApiParameter.HEADER,
                     description='The ETag you last saw (e.g. `"v3"`); a stale one gets 412.',
                 )
@@ -78,10 +86,17 @@ class ApiAutoSchema(AutoSchema):
             params.append(
                 OpenApiParameter(
                     "Idempotency-Key",
-                    OpenApiTypes.STR,
+                    {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": MAX_KEY_LENGTH,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
                     OpenApiParameter.HEADER,
                     description="A unique key per logical request (e.g. a UUID): a retry with "
-                    "the same key and body replays the first answer and creates nothing.",
+                    "the same key and body replays the first answer and creates nothing. "
+                    f"1 to {MAX_KEY_LENGTH} printable ASCII characters (letters, digits, "
+                    "punctuation; spaces only inside).",
                 )
             )
         if self._is_object_action() and self.method != "DELETE":

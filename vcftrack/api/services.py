@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from vcftrack.api.models import ApiToken
@@ -40,7 +41,10 @@ def split_key(key: str) -> str | None:
     return parts[0]
 
 
-def token_create(*, user: Any, name: str, now: datetime) -> IssuedToken:
+def token_create(
+    *, user: Any, name: str, now: datetime, lifetime_days: int | None = None
+) -> IssuedToken:
+    """Issue a token for ``user``, valid ``lifetime_days`` (API_TOKEN_LIFETIME_DAYS)."""
     errors = FieldErrors()
     name = (name or "").strip()
     if not name:
@@ -49,11 +53,19 @@ def token_create(*, user: Any, name: str, now: datetime) -> IssuedToken:
         errors.add("name", "At most 100 characters.")
     if user is None or not getattr(user, "is_active", False):
         errors.add("user", "The user must exist and be active.")
+    days = settings.API_TOKEN_LIFETIME_DAYS if lifetime_days is None else lifetime_days
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3660:
+        errors.add("lifetime_days", "A token lasts from 1 day to 10 years (3660 days).")
     errors.raise_if_any()
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
-        user=user, name=name, prefix=prefix, key_hash=hash_key(key), created_at=now
+        user=user,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(key),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
     )
     return IssuedToken(token=token, key=key)
 
@@ -69,14 +81,22 @@ def token_revoke(*, token_id: int, now: datetime) -> ApiToken:
     return token
 
 
+class TokenExpired(Exception):
+    """A well-formed, unrevoked token past its expiry."""
+
+
 def token_authenticate(*, key: str, now: datetime) -> ApiToken | None:
-    """The active token for ``key`` (with its user), or None."""
+    """The active token for ``key`` (with its user), or None; raises
+    TokenExpired for the right key of an expired token (so the client can
+    be told to get a new one rather than to check its key)."""
     prefix = split_key(key)
     if prefix is None:
         return None
     token = ApiToken.objects.active().select_related("user").filter(prefix=prefix).first()
     if token is None or not hmac.compare_digest(token.key_hash, hash_key(key)):
         return None
+    if token.expires_at <= now:
+        raise TokenExpired
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

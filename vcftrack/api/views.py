@@ -15,14 +15,15 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+import django_filters
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import filters, serializers, viewsets
+from rest_framework import exceptions, filters, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,10 +33,17 @@ from patients.selectors import can_write, clinic_ids_for
 from vcftrack import audit, history
 from vcftrack.api.concurrency import check_if_match, etag_for
 from vcftrack.api.errors import ApiError, as_api_error, invalid, not_found
-from vcftrack.api.idempotency import idempotent
+from vcftrack.api.idempotency import check_idempotency_key, idempotent
 from vcftrack.api.inputs import Errors, check_object, check_query, merge
-from vcftrack.api.pagination import EnvelopePagination, paginate_pages, paginate_sync, scope_key
+from vcftrack.api.pagination import (
+    EnvelopePagination,
+    check_listing_params,
+    paginate_pages,
+    paginate_sync,
+    scope_key,
+)
 from vcftrack.api.pagination import is_sync as _is_sync
+from vcftrack.api.parsers import SafeJSONParser
 
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_BULK = 500
@@ -53,9 +61,12 @@ AUDIT_VERBS = {
     "history": "history",
 }
 
+# Query parameters that shape a normal listing; a sync feed ignores them.
+LISTING_ONLY = ("page", "count", "ordering")
+
 
 class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = EnvelopePagination
     filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
@@ -88,6 +99,23 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         # The one clock read of the request (house style).
         self.now = timezone.now()
         check_query(request)
+        check_idempotency_key(request)
+        self.check_empty_filters(request)
+
+    def check_empty_filters(self, request: Request) -> None:
+        """A typed filter (an id, a date, a choice) sent empty is refused: the
+        filter would be skipped and the caller get every row instead."""
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is None:
+            return
+        empty = {
+            name: ["Give a value, or leave the parameter out."]
+            for name, flt in filterset_class.base_filters.items()
+            if request.query_params.get(name, None) == ""
+            and not isinstance(flt, django_filters.CharFilter)
+        }
+        if empty:
+            raise invalid(empty)
 
     def clinic_ids(self) -> list[uuid.UUID]:
         return clinic_ids_for(self.request.user)
@@ -136,31 +164,61 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return Response(page.envelope(self.render_many(page.rows)))
 
     def sync_list(self, request: Request) -> Response:
+        """A page of the sync feed: rows in change order, tombstones included.
+
+        Scope filters (``sync_filters``: immutable columns) narrow the feed.
+        Any other filter is applied to each changed row: a row that matches
+        comes whole, one that does not (any more) comes as a tombstone, so a
+        filtered replica drops a task that was closed, say, instead of keeping
+        it open for ever. ``page``, ``count`` and ``ordering`` shape normal
+        listings only and are ignored here (a feed is in change order)."""
+        check_listing_params(request)
         filter_values: dict[str, str] = {}
-        refused: Errors = {}
         for name in request.query_params:
-            if name in ("updated_since", "cursor", "page_size"):
+            if name in ("updated_since", "cursor", "page_size", *LISTING_ONLY):
                 continue
-            if name in self.sync_filters:
-                filter_values[name] = str(request.query_params.get(name))
-            else:
-                refused[name] = [
-                    "Cannot be combined with updated_since/cursor: a sync feed is filtered "
-                    f"only by {', '.join(self.sync_filters) or 'your clinics'}."
-                ]
-        if refused:
-            raise invalid(refused)
-        scoped = self.filter_queryset_for_sync(self.scoped())
+            filter_values[name] = str(request.query_params.get(name))
+        scoped = self.scoped()
+        if any(name in self.sync_filters for name in filter_values):
+            scoped = self.filter_queryset_for_sync(scoped, only=self.sync_filters)
         scope = scope_key(
             self.basename or "",
             self.clinic_ids(),
             {**filter_values, **{k: str(v) for k, v in self.kwargs.items()}},
         )
         page = paginate_sync(request, scoped, scope)
-        return Response(page.envelope(self.render_many(page.rows, tombstones=True)))
+        rows = page.rows
+        if any(name not in self.sync_filters for name in filter_values):
+            matching = set(
+                self.filter_queryset_for_sync(
+                    self.scoped().filter(pk__in=[r.pk for r in rows], deleted_at__isnull=True)
+                ).values_list("pk", flat=True)
+            )
+            for row in rows:
+                if row.pk not in matching and row.deleted_at is None:
+                    # Outside the filter: a tombstone for this feed (a copy).
+                    row.deleted_at = row.updated_at
+        return Response(page.envelope(self.render_many(rows, tombstones=True)))
 
-    def filter_queryset_for_sync(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return DjangoFilterBackend().filter_queryset(self.request, queryset, self)
+    def filter_queryset_for_sync(
+        self, queryset: QuerySet[Any], *, only: Sequence[str] | None = None
+    ) -> QuerySet[Any]:
+        """The feed's rows through the view's filters (``only`` some of them)."""
+        backend = DjangoFilterBackend()
+        filterset_class = backend.get_filterset_class(self, queryset)
+        if filterset_class is None:
+            return queryset
+        data: QueryDict = self.request.query_params
+        if only is not None:
+            subset = QueryDict(mutable=True)
+            for name in only:
+                if name in data:
+                    subset.setlist(name, data.getlist(name))
+            data = subset
+        filterset = filterset_class(data=data, queryset=queryset, request=self.request)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        return filterset.qs  # type: ignore[no-any-return]
 
     def render_many(self, rows: Sequence[Any], *, tombstones: bool = False) -> builtins.list[Any]:
         self.audit_rows(rows)
@@ -246,8 +304,12 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             current = self.get_object()
             locked = type(current).objects.select_for_update().get(pk=current.pk)
             self.require_writer(self.clinic_of(locked))
-            check_if_match(request, locked)
+            stale = check_if_match(request, locked)
+            # The service validates the body first (a 400 names the fields);
+            # a stale version then rolls the whole write back with its 412.
             result = update(locked)
+            if stale is not None:
+                raise stale
         if result is None:
             return Response(status=204)
         return self.object_response(self.reload(result), status)
@@ -266,6 +328,23 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return body_object(request, allowed=allowed, required=required)
 
     # -------------------------------------------------------------- bulk --
+    def bulk_locks(self, items: builtins.list[Any]) -> None:
+        """Lock the rows ``items`` will write, in the lock order (see
+        ``pathways.services.locks``); nothing by default."""
+
+    @staticmethod
+    def ids_in(items: builtins.list[Any], field: str) -> set[uuid.UUID]:
+        """The well-formed ids that ``items`` name in ``field`` (others fail later)."""
+        out: set[uuid.UUID] = set()
+        for item in items:
+            value = item.get(field) if isinstance(item, dict) else None
+            if isinstance(value, str):
+                try:
+                    out.add(uuid.UUID(value))
+                except ValueError:
+                    continue
+        return out
+
     def bulk(
         self,
         request: Request,
@@ -287,8 +366,12 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             raise invalid({"items": [f"At most {MAX_BULK} items per request."]})
         created: builtins.list[Model] = []
         item_errors: list[dict[str, Any]] = []
+        forbidden = False
         try:
             with transaction.atomic():
+                # Every row the items will lock, in the lock order, before
+                # the first item takes the change counter.
+                self.bulk_locks(items)
                 for index, item in enumerate(items):
                     try:
                         if not isinstance(item, dict):
@@ -301,9 +384,19 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
                             raise
                         messages = error.errors or {"non_field_errors": [error.message]}
                         item_errors.append({"index": index, "errors": messages})
+                        forbidden = forbidden or error.status_code == 403
                 if item_errors:
                     raise _Discard
         except _Discard:
+            if forbidden:
+                # A role that may not write there: the request is refused
+                # (403), not merely malformed; the items say which.
+                raise ApiError(
+                    "Your role cannot change some of these records; nothing was written.",
+                    status_code=403,
+                    code="permission_denied",
+                    items=item_errors,
+                ) from None
             raise ApiError(
                 f"{len(item_errors)} of {len(items)} items are invalid; nothing was written.",
                 status_code=400,

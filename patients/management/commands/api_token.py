@@ -27,6 +27,9 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="issue a token and print its key once")
         create.add_argument("--user", required=True, help="username the client acts as")
         create.add_argument("--name", required=True, help="which client uses it")
+        create.add_argument(
+            "--days", type=int, default=None, help="how long it lasts (API_TOKEN_LIFETIME_DAYS)"
+        )
         listing = sub.add_parser("list", help="list tokens (never their keys)")
         listing.add_argument("--user", help="only this user's tokens")
         revoke = sub.add_parser("revoke", help="revoke a token by id")
@@ -40,17 +43,27 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"no user {options['user']!r}")
             try:
-                issued = token_create(user=user, name=options["name"], now=now)
+                issued = token_create(
+                    user=user, name=options["name"], now=now, lifetime_days=options["days"]
+                )
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from exc
             self.stdout.write(f"token {issued.token.pk} for {user.get_username()}: {issued.key}")
-            self.stderr.write("Store the key now: it is not shown again.")
+            self.stderr.write(
+                "Store the key now: it is not shown again. "
+                f"It expires on {issued.token.expires_at:%Y-%m-%d}."
+            )
         elif action == "list":
             tokens = ApiToken.objects.select_related("user").order_by("pk")
             if options.get("user"):
                 tokens = tokens.filter(user__username=options["user"])
             for token in tokens:
-                state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+                if token.revoked_at:
+                    state = f"revoked {token.revoked_at:%Y-%m-%d}"
+                elif token.expires_at <= now:
+                    state = f"expired {token.expires_at:%Y-%m-%d}"
+                else:
+                    state = f"active until {token.expires_at:%Y-%m-%d}"
                 used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
                 self.stdout.write(
                     f"{token.pk}\t{token.user.get_username()}\t{token.name}\t"
