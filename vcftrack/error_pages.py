@@ -90,7 +90,7 @@ class ApiJsonErrorsMiddleware:
                 CODES.get(status, "server_error" if status >= 500 else "invalid"),
                 response.reason_phrase or "Error.",
             )
-            for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+            for header in ("Allow", "WWW-Authenticate", "Retry-After", "X-Request-ID"):
                 if header in response:
                     replaced[header] = response[header]
             return replaced

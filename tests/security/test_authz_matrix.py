@@ -65,6 +65,7 @@ def _values(world: Any, alice: Any) -> tuple[dict[str, str], dict[str, str]]:
     values = {
         "patient_pk": str(world.patient.pk),
         "episode_pk": str(world.episode.pk),
+        "episode_id": str(world.episode.pk),
         "delivery_id": str(world.delivery.pk),
         "patient_id": str(world.patient.pk),
         "task_id": str(world.task.pk),
