@@ -152,7 +152,10 @@ def test_coordinator_clears_ten_tasks(
         expect(page.locator(f"#task-{task_id}")).to_have_count(0)
         expect(page.locator("#results .flash")).to_contain_text(task.title)
         # Focus moved on to a row of the refreshed list.
-        assert page.evaluate("!!document.activeElement.closest('article.task')")
+        # (htmx moves it once the swap has settled, just after the flash shows.)
+        page.wait_for_function(
+            "() => !!document.activeElement.closest('article.task')", timeout=5000
+        )
         per_task.append((task.rule, kind, clicks.n))
     kinds = {k for _r, k, _n in per_task}
     assert "one click" in kinds and kinds & {"outcome", "result"}, per_task
