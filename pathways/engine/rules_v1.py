@@ -29,7 +29,7 @@ from pathways.engine.context import (
     fmt_value,
 )
 from pathways.engine.dates import add_days, add_months
-from pathways.engine.ruleset import Plan, Planned, Rule
+from pathways.engine.ruleset import Plan, Planned, Rule, single_plan
 
 MAIN = frozenset({"triage", "acute", "conservative", "augmentation_review", "bone_health"})
 BRANCHES = frozenset({"surgical", "pathologic_workup"})
@@ -43,23 +43,6 @@ AUGMENTATION_CONTROVERSY = (
     "support augmentation (benefit in pain, vertebral height, alignment, function and "
     "quality of life). The tracker reminds; the clinician decides."
 )
-
-
-def _single(
-    rule: Rule,
-    due: date,
-    triggers: tuple[str, ...],
-    *,
-    done: tuple[date, str] | None = None,
-    window_end: date | None = None,
-    superseded_on: date | None = None,
-    superseded_why: str = "",
-    priority: str = "",
-) -> Plan:
-    # Keywords spelled out (not **kw): planners call this ~15 times an evaluation.
-    return Plan(
-        (Planned(1, due, triggers, done, window_end, superseded_on, superseded_why, priority),)
-    )
 
 
 # ----------------------------------------------------------------- triage --
@@ -76,7 +59,7 @@ def plan_neuro_exam(ctx: Context, rule: Rule) -> Plan:
                 obs.effective_date,
                 f"neuro deficit {fmt_value(obs.value)} recorded on {obs.effective_date}",
             )
-    return _single(rule, ctx.identified, ("episode identified",), done=done)
+    return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
 def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
@@ -87,7 +70,7 @@ def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
             obs.effective_date,
             f"malignancy suspected = {fmt_value(obs.value)} recorded on {obs.effective_date}",
         )
-    return _single(rule, ctx.identified, ("episode identified",), done=done)
+    return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
 def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
@@ -97,8 +80,7 @@ def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
     # task asks for and completes it (spec: "an MRI completes mri_initial").
     mris = ctx.mris()
     done = (mris[0].performed_date, f"MRI performed on {mris[0].performed_date}") if mris else None
-    return _single(
-        rule,
+    return single_plan(
         add_days(ctx.identified, rule.offset_days),
         ("no MRI recorded for this episode",),
         done=done,
@@ -166,7 +148,7 @@ def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
     triggers = deformity_surgical(ctx)
     if not triggers:
         return Plan(why_not="no deformity at the surgical thresholds")
-    return _single(rule, triggers[0].on, tuple(t.text for t in triggers))
+    return single_plan(triggers[0].on, tuple(t.text for t in triggers))
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
@@ -207,7 +189,7 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
         if contrast
         else None
     )
-    return _single(rule, branch_due(ctx, rule, trig), (trig.text,), done=done)
+    return single_plan(branch_due(ctx, rule, trig), (trig.text,), done=done)
 
 
 def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
@@ -231,7 +213,7 @@ def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
         if severe
         else "radiation oncology consult (asymptomatic)"
     )
-    return _single(rule, branch_due(ctx, rule, trig), (trig.text, f"recommended: {advice}"))
+    return single_plan(branch_due(ctx, rule, trig), (trig.text, f"recommended: {advice}"))
 
 
 # ----------------------------------------------------- acute/conservative --
@@ -248,8 +230,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
         if started
         else None
     )
-    return _single(
-        rule,
+    return single_plan(
         window_end,
         (f"presented on day {presented_day} after onset (within 0-5 days)",),
         done=done,
@@ -265,8 +246,7 @@ def plan_calcitonin_stop(ctx: Context, rule: Rule) -> Plan:
     done = None
     if course.stop_date is not None and course.stop_date <= ctx.as_of:
         done = (course.stop_date, f"calcitonin stopped on {course.stop_date}")
-    return _single(
-        rule,
+    return single_plan(
         add_days(course.start_date, rule.offset_days),
         (f"calcitonin started on {course.start_date}",),
         done=done,
@@ -284,7 +264,7 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
         if started
         else None
     )
-    return _single(rule, ctx.identified, ("no anti-osteoporosis drug active",), done=done)
+    return single_plan(ctx.identified, ("no anti-osteoporosis drug active",), done=done)
 
 
 def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
@@ -294,11 +274,11 @@ def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
     if calcium and vitamin_d:
         on = max(calcium[0].start_date, vitamin_d[0].start_date, ctx.identified)
         done = (on, "calcium and vitamin D recorded")
-    return _single(rule, ctx.identified, ("every fracture episode",), done=done)
+    return single_plan(ctx.identified, ("every fracture episode",), done=done)
 
 
 def plan_always_day0(ctx: Context, rule: Rule) -> Plan:
-    return _single(rule, ctx.identified, ("every fracture episode",))
+    return single_plan(ctx.identified, ("every fracture episode",))
 
 
 def plan_opioid_review(ctx: Context, rule: Rule) -> Plan:
@@ -329,8 +309,7 @@ def plan_pain_review_3w(ctx: Context, rule: Rule) -> Plan:
         else None
     )
     # The 3-month review supersedes a 3-week review that never happened.
-    return _single(
-        rule,
+    return single_plan(
         due,
         ("every fracture episode",),
         done=done,
@@ -346,8 +325,7 @@ def plan_nerve_root_block(ctx: Context, rule: Rule) -> Plan:
     start = ctx.day(NERVE_BLOCK_FROM_DAY)
     for pain in ctx.pain_scores():
         if pain.effective_date >= start and float(pain.value) >= NERVE_BLOCK_PAIN:
-            return _single(
-                rule,
+            return single_plan(
                 pain.effective_date,
                 (
                     f"fracture at {'/'.join(sorted(levels & {'L3', 'L4'}))}",
@@ -406,7 +384,7 @@ def plan_augmentation_consider_early(ctx: Context, rule: Rule) -> Plan:
     triggers = [t for t in early_augmentation_triggers(ctx) if t.on < ctx.three_months]
     if not triggers:
         return Plan(why_not="no early-augmentation trigger before 3 months")
-    return _single(rule, triggers[0].on, tuple(t.text for t in triggers))
+    return single_plan(triggers[0].on, tuple(t.text for t in triggers))
 
 
 def augmentation_indications(ctx: Context) -> list[str]:
@@ -424,8 +402,7 @@ def plan_augmentation_review_3m(ctx: Context, rule: Rule) -> Plan:
     proc = ctx.procedure(AUGMENTATION | {"surgery"})
     if proc is not None and proc.performed_date < ctx.three_months:
         return Plan(why_not=f"{proc.kind} performed on {proc.performed_date}")
-    return _single(
-        rule,
+    return single_plan(
         ctx.three_months,
         ("still in conservative management at 3 months", *augmentation_indications(ctx)),
     )
@@ -590,7 +567,7 @@ def plan_bisphosphonate_duration(ctx: Context, rule: Rule) -> Plan:
     start = ctx.course_start(BISPHOSPHONATES, ctx.as_of)
     if start is None:
         return Plan(why_not="no bisphosphonate active")
-    return _single(rule, add_months(start, 36), (f"bisphosphonate course since {start}",))
+    return single_plan(add_months(start, 36), (f"bisphosphonate course since {start}",))
 
 
 def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
@@ -642,7 +619,7 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
 
 
 def plan_new_fracture_screen(ctx: Context, rule: Rule) -> Plan:
-    return _single(rule, ctx.twelve_months, ("12 months after identification",))
+    return single_plan(ctx.twelve_months, ("12 months after identification",))
 
 
 RULES_V1 = (

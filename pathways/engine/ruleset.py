@@ -143,3 +143,21 @@ class RuleSet:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.rules)
+
+
+def single_plan(
+    due: date,
+    triggers: tuple[str, ...],
+    *,
+    done: tuple[date, str] | None = None,
+    window_end: date | None = None,
+    superseded_on: date | None = None,
+    superseded_why: str = "",
+    priority: str = "",
+) -> Plan:
+    """A rule's one occurrence (both pathway versions' planners use it).
+
+    Keywords spelled out (not **kw): planners call this ~15 times an evaluation."""
+    return Plan(
+        (Planned(1, due, triggers, done, window_end, superseded_on, superseded_why, priority),)
+    )

@@ -21,7 +21,7 @@ from pathways.engine.context import (
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.facts import ImagingFact, ObservationFact
 from pathways.engine.rules_v1 import branch_due, pathologic_confirmed
-from pathways.engine.ruleset import Plan, Planned, Rule
+from pathways.engine.ruleset import Plan, Planned, Rule, single_plan
 from pathways.engine.v2 import exposure
 
 # Imaging counts only for the region it shows (V2.3): a spine region is
@@ -78,22 +78,6 @@ def spine_mris(ctx: Context) -> list[ImagingFact]:
     return [i for i in ctx.imaging if i.modality == "mri" and is_spine(i.region)]
 
 
-def _single(
-    due: date,
-    triggers: tuple[str, ...],
-    *,
-    done: tuple[date, str] | None = None,
-    window_end: date | None = None,
-    superseded_on: date | None = None,
-    superseded_why: str = "",
-    priority: str = "",
-) -> Plan:
-    # Keywords spelled out (not **kw): planners call this ~15 times an evaluation.
-    return Plan(
-        (Planned(1, due, triggers, done, window_end, superseded_on, superseded_why, priority),)
-    )
-
-
 def ever_at_least(ctx: Context, kind: str, threshold: float) -> ObservationFact | None:
     """The first measurement at or over a threshold. A later, lower value does
     not undo it (V2.3: only voiding the fact does)."""
@@ -122,7 +106,7 @@ def plan_neuro_exam(ctx: Context, rule: Rule) -> Plan:
         if on >= ctx.twelve_months:
             on = ctx.identified
         done = (on, f"neurological status recorded as {ctx.facts.neuro_status} on {on}")
-    return _single(ctx.identified, ("episode identified",), done=done)
+    return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
 def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
@@ -130,7 +114,7 @@ def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
     obs = ctx.first("malignancy_suspected")
     if obs is not None:
         done = (obs.effective_date, f"red-flag screen recorded on {obs.effective_date}")
-    return _single(ctx.identified, ("episode identified",), done=done)
+    return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
 def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
@@ -141,7 +125,7 @@ def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
         if mris
         else None
     )  # fmt: skip
-    return _single(
+    return single_plan(
         add_days(ctx.identified, rule.offset_days), ("no spine MRI recorded yet",), done=done
     )
 
@@ -222,7 +206,7 @@ def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
     triggers = surgical_deformity_triggers(ctx)
     if not triggers:
         return Plan(why_not="no deformity or other surgical indication recorded")
-    return _single(triggers[0].on, tuple(t.text for t in triggers))
+    return single_plan(triggers[0].on, tuple(t.text for t in triggers))
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
@@ -253,7 +237,7 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
         if whole
         else None
     )
-    return _single(branch_due(ctx, rule, trig), (trig.text,), done=done)
+    return single_plan(branch_due(ctx, rule, trig), (trig.text,), done=done)
 
 
 def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
@@ -281,7 +265,7 @@ def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
         if findings
         else "radiation oncology consultation or medical management (no severe symptoms)"
     )
-    return _single(branch_due(ctx, rule, trig), (trig.text, f"suggested: {advice}"))
+    return single_plan(branch_due(ctx, rule, trig), (trig.text, f"suggested: {advice}"))
 
 
 # ----------------------------------------------------- acute/conservative --
@@ -302,13 +286,13 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
         else None
     )
     if presented_day <= rule.offset_days:
-        return _single(
+        return single_plan(
             add_days(ctx.onset, rule.offset_days),
             (f"presented on day {presented_day} after onset (within 0-5 days)",),
             done=done,
             window_end=window_end,
         )
-    return _single(
+    return single_plan(
         ctx.identified,
         (f"presented on day {presented_day} after onset (within the first 4 weeks)",),
         done=done,
@@ -329,11 +313,11 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
         if started
         else None
     )  # fmt: skip
-    return _single(ctx.identified, ("no anti-osteoporosis drug on treatment",), done=done)
+    return single_plan(ctx.identified, ("no anti-osteoporosis drug on treatment",), done=done)
 
 
 def plan_always_day0(ctx: Context, rule: Rule) -> Plan:
-    return _single(ctx.identified, ("every fracture episode",))
+    return single_plan(ctx.identified, ("every fracture episode",))
 
 
 def plan_pain_review_3w(ctx: Context, rule: Rule) -> Plan:
@@ -345,7 +329,7 @@ def plan_pain_review_3w(ctx: Context, rule: Rule) -> Plan:
         if scores
         else None
     )  # fmt: skip
-    return _single(
+    return single_plan(
         due,
         ("every fracture episode",),
         done=done,
@@ -420,7 +404,7 @@ def plan_augmentation_review_3m(ctx: Context, rule: Rule) -> Plan:
     for kind in ("pain_med_contraindication", "parenteral_narcotics", "hospital_admission"):
         if ctx.flag_on(kind):
             indications.append(kind.replace("_", " "))
-    return _single(
+    return single_plan(
         add_months(ctx.identified, rule.offset_months),
         ("still in conservative management at 3 months", *indications),
     )
