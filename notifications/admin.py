@@ -13,7 +13,7 @@ from notifications.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from vcftrack.audit.admin import PatientDataAdmin
+from vcftrack.core.audit.admin import PatientDataAdmin
 
 
 @admin.register(Notification)

@@ -22,13 +22,13 @@ from rest_framework.views import APIView
 from notifications import webhooks
 from notifications.models import WebhookDelivery, WebhookSubscription
 from patients.models import Clinic
-from patients.selectors import can_write, clinic_ids_for
-from vcftrack import audit
-from vcftrack.api.errors import field_error, not_found
-from vcftrack.api.idempotency import check_idempotency_key
-from vcftrack.api.parsers import SafeJSONParser
-from vcftrack.errors import PermissionDenied
-from vcftrack.events import PUBLIC_EVENT_TYPES
+from vcftrack.core import audit
+from vcftrack.core.api.errors import field_error, not_found
+from vcftrack.core.api.idempotency import check_idempotency_key
+from vcftrack.core.api.parsers import SafeJSONParser
+from vcftrack.core.errors import PermissionDenied
+from vcftrack.core.events import PUBLIC_EVENT_TYPES
+from vcftrack.core.scoping import can_write, clinic_ids_for
 
 DELIVERY_LOG_LIMIT = 100
 

@@ -9,6 +9,6 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications.services import on_events
-        from vcftrack.events import subscribe
+        from vcftrack.core.events import subscribe
 
         subscribe(on_events)

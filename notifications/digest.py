@@ -24,7 +24,8 @@ from django.urls import reverse
 from notifications.models import DigestLog, Escalation, EscalationTarget, OutgoingEmail
 from notifications.outbox import kick_dispatch
 from pathways.models import FollowUpTask, TaskState
-from patients.models import Membership, Role
+from patients.models import Membership
+from vcftrack.core.scoping import Role
 
 PRIORITIES = (("urgent", "Urgent"), ("high", "High priority"), ("routine", "Routine"))
 # Rows per group in the mail; the rest is counted and left to the worklist.

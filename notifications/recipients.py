@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from notifications.models import EscalationTarget, NotificationKind
-from patients.models import Role
-from vcftrack.events import TASK_ASSIGNED, TASK_CREATED, DomainEvent
+from vcftrack.core.events import TASK_ASSIGNED, TASK_CREATED, DomainEvent
+from vcftrack.core.scoping import Role
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from notifications.outbox import kick_dispatch
 from notifications.recipients import Draft, Member
 from pathways.models import FollowUpTask, TaskState
 from patients.models import Clinic, Membership
-from vcftrack.errors import FieldErrors
-from vcftrack.events import TASK_ESCALATED, DomainEvent, publish
+from vcftrack.core.errors import FieldErrors
+from vcftrack.core.events import TASK_ESCALATED, DomainEvent, publish
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ KIND_SENTENCES = {
 
 
 def on_events(events: Sequence[DomainEvent]) -> None:
-    """Subscriber of vcftrack.events: notifications and webhook deliveries, same transaction."""
+    """Subscriber of vcftrack.core.events: notifications and webhooks, same transaction."""
     from notifications.webhooks import queue_deliveries
 
     urgent_clinics = {

@@ -22,8 +22,8 @@ from notifications.services import (
     notification_mark_read,
     preference_update,
 )
-from vcftrack import audit
-from vcftrack.web import get_scope
+from vcftrack.core import audit
+from vcftrack.core.web import get_scope
 
 
 def unread_count(request: HttpRequest) -> dict[str, Any]:

@@ -40,8 +40,8 @@ from notifications.models import (
 )
 from notifications.outbox import kick_dispatch
 from patients.models import Clinic
-from vcftrack.errors import DomainError, FieldErrors
-from vcftrack.events import PUBLIC_EVENT_TYPES, DomainEvent
+from vcftrack.core.errors import DomainError, FieldErrors
+from vcftrack.core.events import PUBLIC_EVENT_TYPES, DomainEvent
 
 SIGNATURE_HEADER = "Vcftrack-Signature"
 DELIVERY_HEADER = "Vcftrack-Delivery"

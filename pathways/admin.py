@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from pathways.models import Episode, FollowUpTask, Imaging, Observation, PhaseTransition, Procedure
-from vcftrack.audit.admin import PatientDataAdmin
+from vcftrack.core.audit.admin import PatientDataAdmin
 
 
 class TransitionInline(admin.TabularInline[PhaseTransition, Episode]):

@@ -61,10 +61,10 @@ from pathways.services.facts import FACT_FIELDS
 from pathways.services.locks import lock_rows
 from patients.api import VoidSerializer
 from patients.models import Patient
-from vcftrack.api.errors import ApiError, invalid, not_found
-from vcftrack.api.inputs import MAX_SAFE_INT, Errors, check_object, check_query, parse_uuid
-from vcftrack.api.serializers import StrictModelSerializer, list_of
-from vcftrack.api.views import MAX_BULK, ApiViewSet, HistoryMixin
+from vcftrack.core.api.errors import ApiError, invalid, not_found
+from vcftrack.core.api.inputs import MAX_SAFE_INT, Errors, check_object, check_query, parse_uuid
+from vcftrack.core.api.serializers import StrictModelSerializer, list_of
+from vcftrack.core.api.views import MAX_BULK, ApiViewSet, HistoryMixin
 
 LEVEL_CHOICES = list(LEVELS)
 

@@ -19,8 +19,9 @@ from django.db import transaction
 
 from pathways.levels import LEVELS, levels_to_mask
 from pathways.models import Episode, Imaging, Observation, Procedure, Programme
-from patients.models import BoneDensity, Clinic, Medication, Membership, Patient, Role
+from patients.models import BoneDensity, Clinic, Medication, Membership, Patient
 from patients.sync import allocate_change_seq
+from vcftrack.core.scoping import Role
 
 GIVEN = (
     "Ada Agnes Alice Anna Beatrice Carmen Clara Dolores Edith Elena Elsa Emma Erika Eva Frieda "

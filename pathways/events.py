@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pathways.models import Episode, FollowUpTask, PhaseTransition, TaskStatus
-from vcftrack.events import (
+from vcftrack.core.events import (
     EPISODE_PHASE_CHANGED,
     TASK_ASSIGNED,
     TASK_CLOSED,

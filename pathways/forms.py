@@ -23,7 +23,7 @@ from pathways.models import (
     ProcedureKind,
 )
 from patients.forms import DateInput, ServiceForm, _blank
-from vcftrack.labels import label as code_label
+from vcftrack.core.labels import label as code_label
 
 YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]
 FLAG_KINDS = sorted(BOOLEAN_KINDS - {"neuro_deficit"}) + ["neuro_deficit"]

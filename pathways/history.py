@@ -18,8 +18,8 @@ from django.db.models import Q
 from pathways.levels import mask_to_levels
 from pathways.models import Episode, FollowUpTask, Imaging, Observation, Procedure
 from patients.models import BoneDensity, Medication, Patient
-from vcftrack.history import PlainEntry, entries, plain
-from vcftrack.labels import label
+from vcftrack.core.history import PlainEntry, entries, plain
+from vcftrack.core.labels import label
 
 
 @dataclass(frozen=True)

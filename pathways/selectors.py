@@ -34,7 +34,7 @@ from pathways.models import (
 )
 from pathways.services.evaluation import load_facts, load_programmes
 from patients.models import BoneDensity, Medication, Membership, Patient
-from vcftrack.labels import label
+from vcftrack.core.labels import label
 
 UPCOMING_DAYS = 14
 PAGE_SIZE = 50

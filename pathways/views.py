@@ -48,10 +48,10 @@ from pathways.services import (
 from pathways.services.locks import lock_rows
 from pathways.services.tasks import PHYSICIAN_DECISIONS, task_record_result
 from patients.models import Drug, DxaSite
-from vcftrack import audit
-from vcftrack.errors import DomainError, PermissionDenied
-from vcftrack.labels import FIELD_NAMES, label
-from vcftrack.web import Scope, get_scope
+from vcftrack.core import audit
+from vcftrack.core.errors import DomainError, PermissionDenied
+from vcftrack.core.labels import FIELD_NAMES, label
+from vcftrack.core.web import Scope, get_scope
 
 
 def _is_htmx(request: HttpRequest) -> bool:

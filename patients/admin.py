@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from patients.models import BoneDensity, Clinic, Medication, Membership, Patient
 from patients.services import check_death_date, patient_update
-from vcftrack.audit.admin import PatientDataAdmin
-from vcftrack.errors import FieldErrors
+from vcftrack.core.audit.admin import PatientDataAdmin
+from vcftrack.core.errors import FieldErrors
 
 
 @admin.register(Clinic)

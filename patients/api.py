@@ -21,11 +21,9 @@ from patients.models import (
     Medication,
     Membership,
     Patient,
-    Role,
     Route,
     Sex,
 )
-from patients.selectors import clinic_ids_for, roles_for
 from patients.services import (
     PATIENT_FIELDS,
     PATIENT_REQUIRED,
@@ -40,11 +38,12 @@ from patients.services import (
     patient_fact_void,
     patient_update,
 )
-from vcftrack.api.errors import ApiError, not_found
-from vcftrack.api.inputs import Errors, parse_uuid
-from vcftrack.api.pagination import Page, check_listing_params, check_sync_since
-from vcftrack.api.serializers import StrictModelSerializer, list_of
-from vcftrack.api.views import ApiViewSet, HistoryMixin
+from vcftrack.core.api.errors import ApiError, not_found
+from vcftrack.core.api.inputs import Errors, parse_uuid
+from vcftrack.core.api.pagination import Page, check_listing_params, check_sync_since
+from vcftrack.core.api.serializers import StrictModelSerializer, list_of
+from vcftrack.core.api.views import ApiViewSet, HistoryMixin
+from vcftrack.core.scoping import Role, clinic_ids_for, roles_for
 
 MEDICATION_FIELDS = ("drug", "start_date", "stop_date", "dose", "route")
 DXA_FIELDS = ("performed_date", "site", "bmd_g_cm2", "t_score")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from patients.models import Patient
-from vcftrack.events import PATIENT_UPDATED, DomainEvent, publish
+from vcftrack.core.events import PATIENT_UPDATED, DomainEvent, publish
 
 
 def publish_patient_updated(*, patient: Patient, fields: list[str], now: datetime) -> None:

@@ -14,7 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from patients.models import Drug, DxaSite, Medication, Route, Sex
-from vcftrack.labels import label as code_label
+from vcftrack.core.labels import label as code_label
 
 
 def _blank(choices: Any, label: str = "—") -> list[tuple[str, str]]:

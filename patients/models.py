@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from vcftrack.core.scoping import Role, clinic_today
+
 # Change history (django-simple-history): the columns people change, not the
 # sync bookkeeping that moves with every write.
 HISTORY_EXCLUDED = ["version", "updated_at", "change_seq"]
@@ -103,13 +105,7 @@ class Clinic(models.Model):
 
     def today(self, now: datetime) -> date:
         """The clinic's calendar date at the instant ``now``."""
-        return now.astimezone(self.tzinfo).date()
-
-
-class Role(models.TextChoices):
-    COORDINATOR = "coordinator", "Coordinator"
-    PHYSICIAN = "physician", "Physician"
-    VIEWER = "viewer", "Viewer"
+        return clinic_today(self.timezone, now)
 
 
 class Membership(models.Model):

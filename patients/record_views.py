@@ -21,10 +21,11 @@ from django.views.decorators.http import require_GET
 
 from pathways.history import episode_history, patient_history
 from pathways.models import Episode
-from patients.models import Membership, Patient, Role
+from patients.models import Membership, Patient
 from patients.views import _patient_or_404
-from vcftrack import audit
-from vcftrack.audit.selectors import export_rows, period_bounds, records_between
+from vcftrack.core import audit
+from vcftrack.core.audit.selectors import export_rows, period_bounds, records_between
+from vcftrack.core.scoping import Role
 
 EXPORT_MAX_DAYS = 366
 

@@ -21,7 +21,7 @@ from patients.models import (
     Sex,
 )
 from patients.sync import stamp
-from vcftrack.errors import DomainError, FieldErrors
+from vcftrack.core.errors import DomainError, FieldErrors
 
 MAX_AGE_YEARS = 130
 EARLIEST_DATE = date(1850, 1, 1)

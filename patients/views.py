@@ -4,14 +4,14 @@ recording facts.
 A patient of a clinic the user is not a member of is a 404 (not a 403: the
 page does not tell an outsider that the record exists). A viewer reads;
 writes answer 403. Every view notes the patients it showed or changed in the
-access audit (``vcftrack.audit``); physicians see who looked at a patient.
+access audit (``vcftrack.core.audit``); physicians see who looked at a patient.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -44,7 +44,7 @@ from patients.forms import (
     PatientForm,
     apply_errors,
 )
-from patients.models import BoneDensity, Medication, Patient
+from patients.models import BoneDensity, Clinic, Medication, Patient
 from patients.services import (
     bone_density_record,
     medication_record,
@@ -54,11 +54,11 @@ from patients.services import (
     patient_fact_void,
     patient_record_death,
 )
-from vcftrack import audit
-from vcftrack.audit.selectors import recent_for_patient
-from vcftrack.errors import DomainError
-from vcftrack.labels import label as code_label
-from vcftrack.web import get_scope
+from vcftrack.core import audit
+from vcftrack.core.audit.selectors import recent_for_patient
+from vcftrack.core.errors import DomainError
+from vcftrack.core.labels import label as code_label
+from vcftrack.core.web import get_scope
 
 PATIENT_PAGE = 50
 
@@ -459,7 +459,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
             data = form.data_for_service()
             data.pop("clinic", None)
             try:
-                patient = patient_create(clinic=clinic, now=now, **data)
+                # The scope's clinics are patients.models.Clinic rows.
+                patient = patient_create(clinic=cast(Clinic, clinic), now=now, **data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:

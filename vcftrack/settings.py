@@ -14,7 +14,7 @@ from typing import Any
 import dj_database_url
 import django_stubs_ext
 
-from vcftrack.env import ConfigError, envbool, envint, envlist, envsecret, envstr
+from vcftrack.core.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
 # Generic admin/queryset classes at run time (ModelAdmin[Model], QuerySet[Model]).
 django_stubs_ext.monkeypatch()
@@ -47,26 +47,26 @@ INSTALLED_APPS = [
     "patients",
     "pathways",
     "notifications",
-    "vcftrack.api",
+    "vcftrack.core.api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # issue 9: every error answer under /api/ in the API's JSON error format.
-    "vcftrack.error_pages.ApiJsonErrorsMiddleware",
-    "vcftrack.csp.ContentSecurityPolicyMiddleware",
+    "vcftrack.core.error_pages.ApiJsonErrorsMiddleware",
+    "vcftrack.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # issue 9: idle and absolute session limits, before anything reads the user.
-    "vcftrack.sessions.SessionLimitsMiddleware",
-    "vcftrack.web.HtmxSignedOutMiddleware",
+    "vcftrack.core.sessions.SessionLimitsMiddleware",
+    "vcftrack.core.web.HtmxSignedOutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # issue 9: Cache-Control: no-store on answers that carry patient data.
-    "vcftrack.sessions.NoStoreMiddleware",
+    "vcftrack.core.sessions.NoStoreMiddleware",
     # issue 9: last, so that it sees the sign-in view's failures (django-axes).
     "axes.middleware.AxesMiddleware",
 ]
@@ -75,10 +75,10 @@ MIDDLEWARE = [
 # Every request that touches patient data writes its audit rows at its end
 # (vcftrack/audit, docs/audit.md); django-simple-history keeps the old and new
 # values of clinical rows and takes the acting user from the request.
-INSTALLED_APPS += ["simple_history", "vcftrack.audit"]
+INSTALLED_APPS += ["simple_history", "vcftrack.core.audit"]
 _AUTH_MIDDLEWARE = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
 MIDDLEWARE[_AUTH_MIDDLEWARE + 1 : _AUTH_MIDDLEWARE + 1] = [
-    "vcftrack.audit.middleware.AuditMiddleware",
+    "vcftrack.core.audit.middleware.AuditMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -95,7 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "vcftrack.web.clinic_context",
+                "vcftrack.core.web.clinic_context",
                 "notifications.views.unread_count",
             ],
         },
@@ -166,7 +166,7 @@ WHITENOISE_USE_FINDERS = envbool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/accounts/login/"
-CSRF_FAILURE_VIEW = "vcftrack.web.csrf_failure"
+CSRF_FAILURE_VIEW = "vcftrack.core.web.csrf_failure"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
@@ -194,7 +194,7 @@ AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "vcftrack.sessions.locked_out"
+AXES_LOCKOUT_CALLABLE = "vcftrack.core.sessions.locked_out"
 AXES_VERBOSE = False
 # Behind a proxy (PROXY_SSL_HEADER below) the client address is the first of
 # X-Forwarded-For; otherwise REMOTE_ADDR.
@@ -204,7 +204,7 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
     else ["REMOTE_ADDR"]
 )
 # Web sessions end after SESSION_IDLE_MINUTES without a request, and
-# SESSION_MAX_HOURS after sign-in whatever happens (vcftrack.sessions).
+# SESSION_MAX_HOURS after sign-in whatever happens (vcftrack.core.sessions).
 SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_MAX_HOURS = envint("SESSION_MAX_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
@@ -359,18 +359,18 @@ CACHES: dict[str, Any] = {
 
 # --- REST -----------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "vcftrack.api.schema.ApiAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "vcftrack.core.api.schema.ApiAutoSchema",
     # Token first: its WWW-Authenticate makes unauthenticated requests 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "vcftrack.api.authentication.ApiTokenAuthentication",
+        "vcftrack.core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "vcftrack.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "vcftrack.core.api.errors.exception_handler",
     # issue 9: a nesting limit on JSON bodies; throttles per token and per user.
-    "DEFAULT_PARSER_CLASSES": ["vcftrack.api.parsers.SafeJSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["vcftrack.api.throttling.ClientRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["vcftrack.core.api.parsers.SafeJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["vcftrack.core.api.throttling.ClientRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -381,10 +381,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "PREPROCESSING_HOOKS": ["vcftrack.api.schema.only_the_api"],
+    "PREPROCESSING_HOOKS": ["vcftrack.core.api.schema.only_the_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "vcftrack.api.schema.strict_request_bodies",
+        "vcftrack.core.api.schema.strict_request_bodies",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ObservationKindEnum": "pathways.models.ObservationKind",

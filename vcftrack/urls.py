@@ -3,18 +3,18 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
-from vcftrack import web
+from vcftrack.core import web
 
-# JSON under /api/, pages elsewhere (vcftrack.error_pages).
-handler400 = "vcftrack.error_pages.bad_request"
-handler403 = "vcftrack.error_pages.permission_denied"
-handler404 = "vcftrack.error_pages.page_not_found"
-handler500 = "vcftrack.error_pages.server_error"
+# JSON under /api/, pages elsewhere (vcftrack.core.error_pages).
+handler400 = "vcftrack.core.error_pages.bad_request"
+handler403 = "vcftrack.core.error_pages.permission_denied"
+handler404 = "vcftrack.core.error_pages.page_not_found"
+handler500 = "vcftrack.core.error_pages.server_error"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     # REST API (issue 3): /api/v1/..., /api/schema/, /api/docs/.
-    path("api/", include("vcftrack.api.urls")),
+    path("api/", include("vcftrack.api_urls")),
     # Web app (issue 4): sign-in, clinic switcher, worklist, dashboard, patients.
     path("accounts/login/", web.LoginView.as_view(), name="login"),
     path("accounts/logout/", web.LogoutView.as_view(), name="logout"),

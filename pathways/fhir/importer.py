@@ -58,7 +58,7 @@ from pathways.fhir import codes
 from pathways.levels import LEVELS
 from pathways.models import Episode, Observation
 from patients.models import ANTI_OSTEOPOROSIS, BoneDensity, Clinic, Medication, Patient
-from vcftrack.errors import DomainError
+from vcftrack.core.errors import DomainError
 
 JSON = dict[str, Any]
 

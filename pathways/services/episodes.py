@@ -31,7 +31,7 @@ from pathways.services.evaluation import (
 from patients.models import Patient
 from patients.services import check_choice, check_date
 from patients.sync import stamp
-from vcftrack.errors import DomainError, FieldErrors
+from vcftrack.core.errors import DomainError, FieldErrors
 
 EPISODE_FIELDS = ("levels", "onset_date", "identified_date", "etiology", "neuro_status")
 

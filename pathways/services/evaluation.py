@@ -56,7 +56,7 @@ from pathways.models import (
 from pathways.services.bulk import bulk_update_values
 from patients.models import BoneDensity, Medication
 from patients.sync import allocate_change_seq
-from vcftrack.history import record_snapshots
+from vcftrack.core.history import record_snapshots
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:

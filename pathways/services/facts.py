@@ -31,8 +31,8 @@ from pathways.models import (
 from pathways.services.evaluation import schedule_reevaluation
 from patients.services import check_choice, check_date, check_text, check_void_reason
 from patients.sync import stamp
-from vcftrack.errors import DomainError, FieldErrors
-from vcftrack.labels import label
+from vcftrack.core.errors import DomainError, FieldErrors
+from vcftrack.core.labels import label
 
 FACT_MODELS: dict[str, type[Observation] | type[Imaging] | type[Procedure]] = {
     "observation": Observation,

@@ -18,12 +18,12 @@ from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import _overdue_from, schedule_reevaluation
 from pathways.services.facts import fact_record
-from patients.models import Membership, Role
-from patients.selectors import role_in
+from patients.models import Membership
 from patients.services import bone_density_record, check_date, check_text, medication_record
 from patients.sync import stamp
-from vcftrack.errors import DomainError, FieldErrors, PermissionDenied
-from vcftrack.labels import label
+from vcftrack.core.errors import DomainError, FieldErrors, PermissionDenied
+from vcftrack.core.labels import label
+from vcftrack.core.scoping import Role, role_in
 
 # Only a physician records the decision of the 3-month augmentation review
 # (and the early-augmentation decision, which is the same decision earlier).

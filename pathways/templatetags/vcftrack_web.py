@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 
 from pathways import catalogue
-from vcftrack import labels
+from vcftrack.core import labels
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import NOW
-from vcftrack.api.services import token_create
+from vcftrack.core.api.services import token_create
 
 
 class Api:

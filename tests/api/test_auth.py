@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from vcftrack.api.models import ApiToken
-from vcftrack.api.services import hash_key, token_create
+from vcftrack.core.api.models import ApiToken
+from vcftrack.core.api.services import hash_key, token_create
 
 pytestmark = pytest.mark.django_db
 

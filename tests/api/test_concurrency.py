@@ -9,7 +9,7 @@ from django.db import connection
 
 from pathways.models import Episode, Observation
 from patients.models import Patient
-from vcftrack.api.models import IdempotencyRecord
+from vcftrack.core.api.models import IdempotencyRecord
 
 # These pin version 1's episode semantics; the programme's are tested in
 # tests/api/test_programme_tasks.py and tests/pathways/test_programme_service.py.

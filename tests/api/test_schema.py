@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from vcftrack.api.services import token_create
+from vcftrack.core.api.services import token_create
 
 pytestmark = pytest.mark.django_db
 

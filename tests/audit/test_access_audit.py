@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from patients.models import Patient
 from patients.services import patient_create
-from vcftrack.audit.models import AccessRecord
+from vcftrack.core.audit.models import AccessRecord
 
 pytestmark = pytest.mark.django_db
 

@@ -83,7 +83,7 @@ def test_every_resource_has_its_history(as_bob, world, frozen, django_capture_on
     episode = last(f"/api/v1/episodes/{w.episode.pk}/history/")
     assert episode["neuro_status"] == ("intact", "deficit")
     # Reading a history is an access like any other.
-    from vcftrack.audit.models import AccessRecord
+    from vcftrack.core.audit.models import AccessRecord
 
     assert AccessRecord.objects.filter(
         action="api.episode.history", patient_id=w.patient.pk

@@ -21,8 +21,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
-from vcftrack.audit.admin import PatientDataAdmin
-from vcftrack.audit.models import AccessRecord
+from vcftrack.core.audit.admin import PatientDataAdmin
+from vcftrack.core.audit.models import AccessRecord
 
 pytestmark = pytest.mark.django_db
 

@@ -77,7 +77,7 @@ def client_token() -> str:
     from django.utils import timezone
 
     from patients.models import Clinic, Membership
-    from vcftrack.api.services import token_create
+    from vcftrack.core.api.services import token_create
 
     user, _ = get_user_model().objects.get_or_create(username="bench-api-client")
     for clinic in Clinic.objects.all():

@@ -82,7 +82,7 @@ def prepare(patients: int) -> tuple[str, list[str], list[str]]:
 
     from pathways.models import Episode
     from patients.models import Clinic, Membership, Patient
-    from vcftrack.api.services import token_create
+    from vcftrack.core.api.services import token_create
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", "--if-empty", "--patients", str(patients), verbosity=0)

@@ -12,7 +12,7 @@ from notifications.recipients import (
     for_event,
     for_overdue,
 )
-from vcftrack.events import TASK_ASSIGNED, TASK_CLOSED, TASK_CREATED, DomainEvent
+from vcftrack.core.events import TASK_ASSIGNED, TASK_CLOSED, TASK_CREATED, DomainEvent
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 CLINIC = uuid.uuid4()

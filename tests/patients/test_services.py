@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from pathways.models import Episode
 from patients.services import medication_record, medication_verify, patient_record_death
-from vcftrack.errors import DomainError
+from vcftrack.core.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

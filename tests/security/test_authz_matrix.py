@@ -17,7 +17,7 @@ from django.test import Client
 from notifications.models import Notification
 from tests.factories import NOW, UserFactory
 from tests.security import authz
-from vcftrack.api.services import token_create
+from vcftrack.core.api.services import token_create
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import NOW
-from vcftrack.api.services import token_create
+from vcftrack.core.api.services import token_create
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ from django.test import Client
 
 from pathways.demo import DEMO_PASSWORD
 from tests.factories import NOW
-from vcftrack.api.models import ApiToken
-from vcftrack.api.services import token_create
+from vcftrack.core.api.models import ApiToken
+from vcftrack.core.api.services import token_create
 
 pytestmark = pytest.mark.django_db
 

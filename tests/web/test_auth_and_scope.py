@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from patients.models import Membership
-from vcftrack.audit.models import AccessRecord
+from vcftrack.core.audit.models import AccessRecord
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from pathways.models import Episode, FollowUpTask
 from pathways.services import episode_close, pathway_sweep, task_complete, task_not_applicable
 from pathways.services.evaluation import midnight
 from patients.models import Patient
-from vcftrack.errors import DomainError
+from vcftrack.core.errors import DomainError
 
 # Outcomes a clinic records on the person-closed rules, for a lived-in demo.
 DECISIONS = {

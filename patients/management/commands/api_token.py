@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from vcftrack.api.models import ApiToken
-from vcftrack.api.services import token_create, token_revoke
-from vcftrack.errors import DomainError
+from vcftrack.core.api.models import ApiToken
+from vcftrack.core.api.services import token_create, token_revoke
+from vcftrack.core.errors import DomainError
 
 
 class Command(BaseCommand):

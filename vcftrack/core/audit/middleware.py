@@ -1,7 +1,7 @@
 """Writes the access audit of every request that touched patient data.
 
 A view (or API viewset) notes the patients it showed or changed
-(``vcftrack.audit.note``); at the end of the request this middleware writes
+(``vcftrack.core.audit.note``); at the end of the request this middleware writes
 those notes in one INSERT, with the actor, the outcome (the HTTP status), the
 IP and the request id. A request that noted nothing is still written when it
 was aimed at patient data: denied or failed (403, 404, 400 ...) as an attempt,
@@ -24,8 +24,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import ResolverMatch
 from django.utils import timezone
 
-from vcftrack.audit.services import access_record_many, client_of
-from vcftrack.audit.trail import Trail
+from vcftrack.core.audit.services import access_record_many, client_of
+from vcftrack.core.audit.trail import Trail
 
 log = logging.getLogger(__name__)
 

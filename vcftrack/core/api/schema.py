@@ -1,7 +1,7 @@
 """OpenAPI generation: the error answers, headers and strict request bodies.
 
 Every operation documents each error status it can return (in the one
-error format of ``vcftrack.api.errors``), the ``ETag`` it returns, and the
+error format of ``vcftrack.core.api.errors``), the ``ETag`` it returns, and the
 ``If-Match`` / ``Idempotency-Key`` headers it honours.
 """
 
@@ -13,11 +13,11 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
-from vcftrack.api.concurrency import IF_MATCH
-from vcftrack.api.errors import ErrorSerializer
-from vcftrack.api.idempotency import MAX_KEY_LENGTH
+from vcftrack.core.api.concurrency import IF_MATCH
+from vcftrack.core.api.errors import ErrorSerializer
+from vcftrack.core.api.idempotency import MAX_KEY_LENGTH
 
-# What the headers accept (vcftrack.api.idempotency, vcftrack.api.concurrency),
+# What the headers accept (vcftrack.core.api.idempotency, vcftrack.core.api.concurrency),
 # as ECMA regular expressions: printable ASCII, no space at either end (HTTP
 # strips it); one or more entity tags, or *.
 IDEMPOTENCY_KEY_PATTERN = "^[!-~]([ -~]*[!-~])?$"

@@ -3,7 +3,7 @@
 Django answers a refused CSRF check, a bad request (a disallowed host, a
 body too large), an unknown URL and an uncaught exception itself, with HTML.
 A REST client gets the API's one error format on every /api/ path instead
-(``vcftrack.api.errors``), whatever went wrong and wherever.
+(``vcftrack.core.api.errors``), whatever went wrong and wherever.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from vcftrack.api.errors import ApiError, error_body
+from vcftrack.core.api.errors import ApiError, error_body
 
 API_PREFIX = "/api/"
 

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class AuditConfig(AppConfig):
-    name = "vcftrack.audit"
+    name = "vcftrack.core.audit"
     label = "audit"
     verbose_name = "Access audit"
     default_auto_field = "django.db.models.BigAutoField"

@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework.request import Request
 
-from vcftrack.api.errors import ApiError, invalid, precondition_failed
+from vcftrack.core.api.errors import ApiError, invalid, precondition_failed
 
 # One or more entity tags (weak ones too), or *: the schema's pattern.
 IF_MATCH = re.compile(r'\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*')

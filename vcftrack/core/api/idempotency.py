@@ -22,8 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from vcftrack.api.errors import ApiError, invalid
-from vcftrack.api.models import IdempotencyRecord
+from vcftrack.core.api.errors import ApiError, invalid
+from vcftrack.core.api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 RETENTION = timedelta(hours=24)

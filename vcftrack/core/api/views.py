@@ -28,22 +28,21 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from patients.models import Clinic
-from patients.selectors import can_write, clinic_ids_for
-from vcftrack import audit, history
-from vcftrack.api.concurrency import check_if_match, etag_for
-from vcftrack.api.errors import ApiError, as_api_error, invalid, not_found
-from vcftrack.api.idempotency import check_idempotency_key, idempotent
-from vcftrack.api.inputs import Errors, check_object, check_query, merge
-from vcftrack.api.pagination import (
+from vcftrack.core import audit, history
+from vcftrack.core.api.concurrency import check_if_match, etag_for
+from vcftrack.core.api.errors import ApiError, as_api_error, invalid, not_found
+from vcftrack.core.api.idempotency import check_idempotency_key, idempotent
+from vcftrack.core.api.inputs import Errors, check_object, check_query, merge
+from vcftrack.core.api.pagination import (
     EnvelopePagination,
     check_listing_params,
     paginate_pages,
     paginate_sync,
     scope_key,
 )
-from vcftrack.api.pagination import is_sync as _is_sync
-from vcftrack.api.parsers import SafeJSONParser
+from vcftrack.core.api.pagination import is_sync as _is_sync
+from vcftrack.core.api.parsers import SafeJSONParser
+from vcftrack.core.scoping import can_write, clinic_ids_for, clinic_today
 
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_BULK = 500
@@ -131,11 +130,10 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         """The calendar date of each of the caller's clinics, now."""
         cached: dict[uuid.UUID, date] | None = getattr(self, "_todays", None)
         if cached is None:
+            memberships = self.request.user.memberships  # type: ignore[union-attr]
             cached = {
-                cid: Clinic(timezone=tz).today(self.now)
-                for cid, tz in Clinic.objects.filter(id__in=self.clinic_ids()).values_list(
-                    "id", "timezone"
-                )
+                cid: clinic_today(tz, self.now)
+                for cid, tz in memberships.values_list("clinic_id", "clinic__timezone")
             }
             self._todays = cached
         return cached
@@ -323,7 +321,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     def body(
         self, request: Request, *, allowed: Iterable[str], required: Iterable[str] = ()
     ) -> tuple[dict[str, Any], Errors]:
-        from vcftrack.api.inputs import body_object
+        from vcftrack.core.api.inputs import body_object
 
         return body_object(request, allowed=allowed, required=required)
 

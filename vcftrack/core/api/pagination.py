@@ -31,8 +31,8 @@ from django.db.models import Max, QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 
-from vcftrack.api.errors import invalid
-from vcftrack.api.inputs import parse_timestamp
+from vcftrack.core.api.errors import invalid
+from vcftrack.core.api.inputs import parse_timestamp
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

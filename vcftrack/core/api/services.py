@@ -12,8 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from vcftrack.api.models import ApiToken
-from vcftrack.errors import DomainError, FieldErrors
+from vcftrack.core.api.models import ApiToken
+from vcftrack.core.errors import DomainError, FieldErrors
 
 KEY_PREFIX = "vcf_"
 # last_used_at is a hint for the admin, not an audit log: write it at most

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -22,36 +22,46 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from patients.models import Clinic, Membership, Role
-from patients.selectors import WRITE_ROLES
-from vcftrack.audit.trail import exempt as audit_exempt
-from vcftrack.error_pages import api_error
-from vcftrack.sessions import SIGNED_OUT, signed_out_message
+from vcftrack.core.audit.trail import exempt as audit_exempt
+from vcftrack.core.error_pages import api_error
+from vcftrack.core.scoping import ClinicLike, Role, clinic_today, may_write, remember_roles
+from vcftrack.core.sessions import SIGNED_OUT, signed_out_message
 
 SESSION_KEY = "vcftrack_clinic"
+
+
+class MembershipLike(Protocol):
+    """A user's membership of one clinic (``patients.models.Membership``)."""
+
+    @property
+    def clinic(self) -> ClinicLike: ...
+    @property
+    def clinic_id(self) -> uuid.UUID: ...
+    @property
+    def role(self) -> str: ...
 
 
 @dataclass
 class Scope:
     """The clinics a request may see, and the user's role in each."""
 
-    memberships: list[Membership]
-    selected: Clinic | None = None
+    memberships: list[MembershipLike]
+    selected: ClinicLike | None = None
     roles: dict[uuid.UUID, str] = field(default_factory=dict)
 
     @property
-    def all_clinics(self) -> list[Clinic]:
+    def all_clinics(self) -> list[ClinicLike]:
         return [m.clinic for m in self.memberships]
 
     @property
-    def clinics(self) -> list[Clinic]:
+    def clinics(self) -> list[ClinicLike]:
         return [self.selected] if self.selected else self.all_clinics
 
     @property
     def clinic_ids(self) -> list[uuid.UUID]:
         return [c.id for c in self.clinics]
 
-    def clinic(self, clinic_id: uuid.UUID) -> Clinic | None:
+    def clinic(self, clinic_id: uuid.UUID) -> ClinicLike | None:
         for c in self.all_clinics:
             if c.id == clinic_id:
                 return c
@@ -61,14 +71,14 @@ class Scope:
         return self.roles.get(clinic_id)
 
     def can_write(self, clinic_id: uuid.UUID) -> bool:
-        return self.roles.get(clinic_id) in WRITE_ROLES
+        return may_write(self.roles.get(clinic_id))
 
     @property
     def can_write_any(self) -> bool:
         return any(self.can_write(c.id) for c in self.clinics)
 
     @property
-    def writable_clinics(self) -> list[Clinic]:
+    def writable_clinics(self) -> list[ClinicLike]:
         return [c for c in self.clinics if self.can_write(c.id)]
 
     def is_physician(self, clinic_id: uuid.UUID) -> bool:
@@ -76,7 +86,7 @@ class Scope:
 
     def todays(self, now: datetime) -> dict[uuid.UUID, date]:
         """Each clinic's calendar date: due dates are dates in the clinic's zone."""
-        return {c.id: c.today(now) for c in self.all_clinics}
+        return {c.id: clinic_today(c.timezone, now) for c in self.all_clinics}
 
 
 def get_scope(request: HttpRequest) -> Scope:
@@ -84,14 +94,12 @@ def get_scope(request: HttpRequest) -> Scope:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     user = request.user
-    memberships: list[Membership] = []
+    memberships: list[MembershipLike] = []
     if user.is_authenticated:
-        memberships = list(
-            Membership.objects.filter(user=user).select_related("clinic").order_by("clinic__name")
-        )
-        # Prime patients.selectors' caches: the services ask for roles again.
-        setattr(user, "_vcftrack_roles", {m.clinic_id: m.role for m in memberships})  # noqa: B010
-        setattr(user, "_vcftrack_clinic_ids", [m.clinic_id for m in memberships])  # noqa: B010
+        related = user.memberships  # type: ignore[union-attr]
+        memberships = list(related.select_related("clinic").order_by("clinic__name"))
+        # Prime the scoping caches: the services ask for roles again.
+        remember_roles(user, {m.clinic_id: m.role for m in memberships})
     scope = Scope(memberships=memberships, roles={m.clinic_id: m.role for m in memberships})
     wanted = request.session.get(SESSION_KEY) if user.is_authenticated else None
     if wanted:

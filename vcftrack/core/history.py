@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from vcftrack.labels import label
+from vcftrack.core.labels import label
 
 # Columns that are how a row is filed, not what it says.
 HIDDEN = frozenset({"id", "patient", "episode", "clinic", "programme", "recorded_on", "created_at"})

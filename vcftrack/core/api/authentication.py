@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from vcftrack.api.services import TokenExpired, token_authenticate
+from vcftrack.core.api.services import TokenExpired, token_authenticate
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -41,7 +41,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "vcftrack.api.authentication.ApiTokenAuthentication"
+    target_class = "vcftrack.core.api.authentication.ApiTokenAuthentication"
     name = "apiToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

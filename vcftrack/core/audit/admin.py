@@ -16,8 +16,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
-from vcftrack.audit.models import AccessRecord
-from vcftrack.audit.trail import note
+from vcftrack.core.audit.models import AccessRecord
+from vcftrack.core.audit.trail import note
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.request import Request
 
-from vcftrack.api.errors import ApiError, invalid
+from vcftrack.core.api.errors import ApiError, invalid
 
 MAX_DEPTH = 8
 # Field (or query parameter, or header) -> its messages.

@@ -13,9 +13,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from vcftrack.audit.selectors import export_rows, period_bounds, records_between
-from vcftrack.audit.services import access_record_many
-from vcftrack.audit.trail import Trail
+from vcftrack.core.audit.selectors import export_rows, period_bounds, records_between
+from vcftrack.core.audit.services import access_record_many
+from vcftrack.core.audit.trail import Trail
 
 
 def _day(value: str) -> date:

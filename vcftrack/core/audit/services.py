@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from vcftrack.audit.models import AccessRecord
-from vcftrack.audit.trail import Trail
+from vcftrack.core.audit.models import AccessRecord
+from vcftrack.core.audit.trail import Trail
 
 # PostgreSQL takes at most 65,535 parameters in one statement (10 a row).
 BATCH_ROWS = 5000

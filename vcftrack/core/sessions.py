@@ -24,7 +24,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from vcftrack.error_pages import api_error, is_api
+from vcftrack.core.error_pages import api_error, is_api
 
 LOGIN_AT = "vcftrack_login_at"
 SEEN_AT = "vcftrack_seen_at"

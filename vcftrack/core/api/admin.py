@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from vcftrack.api.models import ApiToken
-from vcftrack.api.services import token_create, token_revoke
+from vcftrack.core.api.models import ApiToken
+from vcftrack.core.api.services import token_create, token_revoke
 
 
 @admin.register(ApiToken)

@@ -21,7 +21,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from vcftrack import errors as domain
+from vcftrack.core import errors as domain
 
 NON_FIELD = "non_field_errors"
 

@@ -11,10 +11,10 @@ from rest_framework.routers import SimpleRouter
 from notifications import api as notifications_api
 from pathways import api as pathways_api
 from patients import api as patients_api
-from vcftrack.api.docs import ApiDocsView
-from vcftrack.api.errors import error_body, not_found
-from vcftrack.api.views import UUID_REGEX
-from vcftrack.audit.trail import exempt as audit_exempt
+from vcftrack.core.api.docs import ApiDocsView
+from vcftrack.core.api.errors import error_body, not_found
+from vcftrack.core.api.views import UUID_REGEX
+from vcftrack.core.audit.trail import exempt as audit_exempt
 
 router = SimpleRouter()
 router.register("clinics", patients_api.ClinicViewSet, basename="clinic")

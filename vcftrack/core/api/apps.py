@@ -4,17 +4,17 @@ from django.apps import AppConfig
 
 
 class ApiConfig(AppConfig):
-    name = "vcftrack.api"
+    name = "vcftrack.core.api"
     label = "api"
     verbose_name = "REST API"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The web session's clocks (vcftrack.sessions) start at sign-in. This
+        # The web session's clocks (vcftrack.core.sessions) start at sign-in. This
         # is the project's one app config, so the cross-cutting hook lives here.
         from django.contrib.auth.signals import user_logged_in
 
-        from vcftrack.sessions import start_session_clock
+        from vcftrack.core.sessions import start_session_clock
 
         user_logged_in.connect(start_session_clock, dispatch_uid="vcftrack-session-clock")
         _check_rates()
@@ -25,7 +25,7 @@ def _check_rates() -> None:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
-    from vcftrack.api.throttling import parse_rate
+    from vcftrack.core.api.throttling import parse_rate
 
     for name in ("API_RATE_PER_TOKEN", "API_RATE_PER_USER", "API_RATE_ANONYMOUS"):
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from vcftrack.audit.models import AccessRecord
+from vcftrack.core.audit.models import AccessRecord
 
 # What an action's last word means, for people ("Dr Grey opened the record").
 VERBS = {

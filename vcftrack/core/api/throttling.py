@@ -24,7 +24,7 @@ from django.core.cache import caches
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from vcftrack.api.models import ApiToken
+from vcftrack.core.api.models import ApiToken
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,0 @@
-"""Access audit (``vcftrack.audit``): ``note`` what a request touched; the
-middleware writes it. See docs/audit.md."""
-
-from __future__ import annotations
-
-from vcftrack.audit.trail import exempt, note
-
-__all__ = ["exempt", "note"]
