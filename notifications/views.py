@@ -23,7 +23,7 @@ from notifications.services import (
     preference_update,
 )
 from vcftrack.core import audit
-from vcftrack.core.web import get_scope
+from vcftrack.core.web import get_scope, is_htmx
 
 
 def unread_count(request: HttpRequest) -> dict[str, Any]:
@@ -43,10 +43,6 @@ def _user_id(request: HttpRequest) -> int:
     return int(request.user.pk or 0)  # behind login_required: always set
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     scope = get_scope(request)
@@ -63,7 +59,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 def mark_read(request: HttpRequest, notification_id: int) -> HttpResponse:
     notification_mark_read(user=request.user, notification_id=notification_id, now=timezone.now())
-    if _is_htmx(request):
+    if is_htmx(request):
         note = (
             Notification.objects.filter(user_id=_user_id(request), pk=notification_id)
             .select_related("task", "patient")

@@ -19,7 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", web.LoginView.as_view(), name="login"),
     path("accounts/logout/", web.LogoutView.as_view(), name="logout"),
     path("accounts/clinic/", web.switch_clinic, name="switch_clinic"),
-    path("patients/", include("patients.urls")),
+    path("patients/", include("pathways.chart.urls")),
     path("notifications/", include("notifications.urls")),
     path("", include("pathways.urls")),
 ]

@@ -8,7 +8,9 @@ costs one query per request and primes the role cache that the services use.
 
 from __future__ import annotations
 
+import csv
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -16,7 +18,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -149,8 +151,44 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(target.split("?")[0])
 
 
-def _is_htmx(request: HttpRequest) -> bool:
+def is_htmx(request: HttpRequest) -> bool:
+    """The request comes from htmx (it wants a fragment, not a page)."""
     return request.headers.get("HX-Request") == "true"
+
+
+def page_number(value: str | None, default: int = 1) -> int:
+    """A ``?page=`` value as a page number: 1 or more, the default when unreadable."""
+    try:
+        return max(1, int(value or default))
+    except ValueError:
+        return default
+
+
+class _Echo:
+    """A file-like object that hands back what is written (for streaming CSV)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: cells starting with = + - @ run as
+    formulas (CSV injection); plain numbers are left alone."""
+    if value and value[0] in "=+-@" and not value.lstrip("-").replace(".", "").isdigit():
+        return "'" + value
+    return value
+
+
+def csv_response(
+    rows: Iterator[list[str]], filename: str, content_type: str = "text/csv"
+) -> StreamingHttpResponse:
+    """Stream ``rows`` as a CSV download, each cell made safe for spreadsheets."""
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow([csv_safe(c) for c in r]) for r in rows), content_type=content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 class HtmxSignedOutMiddleware:
@@ -165,7 +203,7 @@ class HtmxSignedOutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response: HttpResponse = self.get_response(request)
         if (
-            _is_htmx(request)
+            is_htmx(request)
             and response.status_code == 302
             and response.get("Location", "").startswith(settings.LOGIN_URL)
         ):
@@ -188,6 +226,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             "the X-CSRFToken header (or use an API token).",
         )
     text = "This page's security check has expired. Reload the page and try again."
-    if _is_htmx(request):
+    if is_htmx(request):
         return HttpResponse(text, status=403, content_type="text/plain")
     return render(request, "403.html", {"message": text}, status=403)

@@ -1,6 +1,6 @@
-"""Web forms of the pathways app: episodes, facts, worklist filters.
+"""Web forms of the patient chart: a new episode and the episode's facts.
 
-As in ``patients.forms``, validation is the services' (the REST API's too);
+As in ``pathways.chart.forms``, validation is the services' (the REST API's too);
 these forms only label the fields and convert the browser's strings into the
 types the services take (a number, a boolean), passing anything unparseable
 through unchanged so the service names the bad field.
@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 
+from pathways.chart.forms import DateInput, ServiceForm, blank_choices, parse_bool, parse_number
 from pathways.levels import LEVELS
 from pathways.models import (
     BOOLEAN_KINDS,
@@ -22,25 +23,11 @@ from pathways.models import (
     NeuroStatus,
     ProcedureKind,
 )
-from patients.forms import DateInput, ServiceForm, _blank
 from vcftrack.core.labels import label as code_label
 
 YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]
 FLAG_KINDS = sorted(BOOLEAN_KINDS - {"neuro_deficit"}) + ["neuro_deficit"]
 MEASURE_KINDS = [k for k in NUMERIC_KINDS if k != "pain_nrs"]
-
-
-def _number(value: Any) -> Any:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value
-
-
-def _bool(value: Any) -> Any:
-    return {"true": True, "false": False, "": None}.get(value, value)
 
 
 class EpisodeForm(ServiceForm):
@@ -57,9 +44,9 @@ class EpisodeForm(ServiceForm):
         widget=DateInput(),
         help_text="Defaults to today when left empty.",
     )
-    etiology = forms.ChoiceField(label="Etiology", required=False, choices=_blank(Etiology))
+    etiology = forms.ChoiceField(label="Etiology", required=False, choices=blank_choices(Etiology))
     neuro_status = forms.ChoiceField(
-        label="Neurological status", required=False, choices=_blank(NeuroStatus)
+        label="Neurological status", required=False, choices=blank_choices(NeuroStatus)
     )
 
 
@@ -88,7 +75,7 @@ class PainForm(EpisodeChoiceForm):
     def fact_data(self) -> dict[str, Any]:
         return {
             "kind": "pain_nrs",
-            "value": _number(self.cleaned_data.get("value")),
+            "value": parse_number(self.cleaned_data.get("value")),
             "effective_date": self.cleaned_data.get("effective_date"),
         }
 
@@ -107,7 +94,7 @@ class MeasureForm(EpisodeChoiceForm):
     def fact_data(self) -> dict[str, Any]:
         return {
             "kind": self.cleaned_data.get("kind"),
-            "value": _number(self.cleaned_data.get("value")),
+            "value": parse_number(self.cleaned_data.get("value")),
             "effective_date": self.cleaned_data.get("effective_date"),
         }
 
@@ -124,13 +111,13 @@ class FlagForm(EpisodeChoiceForm):
     def fact_data(self) -> dict[str, Any]:
         return {
             "kind": self.cleaned_data.get("kind"),
-            "value": _bool(self.cleaned_data.get("value")),
+            "value": parse_bool(self.cleaned_data.get("value")),
             "effective_date": self.cleaned_data.get("effective_date"),
         }
 
 
 class ImagingForm(EpisodeChoiceForm):
-    modality = forms.ChoiceField(label="Modality", required=False, choices=_blank(Modality))
+    modality = forms.ChoiceField(label="Modality", required=False, choices=blank_choices(Modality))
     performed_date = forms.CharField(label="Date", required=False, widget=DateInput())
     edema = forms.ChoiceField(
         label="Bone marrow edema",
@@ -143,13 +130,15 @@ class ImagingForm(EpisodeChoiceForm):
         return {
             "modality": self.cleaned_data.get("modality"),
             "performed_date": self.cleaned_data.get("performed_date"),
-            "edema": _bool(self.cleaned_data.get("edema") or ""),
+            "edema": parse_bool(self.cleaned_data.get("edema") or ""),
             "contrast": bool(self.cleaned_data.get("contrast")),
         }
 
 
 class ProcedureForm(EpisodeChoiceForm):
-    kind = forms.ChoiceField(label="Procedure", required=False, choices=_blank(ProcedureKind))
+    kind = forms.ChoiceField(
+        label="Procedure", required=False, choices=blank_choices(ProcedureKind)
+    )
     level = forms.ChoiceField(
         label="Level", required=False, choices=[("", "—")] + [(lv, lv) for lv in LEVELS]
     )
@@ -171,46 +160,3 @@ EPISODE_FACT_FORMS: dict[str, tuple[type[EpisodeChoiceForm], str, str]] = {
     "imaging": (ImagingForm, "imaging", "Imaging"),
     "procedure": (ProcedureForm, "procedure", "Procedure"),
 }
-
-
-# The result a task asks for, recorded from the task's row (pathways.selectors.RESULT_FORMS).
-RESULT_LABELS = {
-    "dxa": "DXA",
-    "medication": "Medication start",
-    "imaging": "Imaging",
-    "pain": "Pain score",
-    "neuro": "Neurological exam",
-}
-
-
-def result_data(form: str, post: Any) -> dict[str, Any]:
-    """The service's data from a task row's result form (browser strings -> types)."""
-    if form == "dxa":
-        return {
-            "performed_date": post.get("performed_date"),
-            "site": post.get("site"),
-            "bmd_g_cm2": post.get("bmd_g_cm2"),
-            "t_score": post.get("t_score") or None,
-        }
-    if form == "medication":
-        return {"drug": post.get("drug"), "start_date": post.get("start_date")}
-    if form == "imaging":
-        return {
-            "modality": post.get("modality"),
-            "contrast": post.get("contrast") == "true",
-            "performed_date": post.get("performed_date"),
-            "edema": _bool(post.get("edema") or ""),
-        }
-    if form == "pain":
-        return {
-            "kind": "pain_nrs",
-            "value": _number(post.get("value")),
-            "effective_date": post.get("effective_date"),
-        }
-    if form == "neuro":
-        return {
-            "kind": "neuro_deficit",
-            "value": _bool(post.get("neuro") or ""),
-            "effective_date": post.get("effective_date"),
-        }
-    return {}

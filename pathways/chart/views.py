@@ -1,5 +1,5 @@
-"""Web views of the patients app: the patient page, new patient / episode,
-recording facts.
+"""The patient chart: the patient list, the patient page, a new patient or
+episode (facts are recorded in ``pathways.chart.facts``).
 
 A patient of a clinic the user is not a member of is a 404 (not a 403: the
 page does not tell an outsider that the record exists). A viewer reads;
@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from typing import Any, cast
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,18 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pathways.forms import EPISODE_FACT_FORMS, EpisodeForm
-from pathways.models import Episode, EpisodeStatus, Imaging, Observation, Procedure
-from pathways.selectors import (
-    assignable_by_clinic,
-    describe_changes,
-    episode_snapshot,
-    make_row,
-    patient_record,
-)
-from pathways.services import episode_create, fact_record, fact_void
-from pathways.views import task_action_context
-from patients.forms import (
+from pathways.chart.episode_forms import EPISODE_FACT_FORMS, EpisodeForm
+from pathways.chart.forms import (
     BoneDensityForm,
     DeathForm,
     MedicationForm,
@@ -44,26 +33,27 @@ from patients.forms import (
     PatientForm,
     apply_errors,
 )
-from patients.models import BoneDensity, Clinic, Medication, Patient
+from pathways.models import Episode, EpisodeStatus
+from pathways.selectors import (
+    assignable_by_clinic,
+    make_row,
+    patient_record,
+)
+from pathways.services import episode_create
+from pathways.worklist.context import task_action_context
+from patients.models import Clinic, Medication, Patient
 from patients.services import (
-    bone_density_record,
-    medication_record,
-    medication_update,
-    medication_verify,
     patient_create,
-    patient_fact_void,
-    patient_record_death,
 )
 from vcftrack.core import audit
 from vcftrack.core.audit.selectors import recent_for_patient
-from vcftrack.core.errors import DomainError
 from vcftrack.core.labels import label as code_label
 from vcftrack.core.web import get_scope
 
 PATIENT_PAGE = 50
 
 
-def _patient_or_404(request: HttpRequest, patient_id: uuid.UUID) -> Patient:
+def patient_or_404(request: HttpRequest, patient_id: uuid.UUID) -> Patient:
     scope = get_scope(request)
     patient = (
         Patient.objects.alive()
@@ -76,7 +66,7 @@ def _patient_or_404(request: HttpRequest, patient_id: uuid.UUID) -> Patient:
     return patient
 
 
-def _forbidden(message: str) -> HttpResponse:
+def forbidden(message: str) -> HttpResponse:
     return HttpResponse(message, status=403, content_type="text/plain")
 
 
@@ -106,7 +96,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "patients/patient_list.html",
+        "chart/patient_list.html",
         {
             "patients": rows[:PATIENT_PAGE],
             "has_next": len(rows) > PATIENT_PAGE,
@@ -158,7 +148,7 @@ FORM_LABELS = {
 PATIENT_FORMS = ("medication", "medication_stop", "medication_verify", "dxa", "death")
 
 
-def _render_patient(
+def render_patient(
     request: HttpRequest,
     patient: Patient,
     now: Any,
@@ -210,7 +200,7 @@ def _render_patient(
     }
     return render(
         request,
-        "patients/patient_detail.html",
+        "chart/patient_detail.html",
         {
             "record": record,
             "patient": patient,
@@ -264,180 +254,9 @@ def _age(born: date, today: date) -> int:
 @require_GET
 def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     now = timezone.now()
-    patient = _patient_or_404(request, patient_id)
+    patient = patient_or_404(request, patient_id)
     audit.note(request, patient_ids=[patient.id], action="patient.view")
-    return _render_patient(request, patient, now)
-
-
-@login_required
-@require_POST
-def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> HttpResponse:
-    """Record one fact, re-evaluate, and tell the person what changed."""
-    now = timezone.now()
-    patient = _patient_or_404(request, patient_id)
-    audit.note(request, patient_ids=[patient.id], action="patient.record")
-    scope = get_scope(request)
-    if not scope.can_write(patient.clinic_id):
-        return _forbidden("Your role in this clinic can read but not record.")
-    episodes = list(Episode.objects.active().filter(patient=patient).order_by("-identified_date"))
-    ids = [e.id for e in episodes]
-    form: Any
-    description = ""
-    before = episode_snapshot(ids)
-    try:
-        if form_key in EPISODE_FACT_FORMS:
-            form_class, kind, label = EPISODE_FACT_FORMS[form_key]
-            form = form_class(request.POST, episodes=episodes, prefix=form_key)
-            form.is_valid()
-            chosen = next(
-                (e for e in episodes if str(e.id) == form.cleaned_data.get("episode")), None
-            )
-            if chosen is None:
-                raise ValidationError({"episode": ["Choose an open episode of this patient."]})
-            chosen.clinic = patient.clinic
-            data = form.fact_data()
-            created: Any = fact_record(
-                episode=chosen, kind=kind, data=data, now=now, actor_id=request.user.pk
-            )
-            new_key = f"{kind}:{created.id}"
-            description = label
-        elif form_key == "medication":
-            form = MedicationForm(request.POST, prefix=form_key)
-            form.is_valid()
-            created = medication_record(
-                patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
-            )
-            new_key = f"medication:{created.id}"
-            description = f"{code_label(created.drug)} start"
-        elif form_key == "medication_stop":
-            meds = list(Medication.objects.alive().filter(patient=patient))
-            form = MedicationStopForm(request.POST, prefix=form_key, medications=meds)
-            form.is_valid()
-            med = next((m for m in meds if str(m.id) == form.cleaned_data.get("medication")), None)
-            if med is None:
-                raise ValidationError({"medication": ["Choose a medication that is still active."]})
-            med.patient = patient
-            medication_update(
-                medication=med,
-                data={"stop_date": form.cleaned_data.get("stop_date")},
-                now=now,
-                actor_id=request.user.pk,
-            )
-            new_key = ""
-            description = f"{code_label(med.drug)} stop"
-        elif form_key == "medication_verify":
-            meds = list(Medication.objects.alive().filter(patient=patient, unverified=True))
-            form = MedicationVerifyForm(request.POST, prefix=form_key, medications=meds)
-            form.is_valid()
-            med = next((m for m in meds if str(m.id) == form.cleaned_data.get("medication")), None)
-            if med is None:
-                raise ValidationError(
-                    {"medication": ["Choose an imported medication that is not yet verified."]}
-                )
-            med.patient = patient
-            medication_verify(medication=med, actor=request.user, now=now)
-            new_key = ""
-            description = f"Medication {med.drug.replace('_', ' ')} verified"
-        elif form_key == "death":
-            form = DeathForm(request.POST, prefix=form_key)
-            form.is_valid()
-            patient_record_death(
-                patient=patient,
-                deceased_date=form.cleaned_data.get("deceased_date"),
-                actor=request.user,
-                now=now,
-            )
-            new_key = ""
-            description = "Date of death"
-        elif form_key == "dxa":
-            form = BoneDensityForm(request.POST, prefix=form_key)
-            form.is_valid()
-            created = bone_density_record(
-                patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
-            )
-            new_key = f"dxa:{created.id}"
-            description = "DXA"
-        else:
-            raise Http404("Unknown form")
-    except ValidationError as exc:
-        apply_errors(form, exc)
-        return _render_patient(
-            request, patient, now, bound={form_key: form}, open_form=form_key, status=422
-        )
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        return _render_patient(
-            request, patient, now, bound={form_key: form}, open_form=form_key, status=409
-        )
-    # The services re-evaluated on commit (no request-wide transaction), so
-    # the snapshot after is the new state.
-    changes = describe_changes(before, episode_snapshot(ids))
-    messages.success(request, f"{description} recorded.", extra_tags="recorded")
-    for change in changes:
-        messages.info(request, change, extra_tags="change")
-    if not changes:
-        messages.info(request, "No task or phase changed.", extra_tags="change")
-    # Land at the top, where the change summary is; the new entry is marked.
-    query = f"?{urlencode({'new': new_key})}" if new_key else ""
-    return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]) + query)
-
-
-VOIDABLE: dict[str, Any] = {
-    "observation": Observation,
-    "imaging": Imaging,
-    "procedure": Procedure,
-    "medication": Medication,
-    "dxa": BoneDensity,
-}
-
-
-@login_required
-@require_POST
-def void_fact(
-    request: HttpRequest, patient_id: uuid.UUID, kind: str, fact_id: uuid.UUID
-) -> HttpResponse:
-    """Void an entry recorded by mistake, with the reason; the pathway is
-    re-evaluated and the person is told what changed."""
-    now = timezone.now()
-    patient = _patient_or_404(request, patient_id)
-    audit.note(request, patient_ids=[patient.id], action="patient.void")
-    if kind not in VOIDABLE:
-        raise Http404("Unknown entry")
-    if not get_scope(request).can_write(patient.clinic_id):
-        return _forbidden("Your role in this clinic can read but not change the record.")
-    model = VOIDABLE[kind]
-    owner = Q(patient=patient) if kind in ("medication", "dxa") else Q(episode__patient=patient)
-    record = model.objects.alive().filter(owner, pk=fact_id).first()
-    if record is None:
-        raise Http404("No such entry")
-    ids = list(Episode.objects.active().filter(patient=patient).values_list("id", flat=True))
-    before = episode_snapshot(ids)
-    try:
-        if kind in ("medication", "dxa"):
-            record.patient = patient
-            patient_fact_void(
-                record=record, reason=request.POST.get("reason"), now=now, actor_id=request.user.pk
-            )
-        else:
-            fact_void(
-                fact=record, reason=request.POST.get("reason"), now=now, actor_id=request.user.pk
-            )
-    except ValidationError as exc:
-        text = " ".join(t for texts in exc.message_dict.values() for t in texts)
-        return _render_patient(
-            request,
-            patient,
-            now,
-            status=422,
-            extra={"void_error": {"key": f"{kind}:{fact_id}", "text": f"Reason: {text}"}},
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]))
-    messages.success(request, "Entry voided.", extra_tags="recorded")
-    for change in describe_changes(before, episode_snapshot(ids)) or ["No task or phase changed."]:
-        messages.info(request, change, extra_tags="change")
-    return HttpResponseRedirect(reverse("patient_detail", args=[patient.id]))
+    return render_patient(request, patient, now)
 
 
 @login_required
@@ -447,7 +266,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     scope = get_scope(request)
     clinics = scope.writable_clinics or [c for c in scope.all_clinics if scope.can_write(c.id)]
     if not clinics:
-        return _forbidden("Your role cannot create patients.")
+        return forbidden("Your role cannot create patients.")
     # An empty POST is still a submission (bound): it gets its errors, not a 500.
     form = PatientForm(request.POST if request.method == "POST" else None, clinics=clinics)
     if request.method == "POST":
@@ -475,17 +294,17 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     # The empty form shows no patient; the area is still noted.
     audit.note(request, action="patient.new")
     status = 422 if request.method == "POST" else 200
-    return render(request, "patients/patient_form.html", {"form": form}, status=status)
+    return render(request, "chart/patient_form.html", {"form": form}, status=status)
 
 
 @login_required
 @require_POST
 def episode_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     now = timezone.now()
-    patient = _patient_or_404(request, patient_id)
+    patient = patient_or_404(request, patient_id)
     audit.note(request, patient_ids=[patient.id], action="episode.create")
     if not get_scope(request).can_write(patient.clinic_id):
-        return _forbidden("Your role in this clinic can read but not record.")
+        return forbidden("Your role in this clinic can read but not record.")
     form = EpisodeForm(request.POST, prefix="episode")
     form.is_valid()
     data = {
@@ -495,7 +314,7 @@ def episode_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         episode = episode_create(patient=patient, data=data, now=now, actor_id=request.user.pk)
     except ValidationError as exc:
         apply_errors(form, exc)
-        return _render_patient(
+        return render_patient(
             request, patient, now, status=422, episode_form=form, open_form="episode"
         )
     raised = episode.tasks.filter(status="open").count()

@@ -8,7 +8,6 @@ export to the clinic's physicians (their clinics' patients) and to staff
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -19,13 +18,14 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from pathways.chart.views import patient_or_404
 from pathways.history import episode_history, patient_history
 from pathways.models import Episode
 from patients.models import Membership, Patient
-from patients.views import _patient_or_404
 from vcftrack.core import audit
 from vcftrack.core.audit.selectors import export_rows, period_bounds, records_between
 from vcftrack.core.scoping import Role
+from vcftrack.core.web import csv_response
 
 EXPORT_MAX_DAYS = 366
 
@@ -33,11 +33,11 @@ EXPORT_MAX_DAYS = 366
 @login_required
 @require_GET
 def patient_history_page(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    patient = _patient_or_404(request, patient_id)
+    patient = patient_or_404(request, patient_id)
     audit.note(request, patient_ids=[patient.id], action="patient.history")
     return render(
         request,
-        "patients/history.html",
+        "chart/history.html",
         {"patient": patient, "episode": None, "sections": patient_history(patient.id)},
     )
 
@@ -47,14 +47,14 @@ def patient_history_page(request: HttpRequest, patient_id: uuid.UUID) -> HttpRes
 def episode_history_page(
     request: HttpRequest, patient_id: uuid.UUID, episode_id: uuid.UUID
 ) -> HttpResponse:
-    patient = _patient_or_404(request, patient_id)
+    patient = patient_or_404(request, patient_id)
     audit.note(request, patient_ids=[patient.id], action="episode.history")
     episode = Episode.objects.filter(patient=patient, pk=episode_id).first()
     if episode is None:
         raise Http404("No such episode")
     return render(
         request,
-        "patients/history.html",
+        "chart/history.html",
         {"patient": patient, "episode": episode, "sections": episode_history(episode.id)},
     )
 
@@ -65,11 +65,6 @@ def _physician_clinics(request: HttpRequest) -> list[uuid.UUID]:
             user_id=int(request.user.pk or 0), role=Role.PHYSICIAN
         ).values_list("clinic_id", flat=True)
     )
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 def _date(raw: str | None, default: date) -> tuple[date, str]:
@@ -106,7 +101,7 @@ def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         audit.note(request, action="audit.view")
         return render(
             request,
-            "patients/audit_export.html",
+            "chart/audit_export.html",
             {"start": start, "end": end, "problems": problems, "staff": request.user.is_staff},
             status=400 if problems else 200,
         )
@@ -125,9 +120,6 @@ def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             yield row
         audit.note(request, action="audit.export")
 
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(r) for r in rows()), content_type="text/csv; charset=utf-8"
+    return csv_response(
+        rows(), f"access-audit-{start}-{end}.csv", content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="access-audit-{start}-{end}.csv"'
-    return response

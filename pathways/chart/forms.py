@@ -1,4 +1,4 @@
-"""Web forms of the patients app.
+"""Web forms of the patient chart: the patient, medications, DXA, date of death.
 
 The forms render labelled fields and carry raw input; the validation is the
 services' own (the same the REST API uses), and a service's ValidationError
@@ -17,9 +17,24 @@ from patients.models import Drug, DxaSite, Medication, Route, Sex
 from vcftrack.core.labels import label as code_label
 
 
-def _blank(choices: Any, label: str = "—") -> list[tuple[str, str]]:
+def blank_choices(choices: Any, label: str = "—") -> list[tuple[str, str]]:
     # Words, not codes: "MRI", "X-ray", "NSAID" (not "Mri", "Xray", "Nsaid").
     return [("", label), *[(c.value, code_label(c.value)) for c in choices]]
+
+
+def parse_number(value: Any) -> Any:
+    """A browser string as a number; anything unparseable passes through for the service to name."""
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def parse_bool(value: Any) -> Any:
+    """"true"/"false"/"" as True/False/None; anything else passes through."""
+    return {"true": True, "false": False, "": None}.get(value, value)
 
 
 class DateInput(forms.DateInput):
@@ -54,7 +69,7 @@ class PatientForm(ServiceForm):
     given_name = forms.CharField(label="Given name", required=False, max_length=300)
     family_name = forms.CharField(label="Family name", required=False, max_length=300)
     birth_date = forms.CharField(label="Date of birth", required=False, widget=DateInput())
-    sex = forms.ChoiceField(label="Sex", required=False, choices=_blank(Sex, "unknown"))
+    sex = forms.ChoiceField(label="Sex", required=False, choices=blank_choices(Sex, "unknown"))
     phone = forms.CharField(label="Phone", required=False, max_length=64)
     phone_alt = forms.CharField(label="Other phone", required=False, max_length=64)
     contact_time = forms.CharField(
@@ -70,10 +85,10 @@ class PatientForm(ServiceForm):
 
 
 class MedicationForm(ServiceForm):
-    drug = forms.ChoiceField(label="Drug", required=False, choices=_blank(Drug))
+    drug = forms.ChoiceField(label="Drug", required=False, choices=blank_choices(Drug))
     start_date = forms.CharField(label="Start date", required=False, widget=DateInput())
     dose = forms.CharField(label="Dose", required=False, max_length=300)
-    route = forms.ChoiceField(label="Route", required=False, choices=_blank(Route))
+    route = forms.ChoiceField(label="Route", required=False, choices=blank_choices(Route))
 
 
 class MedicationStopForm(ServiceForm):
@@ -107,7 +122,7 @@ class DeathForm(ServiceForm):
 
 class BoneDensityForm(ServiceForm):
     performed_date = forms.CharField(label="DXA date", required=False, widget=DateInput())
-    site = forms.ChoiceField(label="Site", required=False, choices=_blank(DxaSite))
+    site = forms.ChoiceField(label="Site", required=False, choices=blank_choices(DxaSite))
     bmd_g_cm2 = forms.CharField(
         label="BMD (g/cm²)",
         required=False,

@@ -2,20 +2,20 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from patients import record_views, views
+from pathways.chart import facts, records, views
 
 urlpatterns: list[URLPattern] = [
     path("", views.patient_list, name="patient_list"),
     path("new/", views.patient_new, name="patient_new"),
     path("<uuid:patient_id>/", views.patient_detail, name="patient_detail"),
     path("<uuid:patient_id>/episodes/", views.episode_new, name="episode_new"),
-    path("<uuid:patient_id>/facts/<slug:form_key>/", views.record_fact, name="record_fact"),
-    path("<uuid:patient_id>/void/<slug:kind>/<uuid:fact_id>/", views.void_fact, name="void_fact"),
-    path("<uuid:patient_id>/history/", record_views.patient_history_page, name="patient_history"),
+    path("<uuid:patient_id>/facts/<slug:form_key>/", facts.record_fact, name="record_fact"),
+    path("<uuid:patient_id>/void/<slug:kind>/<uuid:fact_id>/", facts.void_fact, name="void_fact"),
+    path("<uuid:patient_id>/history/", records.patient_history_page, name="patient_history"),
     path(
         "<uuid:patient_id>/episodes/<uuid:episode_id>/history/",
-        record_views.episode_history_page,
+        records.episode_history_page,
         name="episode_history",
     ),
-    path("access-audit/", record_views.audit_export, name="audit_export"),
+    path("access-audit/", records.audit_export, name="audit_export"),
 ]
