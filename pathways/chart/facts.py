@@ -26,12 +26,9 @@ from pathways.chart.forms import (
     MedicationVerifyForm,
     apply_errors,
 )
+from pathways.chart.selectors import describe_changes, episode_snapshot
 from pathways.chart.views import forbidden, patient_or_404, render_patient
 from pathways.models import Episode, Imaging, Observation, Procedure
-from pathways.selectors import (
-    describe_changes,
-    episode_snapshot,
-)
 from pathways.services import fact_record, fact_void
 from patients.models import BoneDensity, Medication
 from patients.services import (

@@ -33,14 +33,12 @@ from pathways.chart.forms import (
     PatientForm,
     apply_errors,
 )
+from pathways.chart.selectors import patient_record
 from pathways.models import Episode, EpisodeStatus
-from pathways.selectors import (
-    assignable_by_clinic,
-    make_row,
-    patient_record,
-)
 from pathways.services import episode_create
 from pathways.worklist.context import task_action_context
+from pathways.worklist.lookups import assignable_by_clinic
+from pathways.worklist.selectors import make_row
 from patients.models import Clinic, Medication, Patient
 from patients.services import (
     patient_create,

@@ -27,7 +27,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from pathways import selectors
 from pathways.models import FollowUpTask
 from pathways.services import (
     task_assign,
@@ -40,6 +39,7 @@ from pathways.services import (
 )
 from pathways.services.locks import lock_rows
 from pathways.services.tasks import task_record_result
+from pathways.worklist import lookups, selectors
 from pathways.worklist.context import (
     preset_until,
     task_action_context,
@@ -65,7 +65,7 @@ ACTIONS = (
 # One click snoozes: (value, button label, days, months).
 def _task_or_404(request: HttpRequest, task_id: uuid.UUID) -> FollowUpTask:
     # Any of the user's clinics, whatever the switcher shows.
-    task = selectors.task_row(task_id, [c.id for c in get_scope(request).all_clinics])
+    task = lookups.task_row(task_id, [c.id for c in get_scope(request).all_clinics])
     if task is None:
         raise Http404("No such task")
     return task
@@ -99,7 +99,7 @@ def _row_context(
     scope = get_scope(request)
     todays = scope.todays(now)
     row = selectors.make_row(task, todays)
-    row.assignees = selectors.assignable_by_clinic([task.clinic_id])[task.clinic_id]
+    row.assignees = lookups.assignable_by_clinic([task.clinic_id])[task.clinic_id]
     context = {
         "row": row,
         **task_action_context(scope, todays, now),
@@ -276,7 +276,7 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
             ids.append(uuid.UUID(raw))
         except ValueError:
             continue
-    tasks = selectors.tasks_for_bulk(ids, [c.id for c in scope.all_clinics])
+    tasks = lookups.tasks_for_bulk(ids, [c.id for c in scope.all_clinics])
     audit.note(request, patient_ids=[t.patient_id for t in tasks], action="task.act")
     choice = request.POST.get("assignee", "")
     # No default: "nobody" is a choice a person makes, never what an

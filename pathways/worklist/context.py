@@ -17,10 +17,10 @@ from django.http import (
     QueryDict,
 )
 
-from pathways import selectors
 from pathways.engine.dates import add_months
 from pathways.models import CallOutcome, TaskPriority
 from pathways.services.tasks import PHYSICIAN_DECISIONS
+from pathways.worklist import lookups, selectors
 from patients.models import Drug, DxaSite
 from vcftrack.core import audit
 from vcftrack.core.web import Scope, page_number
@@ -85,10 +85,10 @@ def worklist_context(
         patient_ids=[row.task.patient_id for row in page.rows],
         action="worklist.search" if params.get("q") else "worklist.list",
     )
-    by_clinic = selectors.assignable_by_clinic(scope.clinic_ids)
+    by_clinic = lookups.assignable_by_clinic(scope.clinic_ids)
     for row in page.rows:
         row.assignees = by_clinic.get(row.task.clinic_id, [])
-    assignees = selectors.distinct_users(by_clinic)
+    assignees = lookups.distinct_users(by_clinic)
     filter_count = sum(
         1 for k in ("rule", "priority", "assignee", "mine", "q", "clinic") if params.get(k)
     )
@@ -108,7 +108,7 @@ def worklist_context(
         ],
         "all_qs": filters_qs(params, state=None, page=None),
         "group_qs": filters_qs(params, group=None if query.group else "patient", page=None),
-        "rules": selectors.rule_choices(),
+        "rules": lookups.rule_choices(),
         "priorities": TaskPriority.choices,
         "assignees": assignees,
         "sorts": SORT_LABELS,

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from pathways import selectors
+from pathways.worklist import selectors
 from pathways.worklist.context import parse_query, worklist_context
 from vcftrack.core import audit
 from vcftrack.core.web import csv_response, get_scope, is_htmx

@@ -271,7 +271,7 @@ def test_paging(alice, clinic_a, build_panel_for, login):
 
 
 def test_pages_cover_every_visible_task_once_in_group_order(clinic_a, build_panel_for, now):
-    from pathways import selectors
+    from pathways.worklist import selectors
 
     build_panel_for(clinic_a, 30)
     todays = {clinic_a.id: clinic_a.today(now)}
@@ -303,7 +303,7 @@ def test_a_user_of_several_clinics_pages_through_one_deadline_order(
 ):
     """Rows of two clinics interleave by deadline exactly as one sorted list
     would, page after page (PostgreSQL merges per-clinic index slices)."""
-    from pathways.selectors import WorklistQuery, worklist_page
+    from pathways.worklist.selectors import WorklistQuery, worklist_page
     from patients.models import Membership
     from tests.conftest import NOW
 
