@@ -21,6 +21,7 @@ from pathways.chart.record import (
 )
 from pathways.engine import TaskSpec, evaluate, evaluate_programme, get_ruleset
 from pathways.levels import mask_to_levels
+from pathways.loaders.facts import load_facts, load_programmes
 from pathways.models import (
     Episode,
     FollowUpTask,
@@ -31,7 +32,6 @@ from pathways.models import (
     Programme,
     TaskStatus,
 )
-from pathways.services.evaluation import load_facts, load_programmes
 from patients.models import BoneDensity, Medication, Patient
 from vcftrack.core.labels import label
 

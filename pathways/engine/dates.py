@@ -20,3 +20,10 @@ def add_months(start: date, months: int) -> date:
 
 def add_days(start: date, days: int) -> date:
     return start + timedelta(days=days)
+
+
+def overdue_from(due: date, snoozed_until: date | None, grace: int) -> date:
+    """The first day a task is overdue: the day after its grace days, counted
+    from its due date or from the end of a snooze, whichever is later."""
+    effective = max(due, snoozed_until) if snoozed_until else due
+    return effective + timedelta(days=grace + 1)

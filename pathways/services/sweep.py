@@ -19,12 +19,12 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Least
 
+from pathways.loaders.facts import load_facts
 from pathways.models import Episode, Programme, ProgrammeStatus
 from pathways.services.evaluation import (
     BatchOutcome,
     evaluate_batch,
     evaluate_patients,
-    load_facts,
     midnight,
 )
 from patients.models import Clinic

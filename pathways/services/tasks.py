@@ -14,9 +14,10 @@ from typing import Any
 from django.db import transaction
 
 from pathways.engine import get_ruleset
+from pathways.engine.dates import overdue_from
 from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
-from pathways.services.evaluation import _overdue_from, schedule_reevaluation
+from pathways.services.evaluation import schedule_reevaluation
 from pathways.services.facts import fact_record
 from patients.models import Membership
 from patients.services import bone_density_record, check_date, check_text, medication_record
@@ -237,7 +238,7 @@ def _check_later(
 
 def _snooze(task: FollowUpTask, until: date) -> None:
     task.snoozed_until = until
-    task.overdue_from = _overdue_from(task.due_date, until, task.grace_days)
+    task.overdue_from = overdue_from(task.due_date, until, task.grace_days)
 
 
 def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime) -> FollowUpTask:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pathways.chart.forms import parse_bool, parse_number
 
-# The result a task asks for, recorded from the task's row (pathways.worklist.selectors.RESULT_FORMS).
+# The result a task asks for, recorded from its row (pathways.worklist.selectors.RESULT_FORMS).
 RESULT_LABELS = {
     "dxa": "DXA",
     "medication": "Medication start",

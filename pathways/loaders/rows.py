@@ -1,0 +1,220 @@
+"""Rows of episodes, tasks, programmes and fact tables: one query per kind
+for a whole batch (raw SQL with one array parameter on PostgreSQL, the ORM
+elsewhere)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from django.db import connection
+from django.db.models import Model
+from psycopg.types.json import JsonbLoader
+from psycopg.types.string import TextLoader
+
+from pathways.models import (
+    Episode,
+    FollowUpTask,
+    Imaging,
+    Observation,
+    Procedure,
+    TaskStatus,
+)
+from patients.models import BoneDensity, Medication
+
+EPISODE_COLUMNS = (
+    "id",
+    "patient_id",
+    "clinic_id",
+    "clinic__timezone",
+    "levels_mask",
+    "onset_date",
+    "identified_date",
+    "recorded_on",
+    "etiology",
+    "neuro_status",
+    "status",
+    "close_reason",
+    "closed_at",
+    "phase",
+    "pathway_version",
+    "flags",
+    "version",
+    "programme_id",
+    "patient__deceased_date",
+    "next_review_at",
+    "sweep_failures",
+    "sweep_error",
+)
+# Closed tasks are loaded light: a closed task is only ever re-opened or
+# moved to another closed status, and then every field comes from the engine.
+CLOSED_TASK_COLUMNS = (
+    "id",
+    "episode_id",
+    "patient_id",
+    "rule",
+    "occurrence",
+    "status",
+    "closed_by_person",
+    "outcome",
+    "closed_on",
+    "snoozed_until",
+    "version",
+)
+OPEN_TASK_COLUMNS = (*CLOSED_TASK_COLUMNS, "due_date", "grace_days", "triggers", "priority")
+# The fields the engine writes on an existing task, in this order.
+
+
+FACT_COLUMNS: dict[str, tuple[type[Model], str, tuple[str, ...]]] = {
+    "observations": (
+        Observation,
+        "episode_id",
+        ("id", "episode_id", "kind", "value_number", "value_bool", "effective_date"),
+    ),
+    "imaging": (
+        Imaging,
+        "episode_id",
+        ("id", "episode_id", "modality", "performed_date", "contrast", "region", "edema"),
+    ),
+    "procedures": (
+        Procedure,
+        "episode_id",
+        ("id", "episode_id", "kind", "performed_date", "level"),
+    ),
+    "medications": (
+        Medication,
+        "patient_id",
+        ("id", "patient_id", "drug", "start_date", "stop_date", "unverified"),
+    ),
+    "bone_density": (
+        BoneDensity,
+        "patient_id",
+        ("id", "patient_id", "performed_date", "site", "bmd_g_cm2", "t_score"),
+    ),
+}
+
+
+class _UuidAsText(TextLoader):
+    """Ids stay text: building a UUID object per id value cost more than the
+    rules (perf notes: 110-135 µs an episode), and ids are only keys here."""
+
+
+def fetch_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a raw PostgreSQL query on Django's connection (and so in its
+    transaction), as tuples, uuid columns as text. Django's query wrappers
+    (``django_assert_num_queries``, debug logging) do not see these."""
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    # A server-side-binding cursor: the arrays of ids travel as parameters,
+    # not quoted into the statement text (Django's cursors bind client-side).
+    with psycopg.Cursor(raw) as cur:
+        cur.adapters.register_loader("uuid", _UuidAsText)
+        # Django reads jsonb as text and decodes it itself; here psycopg does.
+        cur.adapters.register_loader("jsonb", JsonbLoader)
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def fetch_fact_rows(name: str, keys: list[str]) -> list[tuple[Any, ...]]:
+    """The alive rows of one fact table whose key is in ``keys``: one query."""
+    model, key, columns = FACT_COLUMNS[name]
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        return fetch_rows(
+            f"SELECT {', '.join(columns)} FROM {table} "  # noqa: S608 - names from the model
+            f"WHERE {key} = ANY(%s::uuid[]) AND deleted_at IS NULL",
+            [keys],
+        )
+    rows = model._default_manager.filter(**{f"{key}__in": keys, "deleted_at__isnull": True})
+    return [(str(r[0]), str(r[1]), *r[2:]) for r in rows.values_list(*columns)]
+
+
+def fetch_episode_rows(episode_ids: list[str]) -> list[dict[str, Any]]:
+    if connection.vendor == "postgresql":
+        rows = fetch_rows(
+            "SELECT e.id, e.patient_id, e.clinic_id, c.timezone, e.levels_mask, e.onset_date, "
+            "e.identified_date, e.recorded_on, e.etiology, e.neuro_status, e.status, "
+            "e.close_reason, e.closed_at, e.phase, e.pathway_version, e.flags, e.version, "
+            "e.programme_id, p.deceased_date, e.next_review_at, e.sweep_failures, e.sweep_error "
+            "FROM pathways_episode e "
+            "JOIN patients_clinic c ON c.id = e.clinic_id "
+            "JOIN patients_patient p ON p.id = e.patient_id WHERE e.id = ANY(%s::uuid[])",
+            [episode_ids],
+        )
+        return [dict(zip(EPISODE_COLUMNS, row, strict=True)) for row in rows]
+    out = list(Episode.objects.filter(id__in=episode_ids).values(*EPISODE_COLUMNS))
+    for row in out:
+        for name in ("id", "patient_id", "clinic_id", "programme_id"):
+            if row[name] is not None:
+                row[name] = str(row[name])
+    return out
+
+
+def fetch_task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
+    """Task rows by episode (``key="episode_id"``) or every task of patients,
+    their episodes' and their programmes' (``key="patient_id"``): one query.
+    Closed tasks are loaded light (no schedule fields): a closed task is only
+    ever re-opened or moved to another closed status, and then every field
+    comes from the engine."""
+    light = len(CLOSED_TASK_COLUMNS)
+    if connection.vendor == "postgresql":
+        heavy = ", ".join(
+            f"CASE WHEN status = 'open' THEN {c} END" for c in OPEN_TASK_COLUMNS[light:]
+        )
+        rows = fetch_rows(
+            f"SELECT {', '.join(CLOSED_TASK_COLUMNS)}, {heavy} "  # noqa: S608 - fixed names
+            f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[])",
+            [keys],
+        )
+        status = CLOSED_TASK_COLUMNS.index("status")
+        return [
+            dict(zip(OPEN_TASK_COLUMNS, row, strict=True))
+            if row[status] == "open"
+            # A closed row: its light columns only (zip stops at the shorter).
+            else dict(zip(CLOSED_TASK_COLUMNS, row))  # noqa: B905
+            for row in rows
+        ]
+    base = FollowUpTask.objects.filter(**{f"{key}__in": keys})
+    out = [
+        dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
+        for values in base.filter(status=TaskStatus.OPEN).values_list(*OPEN_TASK_COLUMNS)
+    ]
+    out += [
+        dict(zip(CLOSED_TASK_COLUMNS, values, strict=True))
+        for values in base.exclude(status=TaskStatus.OPEN).values_list(*CLOSED_TASK_COLUMNS)
+    ]
+    for task in out:
+        for name in ("id", "episode_id", "patient_id"):
+            if task[name] is not None:
+                task[name] = str(task[name])
+    return out
+
+
+def fetch_owner_rows(patient_ids: list[str]) -> list[tuple[Any, ...]]:
+    if connection.vendor == "postgresql":
+        return fetch_rows(
+            "SELECT patient_id, id, identified_date, created_at FROM pathways_episode "
+            "WHERE patient_id = ANY(%s::uuid[]) AND status = 'active' AND deleted_at IS NULL",
+            [patient_ids],
+        )
+    return [
+        (str(pat), str(eid), identified, created)
+        for pat, eid, identified, created in Episode.objects.active()
+        .filter(patient_id__in=patient_ids)
+        .values_list("patient_id", "id", "identified_date", "created_at")
+    ]
+
+
+PROGRAMME_COLUMNS = (
+    "id",
+    "patient_id",
+    "clinic_id",
+    "clinic__timezone",
+    "rule_set",
+    "started_on",
+    "status",
+    "end_reason",
+    "ended_at",
+)
