@@ -1,0 +1,72 @@
+"""Models of the pathways app, one module per part of the record:
+
+- ``episodes``: episodes and the bone-health programme;
+- ``facts``: observations, imaging, procedures recorded on an episode;
+- ``tasks``: follow-up tasks, their events, phase transitions.
+"""
+
+from pathways.models.episodes import (
+    CloseReason,
+    Episode,
+    EpisodeQuerySet,
+    EpisodeStatus,
+    Etiology,
+    NeuroStatus,
+    Phase,
+    Programme,
+    ProgrammeStatus,
+)
+from pathways.models.facts import (
+    BOOLEAN_KINDS,
+    BOOLEAN_KINDS_SORTED,
+    NUMERIC_KINDS,
+    EpisodeFactModel,
+    Imaging,
+    Modality,
+    Observation,
+    ObservationKind,
+    Procedure,
+    ProcedureKind,
+)
+from pathways.models.tasks import (
+    ActorKind,
+    CallOutcome,
+    FollowUpTask,
+    PhaseTransition,
+    TaskEvent,
+    TaskPriority,
+    TaskQuerySet,
+    TaskState,
+    TaskStatus,
+)
+
+__all__ = [
+    "ActorKind",
+    "BOOLEAN_KINDS",
+    "BOOLEAN_KINDS_SORTED",
+    "NUMERIC_KINDS",
+    "CallOutcome",
+    "CloseReason",
+    "Episode",
+    "EpisodeFactModel",
+    "EpisodeQuerySet",
+    "EpisodeStatus",
+    "Etiology",
+    "FollowUpTask",
+    "Imaging",
+    "Modality",
+    "NeuroStatus",
+    "Observation",
+    "ObservationKind",
+    "Phase",
+    "PhaseTransition",
+    "Procedure",
+    "ProcedureKind",
+    "Programme",
+    "ProgrammeStatus",
+    "TaskEvent",
+    "TaskPriority",
+    "TaskQuerySet",
+    "TaskState",
+    "TaskStatus",
+]
