@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +25,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F, Q
 
-from notifications.models import OutboxRow, OutboxStatus, OutgoingEmail, WebhookDelivery
+from notifications.models import OutboxRow, OutboxStatus, OutgoingEmail
 
 logger = logging.getLogger(__name__)
 # An e-mail that fails this often (5, 10, 15 ... minutes apart: about 4 hours)
@@ -34,11 +33,22 @@ logger = logging.getLogger(__name__)
 EMAIL_MAX_ATTEMPTS = 10
 
 
-def _kick() -> None:
-    from notifications.tasks import dispatch_outbox_task
+# How to ask a worker to dispatch: the Celery task, set by the app's ready()
+# (``notifications.apps``), so this module does not import its own caller.
+_enqueue: Callable[[], Any] | None = None
 
+
+def use_enqueue(enqueue: Callable[[], Any]) -> None:
+    """Set how ``kick_dispatch`` asks a worker to send the outbox."""
+    global _enqueue
+    _enqueue = enqueue
+
+
+def _kick() -> None:
+    if _enqueue is None:  # not wired (a script without the app registry)
+        return
     try:
-        dispatch_outbox_task.apply_async(retry=False)
+        _enqueue()
     except Exception:  # the beat's periodic dispatch sends it anyway
         logger.warning("could not enqueue the outbox dispatch; beat will send it", exc_info=True)
 
@@ -48,19 +58,6 @@ def kick_dispatch() -> None:
     if any(entry[1] is _kick for entry in connection.run_on_commit):
         return
     transaction.on_commit(_kick)
-
-
-@dataclass
-class DispatchReport:
-    emails_sent: int = 0
-    deliveries_sent: int = 0
-    deliveries_failed: int = 0
-
-    def summary(self) -> str:
-        return (
-            f"{self.emails_sent} e-mail(s) sent, {self.deliveries_sent} webhook(s) delivered, "
-            f"{self.deliveries_failed} webhook attempt(s) failed"
-        )
 
 
 def _due(model: type[OutboxRow], now: datetime) -> Q:
@@ -85,30 +82,6 @@ def due_ids(model: type[OutboxRow], *, now: datetime, limit: int) -> list[Any]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-
-
-def dispatch_outbox(
-    *, now: datetime, limit: int = 200, clock: Callable[[], datetime] | None = None
-) -> DispatchReport:
-    """Send the due e-mails and webhook deliveries.
-
-    1. List due rows (pending, or sending with an expired lease).
-    2. Claim each with the conditional update; skip a row another worker has.
-    3. Send it; record success, or the failure and the next attempt.
-    """
-    from notifications.webhooks import deliver
-
-    report = DispatchReport()
-    for pk in due_ids(OutgoingEmail, now=now, limit=limit):
-        if claim(OutgoingEmail, pk, now=now):
-            report.emails_sent += send_email(pk=pk, now=now)
-    for pk in due_ids(WebhookDelivery, now=now, limit=limit):
-        if claim(WebhookDelivery, pk, now=now):
-            if deliver(delivery_id=pk, now=now, clock=clock):
-                report.deliveries_sent += 1
-            else:
-                report.deliveries_failed += 1
-    return report
 
 
 def send_email(*, pk: Any, now: datetime) -> int:

@@ -28,6 +28,6 @@ def send_daily_digest_task() -> int:
 @shared_task(name="notifications.tasks.dispatch_outbox_task")
 def dispatch_outbox_task() -> str:
     """Beat, and kicked after each commit that wrote to the outbox."""
-    from notifications.outbox import dispatch_outbox
+    from notifications.dispatch import dispatch_outbox
 
     return dispatch_outbox(now=timezone.now(), clock=timezone.now).summary()

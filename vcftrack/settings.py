@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "patients",
     "pathways",
     "notifications",
+    "vcftrack.core",
     "vcftrack.core.api",
 ]
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 
-from pathways.chart.forms import DateInput, ServiceForm, blank_choices, parse_bool, parse_number
 from pathways.levels import LEVELS
 from pathways.models import (
     BOOLEAN_KINDS,
@@ -23,6 +22,7 @@ from pathways.models import (
     NeuroStatus,
     ProcedureKind,
 )
+from vcftrack.core.forms import DateInput, ServiceForm, blank_choices, parse_bool, parse_number
 from vcftrack.core.labels import label as code_label
 
 YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]

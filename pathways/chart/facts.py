@@ -24,7 +24,6 @@ from pathways.chart.forms import (
     MedicationForm,
     MedicationStopForm,
     MedicationVerifyForm,
-    apply_errors,
 )
 from pathways.chart.selectors import describe_changes, episode_snapshot
 from pathways.chart.views import forbidden, patient_or_404, render_patient
@@ -41,6 +40,7 @@ from patients.services import (
 )
 from vcftrack.core import audit
 from vcftrack.core.errors import DomainError
+from vcftrack.core.forms import apply_errors
 from vcftrack.core.labels import label as code_label
 from vcftrack.core.web import get_scope
 

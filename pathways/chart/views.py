@@ -31,7 +31,6 @@ from pathways.chart.forms import (
     MedicationStopForm,
     MedicationVerifyForm,
     PatientForm,
-    apply_errors,
 )
 from pathways.chart.selectors import patient_record
 from pathways.models import Episode, EpisodeStatus
@@ -45,6 +44,7 @@ from patients.services import (
 )
 from vcftrack.core import audit
 from vcftrack.core.audit.selectors import recent_for_patient
+from vcftrack.core.forms import apply_errors
 from vcftrack.core.labels import label as code_label
 from vcftrack.core.web import get_scope
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathways.chart.forms import parse_bool, parse_number
+from vcftrack.core.forms import parse_bool, parse_number
 
 # The result a task asks for, recorded from its row (pathways.worklist.selectors.RESULT_FORMS).
 RESULT_LABELS = {

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifications.digest import send_digests
+from notifications.dispatch import dispatch_outbox
 from notifications.models import DigestLog, Escalation, Notification, OutgoingEmail, Preference
-from notifications.outbox import dispatch_outbox
 from notifications.services import escalate_overdue, notify_overdue, preference_update
 from pathways.models import FollowUpTask
 from pathways.services import episode_evaluate, task_assign

@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from notifications.dispatch import dispatch_outbox
 from notifications.models import WebhookAllowedUrl, WebhookDelivery
-from notifications.outbox import dispatch_outbox
 from notifications.webhooks import verify
 from patients.services import patient_update
 
