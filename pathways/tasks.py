@@ -31,12 +31,3 @@ def pathway_sweep_task(as_of: str | None = None, helper: bool = False) -> str:
         batch_size=settings.PATHWAY_SWEEP_BATCH_SIZE,
     )
     return report.summary()
-
-
-@shared_task(name="pathways.tasks.episode_evaluate_task")
-def episode_evaluate_task(episode_id: str) -> int:
-    import uuid
-
-    from pathways.services import episode_evaluate
-
-    return episode_evaluate(episode_id=uuid.UUID(episode_id), now=timezone.now()).evaluated
