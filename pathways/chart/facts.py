@@ -5,6 +5,9 @@ the fields, the engine re-evaluating after the write."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +32,7 @@ from pathways.chart.selectors import describe_changes, episode_snapshot
 from pathways.chart.views import forbidden, patient_or_404, render_patient
 from pathways.models import Episode, Imaging, Observation, Procedure
 from pathways.services import fact_record, fact_void
-from patients.models import BoneDensity, Medication
+from patients.models import BoneDensity, Medication, Patient
 from patients.services import (
     bone_density_record,
     medication_record,
@@ -45,6 +48,127 @@ from vcftrack.core.labels import label as code_label
 from vcftrack.core.web import get_scope
 
 
+@dataclass
+class _Entry:
+    """One fact being recorded from the chart: its bound form and context."""
+
+    request: HttpRequest
+    patient: Patient
+    episodes: list[Episode]
+    form: Any
+    now: datetime
+    medications: list[Medication] = field(default_factory=list)
+
+    @property
+    def actor_id(self) -> int | None:
+        return self.request.user.pk  # type: ignore[no-any-return]
+
+    def chosen_medication(self, message: str) -> Medication:
+        wanted = self.form.cleaned_data.get("medication")
+        med = next((m for m in self.medications if str(m.id) == wanted), None)
+        if med is None:
+            raise ValidationError({"medication": [message]})
+        med.patient = self.patient
+        return med
+
+
+def _bound_form(
+    form_key: str, request: HttpRequest, patient: Patient, episodes: list[Episode]
+) -> tuple[Any, list[Medication]]:
+    """The form the chart posted, bound (404 for a form the chart has not)."""
+    post = request.POST
+    if form_key in EPISODE_FACT_FORMS:
+        form_class = EPISODE_FACT_FORMS[form_key][0]
+        return form_class(post, episodes=episodes, prefix=form_key), []
+    simple = {"medication": MedicationForm, "death": DeathForm, "dxa": BoneDensityForm}
+    if form_key in simple:
+        return simple[form_key](post, prefix=form_key), []
+    alive = Medication.objects.alive().filter(patient=patient)
+    if form_key == "medication_stop":
+        meds = list(alive)
+        return MedicationStopForm(post, prefix=form_key, medications=meds), meds
+    if form_key == "medication_verify":
+        meds = list(alive.filter(unverified=True))
+        return MedicationVerifyForm(post, prefix=form_key, medications=meds), meds
+    raise Http404("Unknown form")
+
+
+# Each saver records one kind of fact and answers (key of the new timeline
+# entry or "", what the confirmation calls it).
+def _save_episode_fact(entry: _Entry, form_key: str) -> tuple[str, str]:
+    _form_class, kind, label = EPISODE_FACT_FORMS[form_key]
+    wanted = entry.form.cleaned_data.get("episode")
+    chosen = next((e for e in entry.episodes if str(e.id) == wanted), None)
+    if chosen is None:
+        raise ValidationError({"episode": ["Choose an open episode of this patient."]})
+    chosen.clinic = entry.patient.clinic
+    created = fact_record(
+        episode=chosen,
+        kind=kind,
+        data=entry.form.fact_data(),
+        now=entry.now,
+        actor_id=entry.actor_id,
+    )
+    return f"{kind}:{created.id}", label
+
+
+def _save_medication(entry: _Entry, _key: str) -> tuple[str, str]:
+    created = medication_record(
+        patient=entry.patient,
+        data=entry.form.data_for_service(),
+        now=entry.now,
+        actor_id=entry.actor_id,
+    )
+    return f"medication:{created.id}", f"{code_label(created.drug)} start"
+
+
+def _save_medication_stop(entry: _Entry, _key: str) -> tuple[str, str]:
+    med = entry.chosen_medication("Choose a medication that is still active.")
+    medication_update(
+        medication=med,
+        data={"stop_date": entry.form.cleaned_data.get("stop_date")},
+        now=entry.now,
+        actor_id=entry.actor_id,
+    )
+    return "", f"{code_label(med.drug)} stop"
+
+
+def _save_medication_verify(entry: _Entry, _key: str) -> tuple[str, str]:
+    med = entry.chosen_medication("Choose an imported medication that is not yet verified.")
+    medication_verify(medication=med, actor=entry.request.user, now=entry.now)
+    return "", f"Medication {med.drug.replace('_', ' ')} verified"
+
+
+def _save_death(entry: _Entry, _key: str) -> tuple[str, str]:
+    patient_record_death(
+        patient=entry.patient,
+        deceased_date=entry.form.cleaned_data.get("deceased_date"),
+        actor=entry.request.user,
+        now=entry.now,
+    )
+    return "", "Date of death"
+
+
+def _save_dxa(entry: _Entry, _key: str) -> tuple[str, str]:
+    created = bone_density_record(
+        patient=entry.patient,
+        data=entry.form.data_for_service(),
+        now=entry.now,
+        actor_id=entry.actor_id,
+    )
+    return f"dxa:{created.id}", "DXA"
+
+
+SAVERS: dict[str, Callable[[_Entry, str], tuple[str, str]]] = {
+    **dict.fromkeys(EPISODE_FACT_FORMS, _save_episode_fact),
+    "medication": _save_medication,
+    "medication_stop": _save_medication_stop,
+    "medication_verify": _save_medication_verify,
+    "death": _save_death,
+    "dxa": _save_dxa,
+}
+
+
 @login_required
 @require_POST
 def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> HttpResponse:
@@ -52,98 +176,24 @@ def record_fact(request: HttpRequest, patient_id: uuid.UUID, form_key: str) -> H
     now = timezone.now()
     patient = patient_or_404(request, patient_id)
     audit.note(request, patient_ids=[patient.id], action="patient.record")
-    scope = get_scope(request)
-    if not scope.can_write(patient.clinic_id):
+    if not get_scope(request).can_write(patient.clinic_id):
         return forbidden("Your role in this clinic can read but not record.")
     episodes = list(Episode.objects.active().filter(patient=patient).order_by("-identified_date"))
     ids = [e.id for e in episodes]
-    form: Any
-    description = ""
+    form, medications = _bound_form(form_key, request, patient, episodes)
+    form.is_valid()
     before = episode_snapshot(ids)
+    entry = _Entry(request, patient, episodes, form, now, medications)
     try:
-        if form_key in EPISODE_FACT_FORMS:
-            form_class, kind, label = EPISODE_FACT_FORMS[form_key]
-            form = form_class(request.POST, episodes=episodes, prefix=form_key)
-            form.is_valid()
-            chosen = next(
-                (e for e in episodes if str(e.id) == form.cleaned_data.get("episode")), None
-            )
-            if chosen is None:
-                raise ValidationError({"episode": ["Choose an open episode of this patient."]})
-            chosen.clinic = patient.clinic
-            data = form.fact_data()
-            created: Any = fact_record(
-                episode=chosen, kind=kind, data=data, now=now, actor_id=request.user.pk
-            )
-            new_key = f"{kind}:{created.id}"
-            description = label
-        elif form_key == "medication":
-            form = MedicationForm(request.POST, prefix=form_key)
-            form.is_valid()
-            created = medication_record(
-                patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
-            )
-            new_key = f"medication:{created.id}"
-            description = f"{code_label(created.drug)} start"
-        elif form_key == "medication_stop":
-            meds = list(Medication.objects.alive().filter(patient=patient))
-            form = MedicationStopForm(request.POST, prefix=form_key, medications=meds)
-            form.is_valid()
-            med = next((m for m in meds if str(m.id) == form.cleaned_data.get("medication")), None)
-            if med is None:
-                raise ValidationError({"medication": ["Choose a medication that is still active."]})
-            med.patient = patient
-            medication_update(
-                medication=med,
-                data={"stop_date": form.cleaned_data.get("stop_date")},
-                now=now,
-                actor_id=request.user.pk,
-            )
-            new_key = ""
-            description = f"{code_label(med.drug)} stop"
-        elif form_key == "medication_verify":
-            meds = list(Medication.objects.alive().filter(patient=patient, unverified=True))
-            form = MedicationVerifyForm(request.POST, prefix=form_key, medications=meds)
-            form.is_valid()
-            med = next((m for m in meds if str(m.id) == form.cleaned_data.get("medication")), None)
-            if med is None:
-                raise ValidationError(
-                    {"medication": ["Choose an imported medication that is not yet verified."]}
-                )
-            med.patient = patient
-            medication_verify(medication=med, actor=request.user, now=now)
-            new_key = ""
-            description = f"Medication {med.drug.replace('_', ' ')} verified"
-        elif form_key == "death":
-            form = DeathForm(request.POST, prefix=form_key)
-            form.is_valid()
-            patient_record_death(
-                patient=patient,
-                deceased_date=form.cleaned_data.get("deceased_date"),
-                actor=request.user,
-                now=now,
-            )
-            new_key = ""
-            description = "Date of death"
-        elif form_key == "dxa":
-            form = BoneDensityForm(request.POST, prefix=form_key)
-            form.is_valid()
-            created = bone_density_record(
-                patient=patient, data=form.data_for_service(), now=now, actor_id=request.user.pk
-            )
-            new_key = f"dxa:{created.id}"
-            description = "DXA"
+        new_key, description = SAVERS[form_key](entry, form_key)
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, ValidationError):
+            apply_errors(form, exc)
         else:
-            raise Http404("Unknown form")
-    except ValidationError as exc:
-        apply_errors(form, exc)
+            form.add_error(None, exc.message)
+        status = 422 if isinstance(exc, ValidationError) else 409
         return render_patient(
-            request, patient, now, bound={form_key: form}, open_form=form_key, status=422
-        )
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        return render_patient(
-            request, patient, now, bound={form_key: form}, open_form=form_key, status=409
+            request, patient, now, bound={form_key: form}, open_form=form_key, status=status
         )
     # The services re-evaluated on commit (no request-wide transaction), so
     # the snapshot after is the new state.
