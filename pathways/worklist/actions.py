@@ -8,7 +8,7 @@ to the worklist.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -62,6 +62,8 @@ ACTIONS = (
     "reopen",
     "undo",
 )
+
+
 # One click snoozes: (value, button label, days, months).
 def _task_or_404(request: HttpRequest, task_id: uuid.UUID) -> FollowUpTask:
     # Any of the user's clinics, whatever the switcher shows.
@@ -80,7 +82,7 @@ def _render_row(
     action: str = "",
     message: str = "",
     undo: bool = False,
-    now: Any,
+    now: datetime,
 ) -> HttpResponse:
     context = _row_context(request, task, now=now, errors=errors, action=action, message=message)
     context["undo"] = undo
@@ -91,7 +93,7 @@ def _row_context(
     request: HttpRequest,
     task: FollowUpTask,
     *,
-    now: Any,
+    now: datetime,
     errors: dict[str, list[str]] | None = None,
     action: str = "",
     message: str = "",
@@ -132,7 +134,9 @@ def _who(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
 
 
-def _act(request: HttpRequest, task: FollowUpTask, action: str, now: Any) -> tuple[Any, str]:
+def _act(
+    request: HttpRequest, task: FollowUpTask, action: str, now: datetime
+) -> tuple[FollowUpTask, str]:
     """Call the service of one action; return the task and what to tell the person."""
     post = request.POST
     actor = request.user
@@ -233,7 +237,7 @@ def task_action(request: HttpRequest, task_id: uuid.UUID, action: str) -> HttpRe
 def _respond_error(
     request: HttpRequest,
     task: FollowUpTask,
-    now: Any,
+    now: datetime,
     action: str,
     status: int,
     errors: dict[str, list[str]],
