@@ -61,10 +61,10 @@ def test_every_rule_of_every_registered_version_is_listed():
     assert built[0].newest and not any(v.newest for v in built[1:])
 
 
-def test_every_rules_module_in_the_engine_is_imported_so_it_registers():
-    modules = {p.stem for p in (ROOT / "pathways" / "engine").glob("rules_v*.py")}
-    assert "rules_v1" in modules
-    assert set(catalogue._import_rule_modules()) == modules
+def test_every_version_package_in_the_engine_is_registered():
+    packages = {p.parent.name for p in (ROOT / "pathways" / "engine").glob("v*/__init__.py")}
+    assert {"v1", "v2"} <= packages
+    assert {rs.version for rs in catalogue.registered_rulesets()} == packages
 
 
 def test_a_newly_registered_version_appears_and_takes_the_bare_anchors(monkeypatch):

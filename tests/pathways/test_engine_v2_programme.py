@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pathways.engine import MedicationFact
 from pathways.engine.dates import add_days, add_months
-from pathways.engine.v2.programme_rules import shown_fall
+from pathways.engine.v2.dxa import shown_fall
 from tests.pathways.test_engine_support import (
     ID,
     cancelled,
