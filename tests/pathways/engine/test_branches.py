@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     cancelled,
     clear,
