@@ -1,4 +1,5 @@
-"""Derived facts of one episode as of one date, computed once per evaluation.
+"""Derived facts of one episode (or of a patient's programme) as of one date,
+computed once per evaluation.
 
 Every comparison of a date with ``as_of`` goes through ``reached()``: a date
 not reached yet is remembered, and the smallest such date is the episode's
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from operator import attrgetter
-from typing import Any
+from typing import TypeVar
 
 from pathways.engine.dates import add_months
 from pathways.engine.facts import (
@@ -22,6 +23,7 @@ from pathways.engine.facts import (
     MedicationFact,
     ObservationFact,
     ProcedureFact,
+    ProgrammeFacts,
 )
 
 BISPHOSPHONATES = frozenset({"alendronate", "risedronate", "ibandronate", "zoledronic_acid"})
@@ -76,6 +78,7 @@ def fmt_value(value: float | bool) -> str:
     return f"{value:g}"
 
 
+_Row = TypeVar("_Row")
 _OBS_DATE = attrgetter("effective_date")
 _OBS_ORDER = attrgetter("effective_date", "id")
 _DONE_DATE = attrgetter("performed_date")
@@ -86,12 +89,12 @@ _START_ORDER = attrgetter("start_date", "id")
 
 
 def _as_of(
-    rows: tuple[Any, ...],
-    dated: Callable[[Any], date],
-    order: Callable[[Any], Any],
+    rows: tuple[_Row, ...],
+    dated: Callable[[_Row], date],
+    order: Callable[[_Row], tuple[date, str] | tuple[date, str, str]],
     as_of: date,
     later: list[date],
-) -> list[Any]:
+) -> list[_Row]:
     """The rows dated on or before ``as_of``, in date order; the dates of the
     others go to ``later``."""
     out = []
@@ -344,3 +347,32 @@ def years_between(start: date, end: date) -> float:
         months -= 1
     rest = (end - add_months(start, months)).days
     return months / 12 + rest / 365.25
+
+
+class ProgrammeContext(Context):
+    """The derived facts of a patient's programme: every episode, the drugs,
+    the DXAs and the programme's own tasks, as of one date."""
+
+    def __init__(self, facts: ProgrammeFacts, as_of: date) -> None:
+        episodes = sorted(facts.episodes, key=lambda e: (e.identified_date, e.episode_id))
+        first = episodes[0].identified_date if episodes else facts.entered_on
+        super().__init__(
+            EpisodeFacts(
+                episode_id=f"programme:{facts.patient_id}",
+                levels=(),
+                onset_date=first,
+                identified_date=first,
+                recorded_on=facts.entered_on,
+                medications=facts.medications,
+                bone_density=facts.bone_density,
+                tasks=facts.tasks,
+            ),
+            as_of,
+        )
+        self.first_identified = first
+        self.entered_on = facts.entered_on
+        # A replay of the past must not see a fracture identified later.
+        self.episodes = [e for e in episodes if e.identified_date <= as_of]
+        later = [e.identified_date for e in episodes if e.identified_date > as_of]
+        if later:
+            self.watch(min(later))

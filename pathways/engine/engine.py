@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.context import Context
-from pathways.engine.facts import EpisodeFacts
+from pathways.engine.facts import EpisodeFacts, ExistingTask
 from pathways.engine.result import Evaluation, TaskSpec
 from pathways.engine.ruleset import Planned, Rule, RuleSet
 
@@ -71,8 +71,6 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     branch, branch_cause, branch_since = ruleset.branch(ctx)
     expiry = ctx.twelve_months
     suppressed = ruleset.suppressed_in_branch if branch else frozenset()
-    in_programme = facts.in_programme
-    owns_patient_rules = facts.owns_patient_rules
     stored = ctx.tasks
 
     tasks: list[TaskSpec] = []
@@ -81,35 +79,22 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     why_not: dict[str, str] = {}
     for rf in rule_facts(ruleset):
         code = rf.code
-        if rf.patient_level:
-            if in_programme:
-                why_not[code] = "continued in the patient's programme"
+        if rf.patient_level or code in suppressed:
+            skipped = _not_planned(rf, facts, suppressed, branch)
+            if skipped:
+                why_not[code] = skipped
                 continue
-            if not owns_patient_rules:
-                why_not[code] = "kept on the patient's most recent open episode"
-                continue
-        if code in suppressed:
-            why_not[code] = f"not raised in the {branch.replace('_', ' ')} branch"
-            continue
         plan = rf.planner(ctx, rf.rule)
         occurrences = plan.occurrences
         if not occurrences:
             why_not[code] = plan.why_not or "no longer applies"
             continue
         if rf.expires and not rf.raises_after_expiry:
-            # An expired rule raises nothing new: an occurrence that would
-            # first appear on or after the 12-month expiry is not raised at
-            # all (rather than raised already missed, which would count
-            # work nobody ever expected).
-            last_due = expiry + rf.lead_delta
-            if len(occurrences) == 1:
-                occurrences = occurrences if occurrences[0].due < last_due else ()
-            else:
-                occurrences = tuple(p for p in occurrences if p.due < last_due)
+            occurrences = _before_expiry(occurrences, expiry + rf.lead_delta)
             if not occurrences:
                 why_not[code] = f"expired 12 months after identification ({expiry})"
         for planned in occurrences:
-            spec = _settle(ctx, rf, planned, expiry)
+            spec = settle(ctx, rf, planned, expiry)
             key = (code, spec.occurrence)
             planned_keys.add(key)
             if spec.status == "open":
@@ -124,14 +109,7 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
             # updates its due date instead of leaving it stale.
             tasks.append(spec)
 
-    # Sorted: the result must not depend on the order the rows were loaded in.
-    cancel = tuple(
-        sorted(
-            (t.rule, t.occurrence, f"No longer applies: {why_not.get(t.rule, 'the facts changed')}")
-            for t in facts.tasks
-            if t.status == "open" and (t.rule, t.occurrence) not in planned_keys
-        )
-    )
+    cancel = cancellations(facts.tasks, planned_keys, why_not)
     phase, cause, since = ruleset.phase(ctx, branch, branch_cause, branch_since)
     flags = ruleset.flags(ctx)
     return Evaluation(
@@ -147,7 +125,50 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     )
 
 
-def _settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> TaskSpec:
+def _not_planned(
+    rf: _RuleFacts, facts: EpisodeFacts, suppressed: frozenset[str], branch: str
+) -> str:
+    """Why an episode does not plan the rule at all ("" when it does)."""
+    if rf.patient_level:
+        if facts.in_programme:
+            return "continued in the patient's programme"
+        if not facts.owns_patient_rules:
+            return "kept on the patient's most recent open episode"
+    if rf.code in suppressed:
+        return f"not raised in the {branch.replace('_', ' ')} branch"
+    return ""
+
+
+def _before_expiry(occurrences: tuple[Planned, ...], last_due: date) -> tuple[Planned, ...]:
+    """An expired rule raises nothing new: an occurrence that would first
+    appear on or after the 12-month expiry is not raised at all (rather than
+    raised already missed, which would count work nobody ever expected)."""
+    if len(occurrences) == 1:
+        return occurrences if occurrences[0].due < last_due else ()
+    return tuple(p for p in occurrences if p.due < last_due)
+
+
+def cancellations(
+    stored: tuple[ExistingTask, ...], planned_keys: set[tuple[str, int]], why_not: dict[str, str]
+) -> tuple[tuple[str, int, str], ...]:
+    """Open tasks no occurrence was planned for, with the reason. Sorted: the
+    result must not depend on the order the rows were loaded in."""
+    return tuple(
+        sorted(
+            (t.rule, t.occurrence, f"No longer applies: {why_not.get(t.rule, 'the facts changed')}")
+            for t in stored
+            if t.status == "open" and (t.rule, t.occurrence) not in planned_keys
+        )
+    )
+
+
+def cancel_open(stored: tuple[ExistingTask, ...], reason: str) -> tuple[tuple[str, int, str], ...]:
+    """Every open task, cancelled with one reason (a closed episode, a deceased
+    patient, an ended programme)."""
+    return tuple(sorted((t.rule, t.occurrence, reason) for t in stored if t.status == "open"))
+
+
+def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> TaskSpec:
     code, occurrence, due = rf.code, planned.occurrence, planned.due
     priority = planned.priority or rf.priority
     triggers = planned.triggers
@@ -203,13 +224,7 @@ def _deceased(facts: EpisodeFacts, ctx: Context) -> Evaluation:
     """A deceased patient raises nothing; open tasks close as cancelled
     (pathway-spec V2.4)."""
     died = facts.deceased_on
-    cancel = tuple(
-        sorted(
-            (t.rule, t.occurrence, f"Patient deceased ({died})")
-            for t in facts.tasks
-            if t.status == "open"
-        )
-    )
+    cancel = cancel_open(facts.tasks, f"Patient deceased ({died})")
     return Evaluation(
         phase="closed",
         phase_cause=f"patient deceased on {died}",
@@ -223,13 +238,7 @@ def _deceased(facts: EpisodeFacts, ctx: Context) -> Evaluation:
 
 def _closed(facts: EpisodeFacts, ctx: Context) -> Evaluation:
     reason = facts.close_reason.replace("_", " ") or "closed"
-    cancel = tuple(
-        sorted(
-            (t.rule, t.occurrence, f"Episode closed: {reason}")
-            for t in facts.tasks
-            if t.status == "open"
-        )
-    )
+    cancel = cancel_open(facts.tasks, f"Episode closed: {reason}")
     return Evaluation(
         phase="closed",
         phase_cause=f"closed by a person: {reason}",

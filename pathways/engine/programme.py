@@ -9,42 +9,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pathways.engine.context import Context
+from pathways.engine.context import Context, ProgrammeContext
 from pathways.engine.dates import add_months
-from pathways.engine.engine import _settle, evaluate, rule_facts
+from pathways.engine.engine import cancel_open, cancellations, evaluate, rule_facts, settle
 from pathways.engine.facts import EpisodeFacts, ProgrammeFacts
 from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
 from pathways.engine.ruleset import RuleSet
-
-
-class ProgrammeContext(Context):
-    """The derived facts of a patient's programme: every episode, the drugs,
-    the DXAs and the programme's own tasks, as of one date."""
-
-    def __init__(self, facts: ProgrammeFacts, as_of: date) -> None:
-        episodes = sorted(facts.episodes, key=lambda e: (e.identified_date, e.episode_id))
-        first = episodes[0].identified_date if episodes else facts.entered_on
-        super().__init__(
-            EpisodeFacts(
-                episode_id=f"programme:{facts.patient_id}",
-                levels=(),
-                onset_date=first,
-                identified_date=first,
-                recorded_on=facts.entered_on,
-                medications=facts.medications,
-                bone_density=facts.bone_density,
-                tasks=facts.tasks,
-            ),
-            as_of,
-        )
-        self.programme = facts
-        self.first_identified = first
-        self.entered_on = facts.entered_on
-        # A replay of the past must not see a fracture identified later.
-        self.episodes = [e for e in episodes if e.identified_date <= as_of]
-        later = [e.identified_date for e in episodes if e.identified_date > as_of]
-        if later:
-            self.watch(min(later))
 
 
 def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
@@ -63,12 +33,9 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
     ctx = ProgrammeContext(facts, as_of)
     ended = _ended_reason(facts, ctx)
     if ended:
-        cancel = tuple(
-            sorted((t.rule, t.occurrence, ended) for t in facts.tasks if t.status == "open")
-        )
         return Evaluation(
             phase="ended", phase_cause=ended, phase_since=facts.ended_on or as_of, tasks=(),
-            projected=(), cancel=cancel, next_review=None,
+            projected=(), cancel=cancel_open(facts.tasks, ended), next_review=None,
         )  # fmt: skip
 
     tasks: list[TaskSpec] = []
@@ -84,7 +51,7 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
         if not plan.occurrences:
             why_not[rule.code] = plan.why_not or "no longer applies"
             continue
-        specs = [_settle(ctx, rf, planned, expiry) for planned in plan.occurrences]
+        specs = [settle(ctx, rf, planned, expiry) for planned in plan.occurrences]
         specs = _late_entry(specs, facts.entered_on, ctx)
         for spec in specs:
             existing = ctx.tasks.get(spec.key)
@@ -105,13 +72,7 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
                 projected.append(spec)
             else:
                 tasks.append(spec)
-    cancel = tuple(
-        sorted(
-            (t.rule, t.occurrence, f"No longer applies: {why_not.get(t.rule, 'the facts changed')}")
-            for t in facts.tasks
-            if t.status == "open" and (t.rule, t.occurrence) not in planned_keys
-        )
-    )
+    cancel = cancellations(facts.tasks, planned_keys, why_not)
     return Evaluation(
         phase="active",
         phase_cause=f"programme since the fracture of {ctx.first_identified}",
@@ -136,9 +97,7 @@ def _ended_reason(facts: ProgrammeFacts, ctx: Context) -> str:
 LATE_RECORD_MONTHS = 12
 
 
-def _late_entry(
-    specs: list[TaskSpec], entered_on: date, ctx: ProgrammeContext
-) -> list[TaskSpec]:
+def _late_entry(specs: list[TaskSpec], entered_on: date, ctx: ProgrammeContext) -> list[TaskSpec]:
     """Programme work long overdue when the record entered is raised once,
     on the entry day (V2.4: "never done since 1997"), not years overdue.
 

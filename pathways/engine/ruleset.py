@@ -25,6 +25,14 @@ FlagsFn = Callable[["Context"], tuple[str, ...]]
 DEFAULT_GRACE_DAYS = 7
 DEFAULT_LEAD_DAYS = 14
 
+# The phases an open episode stands in (pathway-spec "Phase"): the main line
+# and the two side branches. A rule names the phases its tasks are worked in.
+MAIN_PHASES = frozenset({"triage", "acute", "conservative", "augmentation_review", "bone_health"})
+BRANCH_PHASES = frozenset({"surgical", "pathologic_workup"})
+OPEN_PHASES = MAIN_PHASES | BRANCH_PHASES
+# Before bone health: where the acute and conservative rules are worked.
+EARLY_PHASES = frozenset({"triage", "acute", "conservative", "augmentation_review"})
+
 
 @dataclass(slots=True, unsafe_hash=True)
 class Planned:
@@ -62,7 +70,7 @@ class Rule:
     title: str
     guidance: str
     seed_refs: tuple[str, ...]
-    # triage | branch | acute | conservative | bone_health
+    # triage | branch | acute | conservative | bone_health | programme (v2)
     group: str
     # Phases in which the rule's tasks are worked (the spec's "phase(s)",
     # shown in the rule catalogue). Raising is decided by the trigger, the
@@ -105,10 +113,6 @@ class Rule:
     @property
     def effective_lead(self) -> int:
         return 0 if self.priority == "urgent" else self.lead_days
-
-    @property
-    def scope(self) -> str:
-        return "patient" if self.patient_level else "episode"
 
 
 def _no_flags(ctx: Context) -> tuple[str, ...]:

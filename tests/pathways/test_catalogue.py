@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pathways import catalogue
+from pathways.catalogue import seeds, words
 from pathways.engine import RULESETS, RuleSet, get_ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def test_every_rule_of_every_registered_version_is_listed():
     for version, rs in zip(built, reversed(registered), strict=True):
         assert [e.code for e in version.rules] == [r.code for r in rs.rules]
         for entry, rule in zip(version.rules, rs.rules, strict=True):
-            assert entry.title == catalogue.sentence(rule.title)
+            assert entry.title == words.sentence(rule.title)
             assert entry.anchor == f"{rs.version}-{rule.code}"
             assert (entry.offset_days, entry.offset_months, entry.recurs_months) == (
                 rule.offset_days,
@@ -61,10 +62,10 @@ def test_every_rule_of_every_registered_version_is_listed():
     assert built[0].newest and not any(v.newest for v in built[1:])
 
 
-def test_every_rules_module_in_the_engine_is_imported_so_it_registers():
-    modules = {p.stem for p in (ROOT / "pathways" / "engine").glob("rules_v*.py")}
-    assert "rules_v1" in modules
-    assert set(catalogue._import_rule_modules()) == modules
+def test_every_version_package_in_the_engine_is_registered():
+    packages = {p.parent.name for p in (ROOT / "pathways" / "engine").glob("v*/__init__.py")}
+    assert {"v1", "v2"} <= packages
+    assert {rs.version for rs in catalogue.registered_rulesets()} == packages
 
 
 def test_a_newly_registered_version_appears_and_takes_the_bare_anchors(monkeypatch):
@@ -126,7 +127,7 @@ def test_every_seed_citation_resolves_to_an_existing_seed_line():
     ],
 )
 def test_a_citation_quotes_the_lines_it_names(ref, numbers, problem):
-    citation = catalogue.cite(ref, catalogue.load_seeds())
+    citation = seeds.cite(ref, seeds.load_seeds())
     assert [line.number for line in citation.lines] == numbers
     assert citation.problem == problem
     if not problem:
@@ -134,15 +135,15 @@ def test_a_citation_quotes_the_lines_it_names(ref, numbers, problem):
 
 
 def test_a_cited_line_is_quoted_without_its_bullet():
-    citation = catalogue.cite("004:85", catalogue.load_seeds())
+    citation = seeds.cite("004:85", seeds.load_seeds())
     assert citation.lines[0].text.startswith("Prescribe for 3-5 years initially")
     assert citation.line_label == "line 85"
-    assert catalogue.cite("004:64-68", catalogue.load_seeds()).line_label == "lines 64\u201368"
-    assert catalogue.cite("004:20,26", catalogue.load_seeds()).line_label == "lines 20, 26"
+    assert seeds.cite("004:64-68", seeds.load_seeds()).line_label == "lines 64\u201368"
+    assert seeds.cite("004:20,26", seeds.load_seeds()).line_label == "lines 20, 26"
 
 
 def test_guidelines_are_named_by_their_first_line():
-    names = {n: s.guideline for n, s in catalogue.load_seeds().items()}
+    names = {n: s.guideline for n, s in seeds.load_seeds().items()}
     assert names["004"] == "Best treatment for a spine fracture in osteoporosis"
     assert names["002"] == "Treatment for vertebral compression fractures"
     for name in names.values():
@@ -184,7 +185,7 @@ def test_an_anchor_the_catalogue_has_no_words_for_is_shown_as_written():
     rule = dataclasses.replace(
         get_ruleset("v1").get("renal_function"), anchor="cumulative_exposure", offset_days=1
     )
-    assert catalogue.due_text(rule) == "12 months and 1 day after cumulative exposure"
+    assert words.due_text(rule) == "12 months and 1 day after cumulative exposure"
 
 
 def test_what_a_reader_sees_is_plain_english():

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from pathways import catalogue
+from pathways.catalogue.words import sentence
 from pathways.templatetags.vcftrack_web import task_rule_url
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def test_the_page_lists_every_rule_of_every_version(alice, login, django_assert_
         assert f'id="version-{rs.version}"' in html
         for rule in rs.rules:
             shown = article(html, f"{rs.version}-{rule.code}")
-            assert escape(catalogue.sentence(rule.title)) in shown
+            assert escape(sentence(rule.title)) in shown
     # Each code answers to #<code> exactly once, on the newest version that has it.
     codes = {e.code for v in built for e in v.rules}
     for code in codes:

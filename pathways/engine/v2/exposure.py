@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from pathways.engine.context import ANTI_OSTEOPOROSIS, BISPHOSPHONATES, Context
+from pathways.engine.context import ANTI_OSTEOPOROSIS, Context
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.facts import MedicationFact
 
@@ -113,7 +113,3 @@ def date_exposure_reaches(meds: Iterable[MedicationFact], years: float, as_of: d
             return start + timedelta(days=need - total)
         total += (end - start).days
     return None
-
-
-def bisphosphonates(ctx: Context) -> list[MedicationFact]:
-    return ctx.meds(BISPHOSPHONATES)

@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from pathways.engine.context import AUGMENTATION, Context, Trigger
-from pathways.engine.rules_v1 import pathologic_confirmed
-from pathways.engine.v2.episode_rules import (
-    early_augmentation_triggers,
-    malignancy_suspected,
-    surgical_urgent_triggers,
-)
+from pathways.engine.v1.branches import pathologic_confirmed
+from pathways.engine.v2.branches import malignancy_suspected, surgical_urgent_triggers
+from pathways.engine.v2.conservative import early_augmentation_triggers
 
 CONSULTS = ("surgical_consult_urgent", "surgical_consult")
 
@@ -57,8 +54,15 @@ def branch(ctx: Context) -> tuple[str, str, date]:
 
 
 def phase(ctx: Context, branch_name: str, cause: str, since: date) -> tuple[str, str, date]:
+    """The first that holds, in this order: the side branch; a surgery or an
+    augmentation done; the 3-month review's outcome (or the 12-month mark);
+    then the early phases by day count and triggers."""
     if branch_name:
         return branch_name, cause, since
+    return _treated(ctx) or _reviewed(ctx) or _early(ctx)
+
+
+def _treated(ctx: Context) -> tuple[str, str, date] | None:
     for code in CONSULTS:
         for closed_on, outcome in _consult_outcomes(ctx, code):
             if outcome == "surgery_done":
@@ -77,6 +81,10 @@ def phase(ctx: Context, branch_name: str, cause: str, since: date) -> tuple[str,
             f"{augmented.kind} performed on {augmented.performed_date}",
             augmented.performed_date,
         )
+    return None
+
+
+def _reviewed(ctx: Context) -> tuple[str, str, date] | None:
     review = ctx.person_closed("augmentation_review_3m")
     if review is not None and review.outcome == "refer_surgery":
         consult = _consult_outcomes(ctx, "surgical_consult")
@@ -99,6 +107,10 @@ def phase(ctx: Context, branch_name: str, cause: str, since: date) -> tuple[str,
             "augmentation offered at the 3-month review; awaiting the procedure",
             review.closed_on or ctx.as_of,
         )
+    return None
+
+
+def _early(ctx: Context) -> tuple[str, str, date]:
     if ctx.reached(ctx.three_months):
         return "augmentation_review", "3-month review due", ctx.three_months
     early = ctx.person_closed("augmentation_consider_early")

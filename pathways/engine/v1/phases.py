@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from pathways.engine.context import AUGMENTATION, Context
-from pathways.engine.rules_v1 import (
-    early_augmentation_triggers,
+from pathways.engine.v1.branches import (
     malignancy_suspected,
     pathologic_confirmed,
     surgical_urgent_triggers,
 )
+from pathways.engine.v1.conservative import early_augmentation_triggers
 
 
 def branch(ctx: Context) -> tuple[str, str, date]:
@@ -73,8 +73,9 @@ def phase(
 
 
 def triage_clear(ctx: Context) -> bool:
+    deficit = ctx.latest("neuro_deficit")
     neuro_ok = ctx.facts.neuro_status == "intact" or (
-        ctx.latest("neuro_deficit") is not None and ctx.latest("neuro_deficit").value is False  # type: ignore[union-attr]
+        deficit is not None and deficit.value is False
     )
     red = ctx.person_closed("red_flag_screen")
     screen = ctx.latest("malignancy_suspected")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from pathways.engine.dates import add_months
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     cancelled,
     clear,
@@ -22,7 +22,7 @@ from tests.pathways.test_engine_support import (
     planned,
     task,
 )
-from tests.pathways.v2_support import V2, episode, run
+from tests.pathways.engine.v2_support import V2, episode, run
 
 ONSET = date(2026, 2, 25)
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from pathways.engine import MedicationFact
 from pathways.engine.dates import add_days, add_months
-from pathways.engine.v2.programme_rules import shown_fall
-from tests.pathways.test_engine_support import (
+from pathways.engine.v2.dxa import shown_fall
+from tests.pathways.engine.support import (
     ID,
     cancelled,
     clear,
@@ -24,7 +24,7 @@ from tests.pathways.test_engine_support import (
     planned,
     task,
 )
-from tests.pathways.v2_support import episode, persist_programme, programme, run, runp
+from tests.pathways.engine.v2_support import episode, persist_programme, programme, run, runp
 
 
 def statuses(ev: object, rule: str) -> list[str]:
@@ -109,8 +109,8 @@ def test_a_fracture_on_treatment_raises_a_treatment_failure_review() -> None:
 
 
 def test_v1_episodes_in_a_programme_hand_over_their_programme_rules() -> None:
-    from tests.pathways.test_engine_support import episode as v1_episode
-    from tests.pathways.test_engine_support import run as run_v1
+    from tests.pathways.engine.support import episode as v1_episode
+    from tests.pathways.engine.support import run as run_v1
 
     old = v1_episode(meds=[med("alendronate", ID)], tasks=[task("bmd_dxa")])
     from dataclasses import replace

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.dates import add_months
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     RULESET,
     cancelled,

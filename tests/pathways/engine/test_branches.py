@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     cancelled,
     clear,
@@ -182,7 +182,7 @@ def test_workup_is_due_on_day_7_when_suspected_during_the_first_week() -> None:
 
 
 def test_workup_suspected_after_day_7_is_due_the_day_it_arises() -> None:
-    # Never due before the suspicion existed (documented in rules_v1.branch_due).
+    # Never due before the suspicion existed (documented in v1.branches.branch_due).
     facts = episode(observations=[clear(), obs("malignancy_suspected", True, day(30))])
     assert get(run(facts, day(29)), "malignancy_workup") is None
     ev = run(facts, day(30))

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from pathways.engine import Evaluation
 from pathways.engine.dates import add_months
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     clear,
     day,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from pathways.engine.dates import add_months
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     cancelled,
     clear,

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from pathways.engine.dates import add_months
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     cancelled,
     clear,

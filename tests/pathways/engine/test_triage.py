@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.pathways.test_engine_support import (
+from tests.pathways.engine.support import (
     ID,
     cancelled,
     clear,

@@ -24,7 +24,7 @@ from pathways.engine import (
     evaluate,
 )
 from pathways.engine.v1 import V1
-from tests.pathways.test_engine_support import RULESET, persist
+from tests.pathways.engine.support import RULESET, persist
 
 CODES = RULESET.codes
 LEVELS = ["T11", "T12", "L1", "L2", "L3", "L4", "L5"]

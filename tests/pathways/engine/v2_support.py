@@ -18,7 +18,7 @@ from pathways.engine import (
     evaluate_programme,
     get_ruleset,
 )
-from tests.pathways.test_engine_support import episode as v1_episode
+from tests.pathways.engine.support import episode as v1_episode
 
 V2 = get_ruleset("v2")
 
