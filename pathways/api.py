@@ -289,7 +289,7 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
     @action(detail=True, methods=["get"])
     def fhir(self, request: Request, pk: str | None = None) -> Response:
         """The episode as a FHIR R4 Bundle (Patient, EpisodeOfCare, Condition, ...)."""
-        from pathways.fhir.export import episode_bundle
+        from pathways.interop.fhir.export import episode_bundle
 
         episode = self.get_object()
         return Response(episode_bundle(episode, now=self.now))

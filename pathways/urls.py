@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from pathways import views
+from pathways.dashboard import views as dashboard_views
 from pathways.worklist import actions as task_views
 from pathways.worklist import views as worklist_views
 
@@ -13,8 +14,10 @@ urlpatterns: list[URLPattern] = [
     path("tasks/<uuid:task_id>/actions/", task_views.task_actions, name="task_actions"),
     path("tasks/<uuid:task_id>/<slug:action>/", task_views.task_action, name="task_action"),
     path("rules/", views.rule_catalogue, name="rule_catalogue"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path(
-        "dashboard/indicators/<slug:code>/", views.indicator_drilldown, name="indicator_drilldown"
+        "dashboard/indicators/<slug:code>/",
+        dashboard_views.indicator_drilldown,
+        name="indicator_drilldown",
     ),
 ]

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from django.db import models
+from django.db.models import Q
 
 
 class Role(models.TextChoices):
@@ -82,3 +84,16 @@ def role_in(user: Any, clinic_id: uuid.UUID) -> str | None:
 
 def can_write(user: Any, clinic_id: uuid.UUID) -> bool:
     return may_write(role_in(user, clinic_id))
+
+
+def per_clinic_day(
+    clinic_ids: Iterable[uuid.UUID], todays: dict[uuid.UUID, date], build: Callable[[date], Q]
+) -> Q:
+    """Rows of the given clinics, each tested against its own clinic's date:
+    ``clinic_id = c AND build(todays[c])`` for each clinic, OR'ed (a filter
+    that matches nothing when there is no clinic). Clinics may be in
+    different zones, so "due by today" is a different date in each."""
+    q = Q(pk__in=[])
+    for cid in clinic_ids:
+        q |= Q(clinic_id=cid) & build(todays[cid])
+    return q

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from argparse import RawDescriptionHelpFormatter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+
+from pathways.interop.fhir.importer import import_paths
+from patients.models import Clinic
 
 HELP = """\
 Import FHIR R4 Bundles (files, or directories of *.json) into a clinic.
@@ -36,9 +40,7 @@ nothing behind. Dates after the import date are skipped and reported.
 class Command(BaseCommand):
     help = HELP
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
-        from argparse import RawDescriptionHelpFormatter
-
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.formatter_class = RawDescriptionHelpFormatter
         return parser
@@ -59,9 +61,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pathways.fhir.importer import import_paths
-        from patients.models import Clinic
-
         code = options["clinic"]
         if code:
             clinic = Clinic.objects.filter(code=code).first()

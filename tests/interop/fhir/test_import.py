@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from pathways.fhir.importer import import_paths
+from pathways.interop.fhir.importer import import_paths
 from pathways.models import Episode, FollowUpTask, Observation, PhaseTransition
 from patients.models import BoneDensity, Medication, Patient
 
 pytestmark = pytest.mark.django_db
 
 # Real Synthea bundles, kept in the repository (tests/data/synthea/README.md).
-SYNTHEA = Path(__file__).resolve().parents[1] / "data" / "synthea"
+SYNTHEA = Path(__file__).resolve().parents[2] / "data" / "synthea"
 TWYLA = "Twyla_Moen_a3f60302-e902-468f-a683-6373d24fc4fd.json"
 CLORINDA = "Clorinda_Wilkinson_3a77c3ad-6d14-4ec5-ac60-05a01355bb27.json"
 
@@ -327,7 +327,7 @@ def test_command_prints_a_summary_and_fails_on_a_bad_file(clinic_a, tmp_path):
 
 def export_and_import(episode: Any, clinic: Any, now: Any, path: Path, capture: Any) -> Episode:
     """The episode's FHIR export, imported into ``clinic``: the copy."""
-    from pathways.fhir.export import episode_bundle
+    from pathways.interop.fhir.export import episode_bundle
 
     path.write_text(json.dumps(episode_bundle(episode, now=now)), encoding="utf-8")
     with capture(execute=True):

@@ -12,7 +12,8 @@ from datetime import date
 
 import pytest
 
-from pathways import indicators
+from pathways.dashboard.board import dashboard
+from pathways.dashboard.cohort import drilldown
 from pathways.models import Episode
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_treatment_within_16_weeks_numerator_and_denominator(clinic_a, now, make
         now=now,
     )
     make_old_episode(make_episode, recent, "2026-11-01")  # < 16 weeks ago: not eligible
-    board = indicators.dashboard(
+    board = dashboard(
         [clinic_a.id], date(2025, 11, 22), date(2026, 11, 22), date(2026, 11, 22)
     )
     value = next(v for v in board.values if v.indicator.code == "treatment_16w")
@@ -58,7 +59,7 @@ def test_treatment_within_16_weeks_numerator_and_denominator(clinic_a, now, make
     assert value.band == "amber"
     # Median of 20 and 153 days.
     assert board.median_days_to_treatment == (20 + 153) / 2
-    gap = indicators.drilldown(
+    gap = drilldown(
         "treatment_16w",
         "gap",
         [clinic_a.id],
@@ -88,7 +89,7 @@ def test_dxa_and_pathologic_exclusion(clinic_a, now, make_episode, patient):
         now=now,
     )
     make_old_episode(make_episode, other, "2026-06-01", etiology="pathologic_confirmed")
-    board = indicators.dashboard(
+    board = dashboard(
         [clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22)
     )
     dxa = next(v for v in board.values if v.indicator.code == "dxa_12w")
@@ -215,13 +216,13 @@ def test_falls_assessment_and_three_month_review_on_time(clinic_a, bob, now, mak
     )
     for episode in Episode.objects.all():
         episode_evaluate(episode_id=episode.id, now=now)
-    board = indicators.dashboard(
+    board = dashboard(
         [clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22)
     )
     by_code = {v.indicator.code: (v.numerator, v.denominator) for v in board.values}
     assert by_code["falls_12w"] == (1, 2)
     assert by_code["review_3m_on_time"] == (1, 2)
-    gap = indicators.drilldown(
+    gap = drilldown(
         "review_3m_on_time",
         "gap",
         [clinic_a.id],

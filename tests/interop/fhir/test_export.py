@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from pathways.fhir.export import episode_bundle
+from pathways.interop.fhir.export import episode_bundle
 from pathways.models import FollowUpTask
 from pathways.services import (
     episode_close,

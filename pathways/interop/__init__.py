@@ -1,0 +1,1 @@
+"""Interchange with other systems (FHIR R4 today)."""
