@@ -34,6 +34,14 @@ from pathways.selectors import (
     patient_record,
 )
 from pathways.services import episode_create, fact_record, fact_void
+from pathways.services.patient_facts import (
+    bone_density_record,
+    medication_record,
+    medication_update,
+    medication_verify,
+    patient_fact_void,
+    patient_record_death,
+)
 from pathways.views import task_action_context
 from patients.forms import (
     BoneDensityForm,
@@ -45,15 +53,7 @@ from patients.forms import (
     apply_errors,
 )
 from patients.models import BoneDensity, Clinic, Medication, Patient
-from patients.services import (
-    bone_density_record,
-    medication_record,
-    medication_update,
-    medication_verify,
-    patient_create,
-    patient_fact_void,
-    patient_record_death,
-)
+from patients.services import patient_create
 from vcftrack.core import audit
 from vcftrack.core.audit.selectors import recent_for_patient
 from vcftrack.core.errors import DomainError

@@ -459,7 +459,7 @@ class _PatientImport:
             # Already known (perhaps corrected by a person): left alone.
             self.out.unchanged["dates of death"] += 1
             return
-        from patients.services import patient_record_death
+        from pathways.services.patient_facts import patient_record_death
 
         self._write(
             "dates of death",
@@ -516,7 +516,7 @@ class _PatientImport:
         death = patient.deceased_date
         evidence = self.latest_evidence() if meds else {}
         stale_before = add_months(self.today, -UNVERIFIED_AFTER_MONTHS)
-        from patients.services import medication_record
+        from pathways.services.patient_facts import medication_record
 
         for med, drug in meds:
             row_id = ids[id(med)]
@@ -602,7 +602,7 @@ class _PatientImport:
         ids = {id(o): _row_id(self.clinic, "Observation", str(o.get("id"))) for o, _ in bmd}
         existing = set(BoneDensity.objects.filter(id__in=ids.values()).values_list("id", flat=True))
         used_t: set[int] = set()
-        from patients.services import bone_density_record
+        from pathways.services.patient_facts import bone_density_record
 
         for obs, raw_site in bmd:
             row_id = ids[id(obs)]

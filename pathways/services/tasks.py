@@ -18,8 +18,9 @@ from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import _overdue_from, schedule_reevaluation
 from pathways.services.facts import fact_record
+from pathways.services.patient_facts import bone_density_record, medication_record
 from patients.models import Membership
-from patients.services import bone_density_record, check_date, check_text, medication_record
+from patients.services import check_date, check_text
 from patients.sync import stamp
 from vcftrack.core.errors import DomainError, FieldErrors, PermissionDenied
 from vcftrack.core.labels import label
