@@ -160,7 +160,7 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
     def scoped(self) -> QuerySet[Episode]:
         return Episode.objects.filter(clinic_id__in=self.clinic_ids())
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.idempotent(
             request, lambda: self.object_response(self._create(request.data), 201)
         )
@@ -190,7 +190,7 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
         return episode
 
     def update(
-        self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
+        self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
         contract = EpisodeUpdateSerializer
         required = () if partial else required_fields(contract)
@@ -205,10 +205,10 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
             ),
         )
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         def delete(episode: Episode) -> None:
             episode_delete(episode=episode, now=self.now, actor_id=self.request.user.pk)
 

@@ -61,7 +61,7 @@ class FactViewSet(HistoryMixin, ApiViewSet):
     sync_filters = ("episode", "patient")
     episode: Episode
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
         if self.nested:
             episode = (
@@ -167,7 +167,7 @@ class FactWriteViewSet(FactViewSet):
 
     nested = True
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         def handler() -> Response:
             data, errors = self.body(request, allowed=writable_fields(self.write_serializer))
             return self.object_response(self._record(self.episode, data, errors), 201)
@@ -175,7 +175,7 @@ class FactWriteViewSet(FactViewSet):
         return self.idempotent(request, handler)
 
     def update(
-        self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
+        self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
         contract = self.write_serializer
         required = () if partial else required_fields(contract)
@@ -188,10 +188,10 @@ class FactWriteViewSet(FactViewSet):
             ),
         )
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.write(
             request,
             update=lambda f: fact_delete(fact=f, now=self.now, actor_id=self.request.user.pk),
@@ -199,7 +199,7 @@ class FactWriteViewSet(FactViewSet):
 
     @extend_schema(request=VoidSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
-    def void(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def void(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Void a fact entered by mistake, with the reason (required); the
         pathway is re-evaluated without it. Answers 204."""
         data, errors = self.body(

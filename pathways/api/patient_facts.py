@@ -3,8 +3,6 @@ write re-evaluates the patient's pathway (``pathways.services.patient_facts``)."
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -44,7 +42,7 @@ class PatientFactWriteViewSet(PatientFactViewSet):
 
     @extend_schema(request=VoidSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
-    def void(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def void(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Void the entry with the reason (required); the pathway is
         re-evaluated without it. Answers 204."""
         data, errors = self.body(
@@ -79,7 +77,7 @@ class PatientMedicationViewSet(PatientFactWriteViewSet):
     ordering = ("start_date",)
     object_actions = ("verify",)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.idempotent(request, lambda: self._create(request))
 
     def _create(self, request: Request) -> Response:
@@ -94,7 +92,7 @@ class PatientMedicationViewSet(PatientFactWriteViewSet):
         return self.object_response(med, 201)
 
     def update(
-        self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
+        self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
         contract = MedicationWriteSerializer
         required = () if partial else required_fields(contract)
@@ -109,10 +107,10 @@ class PatientMedicationViewSet(PatientFactWriteViewSet):
             ),
         )
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.write(
             request,
             update=lambda m: medication_delete(
@@ -122,7 +120,7 @@ class PatientMedicationViewSet(PatientFactWriteViewSet):
 
     @extend_schema(request=None, responses=MedicationSerializer)
     @action(detail=True, methods=["post"])
-    def verify(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def verify(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Confirm an imported prescription that is marked unverified (the patient takes it)."""
         _, errors = self.body(request, allowed=())
 
@@ -151,7 +149,7 @@ class PatientBoneDensityViewSet(PatientFactWriteViewSet):
     ordering_fields = ["performed_date", "updated_at"]
     ordering = ("performed_date",)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.idempotent(request, lambda: self._create(request))
 
     def _create(self, request: Request) -> Response:
@@ -165,7 +163,7 @@ class PatientBoneDensityViewSet(PatientFactWriteViewSet):
         )
         return self.object_response(scan, 201)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.write(
             request,
             update=lambda s: bone_density_delete(

@@ -4,8 +4,6 @@ death ends it; a patient with episodes cannot be deleted)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +26,7 @@ class PatientViewSet(base.PatientViewSet):
     """Patients of your clinics. Deleting leaves a tombstone for syncing clients."""
 
     def update(
-        self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
+        self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
         contract = base.PatientUpdateSerializer
         data, errors = self.body(
@@ -48,10 +46,10 @@ class PatientViewSet(base.PatientViewSet):
 
         return self.write(request, update=change)
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         def delete(patient: Patient) -> None:
             patient_delete(patient=patient, now=self.now)
 

@@ -104,7 +104,7 @@ class RuleCatalogueView(APIView):
 
     renderer_classes = [JSONRenderer]
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
         check_query(request)
 

@@ -56,7 +56,7 @@ class ClinicViewSet(ApiViewSet):
         return self.scoped()
 
     @extend_schema(responses=ClinicSerializer(many=True))
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
         # A handful of rows, always whole: the listing parameters are checked
         # (an empty updated_since is refused as everywhere) but change nothing.
         check_sync_since(request)

@@ -119,7 +119,7 @@ class PatientFactViewSet(HistoryMixin, ApiViewSet):
     patient: Patient
     sync_filters = ("patient",)
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
         if self.nested:
             self.patient = self.parent_patient()

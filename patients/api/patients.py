@@ -139,7 +139,7 @@ class PatientViewSet(HistoryMixin, ApiViewSet):
     def scoped(self) -> QuerySet[Patient]:
         return Patient.objects.filter(clinic_id__in=self.clinic_ids())
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.idempotent(request, lambda: self._create(request))
 
     def _create(self, request: Request) -> Response:
