@@ -29,7 +29,6 @@ from vcftrack.core.api.inputs import Errors, check_object, parse_uuid
 from vcftrack.core.api.serializers import (
     StrictModelSerializer,
     list_of,
-    required_fields,
     writable_fields,
 )
 from vcftrack.core.api.views import MAX_BULK, ApiViewSet, HistoryMixin
@@ -192,17 +191,13 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
     def update(
         self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
-        contract = EpisodeUpdateSerializer
-        required = () if partial else required_fields(contract)
-        data, errors = self.body(request, allowed=writable_fields(contract), required=required)
-        return self.write(
+        return self.change(
             request,
-            update=lambda e: self.run_service(
-                lambda: episode_update(
-                    episode=e, data=data, now=self.now, actor_id=self.request.user.pk
-                ),
-                errors,
+            EpisodeUpdateSerializer,
+            lambda episode, data: episode_update(
+                episode=episode, data=data, now=self.now, actor_id=self.request.user.pk
             ),
+            partial=partial,
         )
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -218,11 +213,7 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         """Close the episode with a reason; its open tasks are cancelled."""
-        data, errors = self.body(
-            request,
-            allowed=writable_fields(EpisodeCloseSerializer),
-            required=required_fields(EpisodeCloseSerializer),
-        )
+        data, errors = self.contract_body(request, EpisodeCloseSerializer)
 
         def close(episode: Episode) -> Episode:
             note = data.get("note") or ""

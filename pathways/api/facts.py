@@ -42,7 +42,6 @@ from vcftrack.core.api.inputs import Errors, check_object, parse_uuid
 from vcftrack.core.api.serializers import (
     VoidSerializer,
     list_of,
-    required_fields,
     writable_fields,
 )
 from vcftrack.core.api.views import ApiViewSet, HistoryMixin
@@ -177,15 +176,13 @@ class FactWriteViewSet(FactViewSet):
     def update(
         self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
-        contract = self.write_serializer
-        required = () if partial else required_fields(contract)
-        data, errors = self.body(request, allowed=writable_fields(contract), required=required)
-        return self.write(
+        return self.change(
             request,
-            update=lambda f: self.run_service(
-                lambda: fact_update(fact=f, data=data, now=self.now, actor_id=self.request.user.pk),
-                errors,
+            self.write_serializer,
+            lambda fact, data: fact_update(
+                fact=fact, data=data, now=self.now, actor_id=self.request.user.pk
             ),
+            partial=partial,
         )
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -202,18 +199,11 @@ class FactWriteViewSet(FactViewSet):
     def void(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Void a fact entered by mistake, with the reason (required); the
         pathway is re-evaluated without it. Answers 204."""
-        data, errors = self.body(
+        return self.change(
             request,
-            allowed=writable_fields(VoidSerializer),
-            required=required_fields(VoidSerializer),
-        )
-        return self.write(
-            request,
-            update=lambda f: self.run_service(
-                lambda: fact_void(
-                    fact=f, reason=data.get("reason"), now=self.now, actor_id=request.user.pk
-                ),
-                errors,
+            VoidSerializer,
+            lambda fact, data: fact_void(
+                fact=fact, reason=data.get("reason"), now=self.now, actor_id=request.user.pk
             ),
         )
 

@@ -30,7 +30,6 @@ from patients.models import BoneDensity, Medication
 from vcftrack.core.api.serializers import (
     VoidSerializer,
     list_of,
-    required_fields,
     writable_fields,
 )
 
@@ -45,18 +44,11 @@ class PatientFactWriteViewSet(PatientFactViewSet):
     def void(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Void the entry with the reason (required); the pathway is
         re-evaluated without it. Answers 204."""
-        data, errors = self.body(
+        return self.change(
             request,
-            allowed=writable_fields(VoidSerializer),
-            required=required_fields(VoidSerializer),
-        )
-        return self.write(
-            request,
-            update=lambda r: self.run_service(
-                lambda: patient_fact_void(
-                    record=r, reason=data.get("reason"), now=self.now, actor_id=request.user.pk
-                ),
-                errors,
+            VoidSerializer,
+            lambda record, data: patient_fact_void(
+                record=record, reason=data.get("reason"), now=self.now, actor_id=request.user.pk
             ),
         )
 
@@ -94,17 +86,13 @@ class PatientMedicationViewSet(PatientFactWriteViewSet):
     def update(
         self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
-        contract = MedicationWriteSerializer
-        required = () if partial else required_fields(contract)
-        data, errors = self.body(request, allowed=writable_fields(contract), required=required)
-        return self.write(
+        return self.change(
             request,
-            update=lambda m: self.run_service(
-                lambda: medication_update(
-                    medication=m, data=data, now=self.now, actor_id=self.request.user.pk
-                ),
-                errors,
+            MedicationWriteSerializer,
+            lambda medication, data: medication_update(
+                medication=medication, data=data, now=self.now, actor_id=self.request.user.pk
             ),
+            partial=partial,
         )
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:

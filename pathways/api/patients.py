@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from pathways.services.patient_facts import patient_delete, patient_update
 from patients.api import patients as base
 from patients.models import Patient
-from vcftrack.core.api.serializers import list_of, required_fields, writable_fields
+from vcftrack.core.api.serializers import list_of
 
 
 @extend_schema_view(
@@ -28,23 +28,14 @@ class PatientViewSet(base.PatientViewSet):
     def update(
         self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
-        contract = base.PatientUpdateSerializer
-        data, errors = self.body(
+        return self.change(
             request,
-            allowed=writable_fields(contract),
-            required=() if partial else required_fields(contract),
+            base.PatientUpdateSerializer,
+            lambda patient, data: patient_update(
+                patient=patient, data=data, now=self.now, actor_id=self.request.user.pk
+            ),
+            partial=partial,
         )
-
-        def change(patient: Patient) -> Patient:
-            changed: Patient = self.run_service(
-                lambda: patient_update(
-                    patient=patient, data=data, now=self.now, actor_id=self.request.user.pk
-                ),
-                errors,
-            )
-            return changed
-
-        return self.write(request, update=change)
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)

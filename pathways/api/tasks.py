@@ -29,8 +29,6 @@ from vcftrack.core.api.inputs import MAX_SAFE_INT
 from vcftrack.core.api.serializers import (
     StrictModelSerializer,
     list_of,
-    required_fields,
-    writable_fields,
 )
 from vcftrack.core.api.views import ApiViewSet, HistoryMixin
 
@@ -189,15 +187,13 @@ class TaskViewSet(HistoryMixin, ApiViewSet):
         call: Callable[[FollowUpTask, dict[str, Any]], FollowUpTask],
     ) -> Response:
         """Check the body against the action's contract, then call its service."""
-        data, errors = self.body(
-            request, allowed=writable_fields(contract), required=required_fields(contract)
+        data, errors = self.contract_body(request, contract)
+        return self.idempotent(
+            request,
+            lambda: self.write(
+                request, update=lambda task: self.run_service(lambda: call(task, data), errors)
+            ),
         )
-
-        def update(task: FollowUpTask) -> FollowUpTask:
-            done: FollowUpTask = self.run_service(lambda: call(task, data), errors)
-            return done
-
-        return self.idempotent(request, lambda: self.write(request, update=update))
 
     @extend_schema(request=TaskCompleteSerializer, responses=TaskSerializer)
     @action(detail=True, methods=["post"])

@@ -32,7 +32,7 @@ from vcftrack.core import audit, history
 from vcftrack.core.api.concurrency import check_if_match, etag_for
 from vcftrack.core.api.errors import ApiError, as_api_error, invalid, not_found
 from vcftrack.core.api.idempotency import check_idempotency_key, idempotent
-from vcftrack.core.api.inputs import Errors, check_object, check_query, merge
+from vcftrack.core.api.inputs import Errors, body_object, check_object, check_query, merge
 from vcftrack.core.api.pagination import (
     EnvelopePagination,
     check_listing_params,
@@ -42,9 +42,12 @@ from vcftrack.core.api.pagination import (
 )
 from vcftrack.core.api.pagination import is_sync as _is_sync
 from vcftrack.core.api.parsers import SafeJSONParser
+from vcftrack.core.api.serializers import required_fields, writable_fields
 from vcftrack.core.scoping import can_write, clinic_ids_for, clinic_today
 
 T = TypeVar("T")
+# A write's input serializer: the one declaration of its body.
+Contract = type[serializers.Serializer[Any]]
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_BULK = 500
 # The audit's verb for each viewset action (anything else is "act").
@@ -320,9 +323,30 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     def body(
         self, request: Request, *, allowed: Iterable[str], required: Iterable[str] = ()
     ) -> tuple[dict[str, Any], Errors]:
-        from vcftrack.core.api.inputs import body_object
-
         return body_object(request, allowed=allowed, required=required)
+
+    def contract_body(
+        self, request: Request, contract: Contract, *, partial: bool = False
+    ) -> tuple[dict[str, Any], Errors]:
+        """The body checked against a write's input serializer: its fields
+        only, and (unless ``partial``) the ones it requires."""
+        required = () if partial else required_fields(contract)
+        return self.body(request, allowed=writable_fields(contract), required=required)
+
+    def change(
+        self,
+        request: Request,
+        contract: Contract,
+        service: Callable[[Any, dict[str, Any]], T],
+        *,
+        partial: bool = False,
+    ) -> Response:
+        """A write to one object: check the body against ``contract``, then
+        lock the object and call ``service(obj, data)`` (see ``write``)."""
+        data, errors = self.contract_body(request, contract, partial=partial)
+        return self.write(
+            request, update=lambda obj: self.run_service(lambda: service(obj, data), errors)
+        )
 
     # -------------------------------------------------------------- bulk --
     def bulk_locks(self, items: builtins.list[Any]) -> None:
