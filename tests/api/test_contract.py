@@ -210,3 +210,32 @@ def test_schema_and_validator_agree(as_alice, contract_world, frozen, method, pa
             path,
             messages,
         )
+
+
+def test_the_services_field_tables_are_the_contracts_fields():
+    """The services refuse unknown fields when called directly (web forms,
+    FHIR importer); their tables name exactly the fields the schema does."""
+    from pathways.api.episodes import EpisodeUpdateSerializer
+    from pathways.api.fact_inputs import (
+        ImagingWriteSerializer,
+        ObservationWriteSerializer,
+        ProcedureWriteSerializer,
+    )
+    from pathways.services.episodes import EPISODE_FIELDS
+    from pathways.services.facts import FACT_FIELDS
+    from patients.api.facts import BoneDensityWriteSerializer, MedicationWriteSerializer
+    from patients.api.patients import PatientUpdateSerializer
+    from patients.services import DXA_FIELDS, MEDICATION_FIELDS, PATIENT_FIELDS
+    from vcftrack.core.api.serializers import writable_fields
+
+    pairs = [
+        (EpisodeUpdateSerializer, EPISODE_FIELDS),
+        (ObservationWriteSerializer, FACT_FIELDS["observation"]),
+        (ImagingWriteSerializer, FACT_FIELDS["imaging"]),
+        (ProcedureWriteSerializer, FACT_FIELDS["procedure"]),
+        (PatientUpdateSerializer, PATIENT_FIELDS),
+        (MedicationWriteSerializer, MEDICATION_FIELDS),
+        (BoneDensityWriteSerializer, DXA_FIELDS),
+    ]
+    for serializer, table in pairs:
+        assert set(writable_fields(serializer)) == set(table), serializer.__name__

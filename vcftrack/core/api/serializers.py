@@ -8,6 +8,9 @@ fields refused, required ones present). The values themselves are checked by
 the service's parsers, which the web forms and the FHIR importer call too, so
 a value is judged by the same code and the same message whatever the door
 (``tests/api/test_contract.py`` proves the schema and the validator agree).
+A create checks at the edge only the references it resolves itself (the
+patient, the episode); a missing value is named by the service, in the words
+the API has always used.
 """
 
 from __future__ import annotations
