@@ -8,9 +8,16 @@ in the access audit.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils import timezone
 
 from pathways.models import Episode, FollowUpTask, Imaging, Observation, PhaseTransition, Procedure
+from pathways.services.patient_facts import patient_update
+from patients.admin import PatientAdmin
+from patients.models import Patient
 from vcftrack.core.audit.admin import PatientDataAdmin
 
 
@@ -106,3 +113,20 @@ class FactAdmin(PatientDataAdmin):
 
 for model in (Observation, Imaging, Procedure):
     admin.site.register(model, FactAdmin)
+
+
+class PathwayPatientAdmin(PatientAdmin):
+    """The patients app's admin; a date of death entered here re-evaluates the
+    patient's episodes (the engine closes what a deceased patient no longer needs)."""
+
+    def write_death(self, request: HttpRequest, patient: Patient, death: Any) -> None:
+        patient_update(
+            patient=patient,
+            data={"deceased_date": death},
+            now=timezone.now(),
+            actor_id=request.user.pk,
+        )
+
+
+admin.site.unregister(Patient)
+admin.site.register(Patient, PathwayPatientAdmin)

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from patients.models import BoneDensity, Clinic, Medication, Membership, Patient
-from patients.services import check_death_date, patient_update
+from patients.services import check_death_date, patient_change, patient_changes
 from vcftrack.core.audit.admin import PatientDataAdmin
 from vcftrack.core.errors import FieldErrors
 
@@ -103,14 +103,16 @@ class PatientAdmin(PatientDataAdmin):
         return bool(request.user.is_staff and request.user.has_perm("patients.change_patient"))
 
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
-        # The service writes (and re-evaluates the patient's episodes); the
-        # admin's own save would go past its checks and its history.
+        # The service writes; the admin's own save would go past its checks
+        # and its history. (The pathway app registers a subclass that also
+        # re-evaluates the patient's episodes: a date of death ends them.)
         if change and "deceased_date" in form.changed_data:
             death = obj.deceased_date
             obj.refresh_from_db()
-            patient_update(
-                patient=obj,
-                data={"deceased_date": death},
-                now=timezone.now(),
-                actor_id=request.user.pk,
-            )
+            self.write_death(request, obj, death)
+
+    def write_death(self, request: HttpRequest, patient: Patient, death: Any) -> None:
+        now = timezone.now()
+        today = patient.clinic.today(now)
+        values = patient_changes(patient=patient, data={"deceased_date": death}, today=today)
+        patient_change(patient=patient, values=values, today=today, now=now)

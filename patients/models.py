@@ -17,6 +17,11 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+# The drug classes live once, in plain Python (shared with the pure engine).
+from patients.drugs import ANALGESICS as ANALGESICS
+from patients.drugs import ANTI_OSTEOPOROSIS as ANTI_OSTEOPOROSIS
+from patients.drugs import BISPHOSPHONATES as BISPHOSPHONATES
+from patients.drugs import drug_class
 from vcftrack.core.scoping import Role, clinic_today
 
 # Change history (django-simple-history): the columns people change, not the
@@ -206,35 +211,6 @@ class Drug(models.TextChoices):
     OPIOID = "opioid"
     CALCIUM = "calcium"
     VITAMIN_D = "vitamin_d"
-
-
-BISPHOSPHONATES = frozenset({"alendronate", "risedronate", "ibandronate", "zoledronic_acid"})
-# Drugs that count as "anti-osteoporosis pharmacotherapy" for
-# osteoporosis_rx_start and bmd_dxa (seeds 000, 003, 004). Calcitonin is an
-# analgesic for the acute fracture here and is tracked by its own rules.
-ANTI_OSTEOPOROSIS = BISPHOSPHONATES | {
-    "denosumab",
-    "teriparatide",
-    "romosozumab",
-    "strontium_ranelate",
-}
-ANALGESICS = frozenset({"nsaid", "acetaminophen", "opioid", "calcitonin"})
-
-
-def drug_class(drug: str) -> str:
-    if drug in BISPHOSPHONATES:
-        return "bisphosphonate"
-    if drug == "denosumab":
-        return "rank_ligand_inhibitor"
-    if drug in {"teriparatide", "romosozumab"}:
-        return "anabolic"
-    if drug == "strontium_ranelate":
-        return "other_antiosteoporosis"
-    if drug == "calcitonin":
-        return "calcitonin"
-    if drug in {"calcium", "vitamin_d"}:
-        return "supplement"
-    return "analgesic"
 
 
 class Route(models.TextChoices):

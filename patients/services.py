@@ -1,4 +1,13 @@
-"""Writes of patients and patient-level facts (medications, bone density)."""
+"""Writes of the patient record, and the checks of its fields.
+
+This app sits below the pathway app and imports nothing of it. A write that
+changes what a pathway sees of the patient - the date of death, a
+medication, a DXA, deleting the patient - re-evaluates their episodes, so it
+lives one layer up (``patient_facts`` among the pathway services), which
+marks the episodes and then calls the checks and writes here
+(``patient_changes`` + ``patient_change``, ``medication_values``,
+``bone_density_values``, ...).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,6 @@ from django.db import IntegrityError, transaction
 
 from patients.events import publish_patient_updated
 from patients.models import (
-    BoneDensity,
     Clinic,
     Drug,
     DxaSite,
@@ -21,7 +29,7 @@ from patients.models import (
     Sex,
 )
 from patients.sync import stamp
-from vcftrack.core.errors import DomainError, FieldErrors
+from vcftrack.core.errors import FieldErrors
 
 MAX_AGE_YEARS = 130
 EARLIEST_DATE = date(1850, 1, 1)
@@ -205,11 +213,8 @@ def check_contact(errors: FieldErrors, data: dict[str, Any]) -> dict[str, str]:
 PATIENT_FIELDS = (*PATIENT_REQUIRED, *CONTACT_FIELDS, "deceased_date")
 
 
-def patient_update(
-    *, patient: Patient, data: dict[str, Any], now: datetime, actor_id: int | None = None
-) -> Patient:
-    """Change a patient's details; a changed date of death re-evaluates their episodes."""
-    today = _now_date(patient.clinic, now)
+def patient_changes(*, patient: Patient, data: dict[str, Any], today: date) -> dict[str, Any]:
+    """The checked new values of a change to a patient's details (raises on bad input)."""
     errors = FieldErrors()
     for field in data:
         if field not in PATIENT_FIELDS:
@@ -224,6 +229,28 @@ def patient_update(
         values["birth_date"] = check_date(errors, "birth_date", data["birth_date"], today=today)
     if "sex" in data:
         values["sex"] = check_choice(errors, "sex", data["sex"], list(Sex.values))
+    _check_life_dates(errors, patient, data, values, today=today)
+    values.update(check_contact(errors, {k: v for k, v in data.items() if k in CONTACT_FIELDS}))
+    errors.raise_if_any()
+    if "mrn" in values and values["mrn"] != patient.mrn:
+        clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
+        if clash.exclude(pk=patient.pk).exists():
+            errors.add(
+                "mrn", f"A patient with MRN {values['mrn']!r} already exists in this clinic."
+            )
+            errors.raise_if_any()
+    return values
+
+
+def _check_life_dates(
+    errors: FieldErrors,
+    patient: Patient,
+    data: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    today: date,
+) -> None:
+    """A new date of death (into ``values``), or a new birth date after the one held."""
     birth = values.get("birth_date", patient.birth_date)
     if "deceased_date" in data:
         values["deceased_date"] = check_death_date(
@@ -235,78 +262,48 @@ def patient_update(
                 "birth_date",
                 f"Must not be after the date of death ({patient.deceased_date.isoformat()}).",
             )
-    values.update(check_contact(errors, {k: v for k, v in data.items() if k in CONTACT_FIELDS}))
-    errors.raise_if_any()
-    if "mrn" in values and values["mrn"] != patient.mrn:
-        clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
-        if clash.exclude(pk=patient.pk).exists():
-            errors.add(
-                "mrn", f"A patient with MRN {values['mrn']!r} already exists in this clinic."
-            )
-            errors.raise_if_any()
-    with transaction.atomic():
-        if "deceased_date" in values and values["deceased_date"] != patient.deceased_date:
-            _after_patient_fact(patient, now=now, actor_id=actor_id)
-        for key, value in values.items():
-            setattr(patient, key, value)
-        patient.recorded_on = max(patient.recorded_on, today)
-        stamp([patient], now=now)
-        patient.save()
-        publish_patient_updated(patient=patient, fields=sorted(values), now=now)
+
+
+def patient_change(
+    *, patient: Patient, values: dict[str, Any], today: date, now: datetime
+) -> Patient:
+    """Write checked values (``patient_changes``) to the patient; call inside
+    the caller's transaction, after it marked what the change re-evaluates."""
+    for key, value in values.items():
+        setattr(patient, key, value)
+    patient.recorded_on = max(patient.recorded_on, today)
+    stamp([patient], now=now)
+    patient.save()
+    publish_patient_updated(patient=patient, fields=sorted(values), now=now)
     return patient
 
 
-def patient_record_death(
-    *, patient: Patient, deceased_date: Any, actor: Any, now: datetime
-) -> Patient:
-    """Record the patient's date of death (or correct it).
-
-    1. Validate the date: required, not in the future, not before birth.
-    2. Lock and mark the patient's active episodes for re-evaluation (the
-       engine closes what a deceased patient no longer needs), then write
-       the date. Recording the date already held changes nothing.
-    """
-    today = _now_date(patient.clinic, now)
+def death_date_value(*, patient: Patient, deceased_date: Any, today: date) -> date:
+    """A date of death being recorded: required, not in the future, not before birth."""
     errors = FieldErrors()
     if deceased_date is None or deceased_date == "":
         errors.add("deceased_date", "This field is required.")
     death = check_death_date(errors, deceased_date, birth=patient.birth_date, today=today)
     errors.raise_if_any()
-    with transaction.atomic():
-        _lock(patient)
-        if death == patient.deceased_date:
-            return patient
-        _after_patient_fact(patient, now=now, actor_id=getattr(actor, "pk", None))
-        patient.deceased_date = death
-        patient.recorded_on = max(patient.recorded_on, today)
-        stamp([patient], now=now)
-        patient.save()
-        publish_patient_updated(patient=patient, fields=["deceased_date"], now=now)
-    return patient
-
-
-def patient_delete(*, patient: Patient, now: datetime) -> Patient:
-    """Soft delete: the row stays as a tombstone for syncing clients."""
-    from pathways.models import Episode
-
-    if Episode.objects.alive().filter(patient=patient).exists():
-        raise DomainError("Delete or close the patient's episodes first.", field="patient")
-    with transaction.atomic():
-        patient.deleted_at = now
-        stamp([patient], now=now)
-        patient.save()
-    return patient
+    assert death is not None  # raise_if_any() refused a missing date
+    return death
 
 
 # ------------------------------------------------------------ medications --
+MEDICATION_FIELDS = ("drug", "start_date", "stop_date", "dose", "route")
+DXA_FIELDS = ("performed_date", "site", "bmd_g_cm2", "t_score")
+
+
 def _born(patient: Patient) -> tuple[date, str]:
     # pathway-spec V2.4: a clinical date before the patient's birth is bad input.
     return patient.birth_date, "the date of birth"
 
 
-def _validate_medication(
-    errors: FieldErrors, data: dict[str, Any], today: date, patient: Patient
+def medication_values(
+    *, patient: Patient, data: dict[str, Any], today: date, errors: FieldErrors | None = None
 ) -> dict[str, Any]:
+    """The checked fields of a medication (raises on bad input)."""
+    errors = errors if errors is not None else FieldErrors()
     out: dict[str, Any] = {}
     born = _born(patient)
     out["drug"] = check_choice(errors, "drug", data.get("drug"), list(Drug.values))
@@ -322,103 +319,27 @@ def _validate_medication(
     out["route"] = check_choice(
         errors, "route", data.get("route") or "", list(Route.values), required=False
     )
+    errors.raise_if_any()
     return out
 
 
-def medication_record(
-    *,
-    patient: Patient,
-    data: dict[str, Any],
-    now: datetime,
-    actor_id: int | None = None,
-    medication_id: uuid.UUID | None = None,
-    unverified: bool = False,
-) -> Medication:
-    """Record a medication; every episode of the patient is re-evaluated after commit.
-
-    ``unverified`` is for importers: a prescription with no recent evidence
-    that a person has yet to confirm (pathway-spec V2.4).
-    """
-    today = _now_date(patient.clinic, now)
-    errors = FieldErrors()
-    values = _validate_medication(errors, data, today, patient)
-    errors.raise_if_any()
-    med = Medication(
-        id=medication_id or uuid.uuid4(),
-        patient=patient,
-        recorded_on=today,
-        unverified=unverified,
-        **values,
-    )
-    with transaction.atomic():
-        _after_patient_fact(patient, now=now, actor_id=actor_id)
-        stamp([med], now=now, new=True)
-        med.save(force_insert=True)
-    return med
-
-
-def medication_update(
-    *, medication: Medication, data: dict[str, Any], now: datetime, actor_id: int | None = None
-) -> Medication:
-    patient = medication.patient
-    today = _now_date(patient.clinic, now)
-    merged = {
-        "drug": medication.drug,
-        "start_date": medication.start_date,
-        "stop_date": medication.stop_date,
-        "dose": medication.dose,
-        "route": medication.route,
-    }
+def medication_changes(
+    *, medication: Medication, data: dict[str, Any], today: date
+) -> dict[str, Any]:
+    """The checked fields of a medication after a change (unknown fields refused)."""
+    merged: dict[str, Any] = {name: getattr(medication, name) for name in MEDICATION_FIELDS}
     merged.update(data)
     errors = FieldErrors()
     for field in data:
-        if field not in merged:
+        if field not in MEDICATION_FIELDS:
             errors.add(field, "Unknown or read-only field.")
-    values = _validate_medication(errors, merged, today, patient)
-    errors.raise_if_any()
-    with transaction.atomic():
-        _after_patient_fact(patient, now=now, actor_id=actor_id)
-        for key, value in values.items():
-            setattr(medication, key, value)
-        medication.recorded_on = max(medication.recorded_on, today)
-        stamp([medication], now=now)
-        medication.save()
-    return medication
-
-
-def medication_verify(*, medication: Medication, actor: Any, now: datetime) -> Medication:
-    """A person confirms an imported prescription: it is no longer unverified.
-
-    The patient's episodes are re-evaluated after commit (the reconciliation
-    task the prescription raised is no longer needed).
-    """
-    with transaction.atomic():
-        _lock(medication)
-        if medication.deleted_at is not None:
-            raise DomainError("This medication has been deleted.", field="medication")
-        if not medication.unverified:
-            raise DomainError("This medication is already verified.", field="unverified")
-        _after_patient_fact(medication.patient, now=now, actor_id=getattr(actor, "pk", None))
-        medication.unverified = False
-        stamp([medication], now=now)
-        medication.save()
-    return medication
-
-
-def medication_delete(
-    *, medication: Medication, now: datetime, actor_id: int | None = None
-) -> None:
-    with transaction.atomic():
-        _after_patient_fact(medication.patient, now=now, actor_id=actor_id)
-        medication.deleted_at = now
-        stamp([medication], now=now)
-        medication.save()
+    return medication_values(patient=medication.patient, data=merged, today=today, errors=errors)
 
 
 # ------------------------------------------------------------ bone density --
-def _validate_dxa(
-    errors: FieldErrors, data: dict[str, Any], today: date, patient: Patient
-) -> dict[str, Any]:
+def bone_density_values(*, patient: Patient, data: dict[str, Any], today: date) -> dict[str, Any]:
+    """The checked fields of a DXA scan (raises on bad input)."""
+    errors = FieldErrors()
     out: dict[str, Any] = {}
     out["performed_date"] = check_date(
         errors, "performed_date", data.get("performed_date"), today=today, not_before=_born(patient)
@@ -442,6 +363,7 @@ def _validate_dxa(
         places=1,
         required=False,
     )
+    errors.raise_if_any()
     return out
 
 
@@ -476,35 +398,7 @@ def _decimal(
     return number.quantize(Decimal(1).scaleb(-places))
 
 
-def bone_density_record(
-    *,
-    patient: Patient,
-    data: dict[str, Any],
-    now: datetime,
-    actor_id: int | None = None,
-    scan_id: uuid.UUID | None = None,
-) -> BoneDensity:
-    today = _now_date(patient.clinic, now)
-    errors = FieldErrors()
-    values = _validate_dxa(errors, data, today, patient)
-    errors.raise_if_any()
-    scan = BoneDensity(id=scan_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
-    with transaction.atomic():
-        _after_patient_fact(patient, now=now, actor_id=actor_id)
-        stamp([scan], now=now, new=True)
-        scan.save(force_insert=True)
-    return scan
-
-
-def bone_density_delete(*, scan: BoneDensity, now: datetime, actor_id: int | None = None) -> None:
-    with transaction.atomic():
-        _after_patient_fact(scan.patient, now=now, actor_id=actor_id)
-        scan.deleted_at = now
-        stamp([scan], now=now)
-        scan.save()
-
-
-def _lock(row: Patient | Medication) -> None:
+def lock_row(row: Patient | Medication) -> None:
     """Lock the row and reload it, so a check and the write see the same state
     (the web form holds no lock; a second tab or an API client may have written)."""
     list(type(row).objects.select_for_update().filter(pk=row.pk).values_list("pk"))
@@ -517,29 +411,3 @@ def check_void_reason(reason: Any) -> str:
     text = check_text(errors, "reason", reason, max_length=2000, required=True)
     errors.raise_if_any()
     return text
-
-
-def patient_fact_void(
-    *, record: Medication | BoneDensity, reason: Any, now: datetime, actor_id: int | None = None
-) -> None:
-    """Void a medication or DXA entered by mistake: a tombstone that keeps the
-    reason; the patient's episodes are re-evaluated without it."""
-    text = check_void_reason(reason)
-    if record.deleted_at is not None:
-        raise DomainError("This entry is already voided.")
-    with transaction.atomic():
-        _after_patient_fact(record.patient, now=now, actor_id=actor_id)
-        record.void_reason = text
-        record.deleted_at = now
-        stamp([record], now=now)
-        record.save()
-
-
-def _after_patient_fact(patient: Patient, *, now: datetime, actor_id: int | None) -> None:
-    """Lock and mark the patient's open episodes; call first in the transaction."""
-    from pathways.models import Episode
-    from pathways.services.evaluation import schedule_reevaluation
-
-    ids = list(Episode.objects.active().filter(patient=patient).values_list("id", flat=True))
-    # A patient whose episodes are all closed still has a programme to review.
-    schedule_reevaluation(episode_ids=ids, patient_ids=[patient.id], now=now, actor_id=actor_id)

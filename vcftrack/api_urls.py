@@ -9,39 +9,40 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from notifications import api as notifications_api
-from pathways import api as pathways_api
-from patients import api as patients_api
+from pathways.api import episodes, facts, patient_facts, patients, rules, tasks
+from patients.api import clinics
+from patients.api import facts as patient_fact_reads
 from vcftrack.core.api.docs import ApiDocsView
 from vcftrack.core.api.errors import error_body, not_found
 from vcftrack.core.api.views import UUID_REGEX
 from vcftrack.core.audit.trail import exempt as audit_exempt
 
 router = SimpleRouter()
-router.register("clinics", patients_api.ClinicViewSet, basename="clinic")
-router.register("patients", patients_api.PatientViewSet, basename="patient")
+router.register("clinics", clinics.ClinicViewSet, basename="clinic")
+router.register("patients", patients.PatientViewSet, basename="patient")
 router.register(
     rf"patients/(?P<patient_pk>{UUID_REGEX})/medications",
-    patients_api.PatientMedicationViewSet,
+    patient_facts.PatientMedicationViewSet,
     basename="patient-medication",
 )
 router.register(
     rf"patients/(?P<patient_pk>{UUID_REGEX})/bone-density",
-    patients_api.PatientBoneDensityViewSet,
+    patient_facts.PatientBoneDensityViewSet,
     basename="patient-bone-density",
 )
-router.register("medications", patients_api.MedicationViewSet, basename="medication")
-router.register("bone-density", patients_api.BoneDensityViewSet, basename="bone-density")
-router.register("episodes", pathways_api.EpisodeViewSet, basename="episode")
+router.register("medications", patient_fact_reads.MedicationViewSet, basename="medication")
+router.register("bone-density", patient_fact_reads.BoneDensityViewSet, basename="bone-density")
+router.register("episodes", episodes.EpisodeViewSet, basename="episode")
 for segment, nested, flat in (
-    ("observations", pathways_api.EpisodeObservationViewSet, pathways_api.ObservationViewSet),
-    ("imaging", pathways_api.EpisodeImagingViewSet, pathways_api.ImagingViewSet),
-    ("procedures", pathways_api.EpisodeProcedureViewSet, pathways_api.ProcedureViewSet),
+    ("observations", facts.EpisodeObservationViewSet, facts.ObservationViewSet),
+    ("imaging", facts.EpisodeImagingViewSet, facts.ImagingViewSet),
+    ("procedures", facts.EpisodeProcedureViewSet, facts.ProcedureViewSet),
 ):
     router.register(
         rf"episodes/(?P<episode_pk>{UUID_REGEX})/{segment}", nested, basename=f"episode-{segment}"
     )
     router.register(segment, flat, basename=segment)
-router.register("tasks", pathways_api.TaskViewSet, basename="task")
+router.register("tasks", tasks.TaskViewSet, basename="task")
 
 
 @csrf_exempt  # it writes nothing: a write to a malformed id is a 404, not a CSRF page
@@ -69,7 +70,7 @@ webhook_urls: list[URLPattern] = [
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("v1/rules/", pathways_api.RuleCatalogueView.as_view(), name="rule-list"),
+    path("v1/rules/", rules.RuleCatalogueView.as_view(), name="rule-list"),
     path("v1/webhooks/", include(webhook_urls)),
     path("v1/", include(router.urls)),
     path("schema/", audit_exempt(SpectacularAPIView.as_view()), name="api-schema"),

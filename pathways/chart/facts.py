@@ -33,7 +33,7 @@ from pathways.chart.views import forbidden, patient_or_404, render_patient
 from pathways.models import Episode, Imaging, Observation, Procedure
 from pathways.services import fact_record, fact_void
 from patients.models import BoneDensity, Medication, Patient
-from patients.services import (
+from pathways.services.patient_facts import (
     bone_density_record,
     medication_record,
     medication_update,

@@ -26,14 +26,11 @@ from pathways.engine.facts import (
     ProgrammeFacts,
 )
 
-BISPHOSPHONATES = frozenset({"alendronate", "risedronate", "ibandronate", "zoledronic_acid"})
-ANTI_OSTEOPOROSIS = BISPHOSPHONATES | {
-    "denosumab",
-    "teriparatide",
-    "romosozumab",
-    "strontium_ranelate",
-}
-ANALGESICS = frozenset({"nsaid", "acetaminophen", "opioid", "calcitonin"})
+# The drug classes live once, in plain Python (the engine's rules import them from here).
+from patients.drugs import ANALGESICS as ANALGESICS
+from patients.drugs import ANTI_OSTEOPOROSIS as ANTI_OSTEOPOROSIS
+from patients.drugs import BISPHOSPHONATES as BISPHOSPHONATES
+
 AUGMENTATION = frozenset({"vertebroplasty", "kyphoplasty"})
 
 # Thresholds (seed 001 for the early-augmentation set, seeds 000/003 for the

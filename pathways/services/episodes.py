@@ -1,4 +1,13 @@
-"""Episode writes: create, update, close, delete, migrate the pathway version."""
+"""Episode writes: create, update, close, delete, migrate the pathway version.
+
+Input contract (decided for issue 12): the values are checked here, once, by
+the same parsers whatever the door - the API, the web forms, the FHIR
+importer - so a bad value gets the same message everywhere and a direct call
+is refused as an API call would be. The API's edge checks only the shape of
+the body against the write's input serializer (the OpenAPI schema: known
+fields, required ones; ``vcftrack.core.api.serializers``); ``EPISODE_FIELDS``
+must equal that serializer's fields (``tests/api/test_contract.py``).
+"""
 
 from __future__ import annotations
 

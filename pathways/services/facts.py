@@ -3,6 +3,10 @@
 Recording a fact re-evaluates the episode once the transaction commits
 (design.md): the fact is written first, ``next_review_at`` is set to now in
 the same transaction so that a crash after commit is caught by the sweep.
+
+The values are checked here for every door (API, web forms, FHIR importer);
+the API's edge checks only the body's shape against the write serializer,
+whose fields ``FACT_FIELDS`` must equal (``tests/api/test_contract.py``).
 """
 
 from __future__ import annotations

@@ -19,12 +19,13 @@ from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import schedule_reevaluation
 from pathways.services.facts import fact_record
+from pathways.services.patient_facts import bone_density_record, medication_record
 from patients.models import Membership
-from patients.services import bone_density_record, check_date, check_text, medication_record
+from patients.services import check_date, check_text
 from patients.sync import stamp
 from vcftrack.core.errors import DomainError, FieldErrors, PermissionDenied
 from vcftrack.core.labels import label
-from vcftrack.core.scoping import Role, role_in
+from vcftrack.core.scoping import WRITE_ROLES, Role, can_write, role_in
 
 # Only a physician records the decision of the 3-month augmentation review
 # (and the early-augmentation decision, which is the same decision earlier).
@@ -125,8 +126,7 @@ def _log(
 
 
 def _require_writer(actor: Any, task: FollowUpTask) -> None:
-    role = role_in(actor, task.clinic_id)
-    if role not in (Role.COORDINATOR, Role.PHYSICIAN):
+    if not can_write(actor, task.clinic_id):
         raise PermissionDenied("Your role in this clinic cannot change tasks.")
 
 
@@ -257,7 +257,7 @@ def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime)
                 .filter(
                     user_id=int(assignee),
                     clinic_id=task.clinic_id,
-                    role__in=(Role.COORDINATOR, Role.PHYSICIAN),
+                    role__in=WRITE_ROLES,
                     user__is_active=True,
                 )
                 .first()

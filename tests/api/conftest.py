@@ -100,7 +100,7 @@ def world(
     from types import SimpleNamespace
 
     from pathways.services import fact_record
-    from patients.services import bone_density_record, medication_record
+    from pathways.services.patient_facts import bone_density_record, medication_record
 
     episode = make_episode()
     with django_capture_on_commit_callbacks(execute=True):

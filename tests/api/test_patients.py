@@ -275,7 +275,7 @@ def test_recording_a_death_re_evaluates_the_patients_active_episodes(
 # ------------------------------------- unverified prescriptions (V2.4) --
 @pytest.fixture
 def imported_med(patient, now):
-    from patients.services import medication_record
+    from pathways.services.patient_facts import medication_record
 
     return medication_record(
         patient=patient,

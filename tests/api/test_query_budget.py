@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pathways.services import episode_create, fact_record
-from patients.services import bone_density_record, medication_record, patient_create
+from pathways.services.patient_facts import bone_density_record, medication_record
+from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from pathways.models import Episode, FollowUpTask, Observation
 from pathways.services import episode_create, episode_delete, episode_update, fact_record
+from pathways.services.patient_facts import patient_delete, patient_update
 from patients.models import Patient
-from patients.services import patient_create, patient_delete, patient_update
+from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
 

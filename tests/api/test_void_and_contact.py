@@ -85,7 +85,7 @@ def test_patient_contact_details(as_alice, clinic_a, frozen):
 def test_fhir_patient_telecom(as_alice, patient, make_episode, frozen):
     from fhir.resources.R4B.bundle import Bundle
 
-    from patients.services import patient_update
+    from pathways.services.patient_facts import patient_update
 
     patient_update(
         patient=patient,

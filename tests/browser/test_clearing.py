@@ -32,7 +32,8 @@ def worklist_panel(
     Otto: a fracture from October. Ida: a fracture of last year, on alendronate
     for a year, so her yearly DXA is due. All with phone numbers."""
     from pathways.services import fact_record
-    from patients.services import medication_record, patient_create, patient_update
+    from pathways.services.patient_facts import medication_record, patient_update
+    from patients.services import patient_create
 
     patient_update(
         patient=patient, data={"phone": "+49 30 1234-567", "contact_time": "mornings"}, now=now

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from patients.services import patient_update
+from pathways.services.patient_facts import patient_update
 from tests.browser.conftest import SHOTS
 from tests.browser.test_rule_catalogue import no_horizontal_scroll
 from tests.browser.test_web_app import sign_in

@@ -34,7 +34,7 @@ def snap(page: Page, name: str, width: int) -> None:
 def test_date_of_death_and_an_unverified_prescription(
     page: Page, live_server: Any, alice: Any, patient: Any, now: Any, csp_violations: list[str]
 ) -> None:
-    from patients.services import medication_record
+    from pathways.services.patient_facts import medication_record
 
     medication_record(
         patient=patient,

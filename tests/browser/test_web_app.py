@@ -23,7 +23,8 @@ def panel(
     """Greta: a fracture 27 days ago, severe pain (NRS 7) on day 22 while on an
     NSAID. Otto: an episode from May (the indicators have eligible episodes)."""
     from pathways.services import fact_record
-    from patients.services import medication_record, patient_create
+    from pathways.services.patient_facts import medication_record
+    from patients.services import patient_create
 
     greta = make_episode(onset_date="2026-10-25", identified_date="2026-10-26")
     medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-10-26"}, now=now)

@@ -24,7 +24,8 @@ def make_old_episode(make_episode, patient, identified, **kw):
 
 
 def test_treatment_within_16_weeks_numerator_and_denominator(clinic_a, now, make_episode, patient):
-    from patients.services import medication_record, patient_create
+    from pathways.services.patient_facts import medication_record
+    from patients.services import patient_create
 
     treated = make_old_episode(make_episode, patient, "2026-05-01")
     medication_record(
@@ -72,7 +73,8 @@ def test_treatment_within_16_weeks_numerator_and_denominator(clinic_a, now, make
 
 
 def test_dxa_and_pathologic_exclusion(clinic_a, now, make_episode, patient):
-    from patients.services import bone_density_record, patient_create
+    from pathways.services.patient_facts import bone_density_record
+    from patients.services import patient_create
 
     make_old_episode(make_episode, patient, "2026-06-01")
     bone_density_record(
@@ -236,7 +238,7 @@ def test_falls_assessment_and_three_month_review_on_time(clinic_a, bob, now, mak
 def test_indicators_are_kept_two_minutes_and_recomputed_on_request(
     bob, clinic_a, now, make_episode, patient, login
 ):
-    from patients.services import medication_record
+    from pathways.services.patient_facts import medication_record
 
     make_old_episode(make_episode, patient, "2026-05-01")
     client = login(bob)

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from notifications.dispatch import dispatch_outbox
 from notifications.models import WebhookAllowedUrl, WebhookDelivery
 from notifications.webhooks import verify
-from patients.services import patient_update
+from pathways.services.patient_facts import patient_update
 
 pytestmark = pytest.mark.django_db
 

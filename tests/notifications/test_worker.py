@@ -212,7 +212,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
 ):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     settings.WEBHOOK_ALLOW_HTTP = True
-    from patients.services import patient_update
+    from pathways.services.patient_facts import patient_update
 
     receiver = Receiver(hold_first=True)
     _, receiver.secret = subscribe(clinic_a, alice, receiver.url, ["patient.updated"])

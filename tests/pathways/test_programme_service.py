@@ -13,7 +13,8 @@ from django.db import connection
 
 from pathways.models import Episode, FollowUpTask, Programme
 from pathways.services import episode_migrate_pathway, pathway_sweep, task_complete
-from patients.services import medication_record, patient_create
+from pathways.services.patient_facts import medication_record
+from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +151,7 @@ def test_dry_run_prints_each_episode(make_episode, clinic_a, capsys):
 def test_a_deceased_patient_raises_nothing_more(
     make_episode, patient, alice, now, django_capture_on_commit_callbacks
 ):
-    from patients.services import patient_record_death
+    from pathways.services.patient_facts import patient_record_death
 
     make_episode()
     assert FollowUpTask.objects.filter(patient=patient, status="open").exists()

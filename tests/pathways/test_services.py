@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from pathways.models import Episode, FollowUpTask, PhaseTransition
 from pathways.services import episode_evaluate, fact_record, task_complete
-from patients.services import medication_record
+from pathways.services.patient_facts import medication_record
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +146,7 @@ def test_bad_observation_values_name_the_field(make_episode, now, kind, value, m
 
 
 def test_t_score_of_plus_nine_is_refused(patient, now):
-    from patients.services import bone_density_record
+    from pathways.services.patient_facts import bone_density_record
 
     with pytest.raises(ValidationError) as err:
         bone_density_record(

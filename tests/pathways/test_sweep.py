@@ -181,7 +181,7 @@ def test_people_recording_facts_while_the_sweep_runs_never_deadlock(make_episode
     lock order is documented in ``schedule_reevaluation``.
     """
     from pathways.services import fact_record, task_not_applicable
-    from patients.services import medication_record
+    from pathways.services.patient_facts import medication_record
 
     episodes = [
         make_episode(onset_date="2026-11-10", identified_date="2026-11-12") for _ in range(12)

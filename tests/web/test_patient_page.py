@@ -46,7 +46,7 @@ def test_recording_a_pain_score_that_worsens_raises_early_augmentation(
     alice, patient, make_episode, login, now
 ):
     from pathways.services import fact_record
-    from patients.services import medication_record
+    from pathways.services.patient_facts import medication_record
 
     episode = make_episode(onset_date="2026-11-01", identified_date="2026-11-02")
     medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-11-02"}, now=now)
@@ -276,7 +276,7 @@ def test_a_bad_date_of_death_is_shown_beside_the_field(alice, patient, login, va
 
 
 def test_an_imported_prescription_is_marked_until_verified(alice, vera, patient, login, now):
-    from patients.services import medication_record
+    from pathways.services.patient_facts import medication_record
 
     med = medication_record(
         patient=patient,
@@ -322,7 +322,7 @@ def test_an_imported_prescription_is_marked_until_verified(alice, vera, patient,
 def test_bmd_change_table_keeps_the_newest_scan(
     alice, patient, make_episode, login, now, django_capture_on_commit_callbacks
 ):
-    from patients.services import bone_density_record
+    from pathways.services.patient_facts import bone_density_record
 
     make_episode()
     for day, bmd in (("2025-06-01", "0.750"), ("2026-06-01", "0.700"), ("2026-10-01", "0.690")):

@@ -147,8 +147,8 @@ def test_a_dxa_task_records_the_scan(
 ):
     """The yearly DXA used to close in two clicks with no result: the DXA table
     said "None recorded" while the timeline said done."""
+    from pathways.services.patient_facts import medication_record
     from patients.models import BoneDensity
-    from patients.services import medication_record
 
     with django_capture_on_commit_callbacks(execute=True):
         make_episode(onset_date="2025-09-28", identified_date="2025-10-01")

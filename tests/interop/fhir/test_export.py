@@ -18,7 +18,7 @@ from pathways.services import (
     task_not_applicable,
     task_snooze,
 )
-from patients.services import bone_density_record, medication_record
+from pathways.services.patient_facts import bone_density_record, medication_record
 
 # These pin version 1's episode semantics; the programme's are tested in
 # tests/api/test_programme_tasks.py and tests/pathways/test_programme_service.py.
@@ -294,7 +294,7 @@ def test_query_count_does_not_grow_with_the_episode(
 def test_a_deceased_patient_and_an_unverified_prescription(
     make_episode, now, django_capture_on_commit_callbacks
 ):
-    from patients.services import patient_record_death
+    from pathways.services.patient_facts import patient_record_death
 
     episode = make_episode()
     living = episode_bundle(episode, now=now)

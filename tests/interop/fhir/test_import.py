@@ -340,7 +340,7 @@ def test_an_exported_episode_imports_into_another_clinic(
     make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
 ):
     from pathways.services import fact_record
-    from patients.services import bone_density_record, medication_record
+    from pathways.services.patient_facts import bone_density_record, medication_record
 
     episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -536,7 +536,7 @@ def test_a_date_of_death_vcftrack_cannot_keep_is_reported_and_the_patient_import
 def test_the_date_of_death_survives_export_and_import(
     make_episode, clinic_b, now, tmp_path, django_capture_on_commit_callbacks
 ):
-    from patients.services import patient_record_death
+    from pathways.services.patient_facts import patient_record_death
 
     episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,4 +1,17 @@
-"""Serializers shared by the resource modules: tombstones and list schemas."""
+"""Serializers shared by the resource modules: tombstones, list schemas, the
+void body, and the input contract of a write.
+
+A write's input serializer is its one declaration: its fields are the body
+properties the OpenAPI schema shows, and ``writable_fields`` /
+``required_fields`` read the same fields for the API's edge check (unknown
+fields refused, required ones present). The values themselves are checked by
+the service's parsers, which the web forms and the FHIR importer call too, so
+a value is judged by the same code and the same message whatever the door
+(``tests/api/test_contract.py`` proves the schema and the validator agree).
+A create checks at the edge only the references it resolves itself (the
+patient, the episode); a missing value is named by the service, in the words
+the API has always used.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +39,22 @@ def list_of(serializer: type[serializers.Serializer[Any]], name: str) -> Any:
         resource_type_field_name=None,
         many=True,
     )
+
+
+class VoidSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000, help_text="Why the entry is voided.")
+
+
+def writable_fields(serializer: type[serializers.Serializer[Any]]) -> tuple[str, ...]:
+    """The body properties a write accepts: its input serializer's writable fields."""
+    fields = serializer().fields
+    return tuple(name for name, field in fields.items() if not field.read_only)
+
+
+def required_fields(serializer: type[serializers.Serializer[Any]]) -> tuple[str, ...]:
+    """The body properties a full write (POST action, PUT) must send."""
+    fields = serializer().fields
+    return tuple(name for name, field in fields.items() if field.required and not field.read_only)
 
 
 class StrictModelSerializer(serializers.ModelSerializer[Any]):

@@ -13,7 +13,7 @@ import builtins
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import django_filters
 from django.db import transaction
@@ -32,7 +32,7 @@ from vcftrack.core import audit, history
 from vcftrack.core.api.concurrency import check_if_match, etag_for
 from vcftrack.core.api.errors import ApiError, as_api_error, invalid, not_found
 from vcftrack.core.api.idempotency import check_idempotency_key, idempotent
-from vcftrack.core.api.inputs import Errors, check_object, check_query, merge
+from vcftrack.core.api.inputs import Errors, body_object, check_object, check_query, merge
 from vcftrack.core.api.pagination import (
     EnvelopePagination,
     check_listing_params,
@@ -42,8 +42,12 @@ from vcftrack.core.api.pagination import (
 )
 from vcftrack.core.api.pagination import is_sync as _is_sync
 from vcftrack.core.api.parsers import SafeJSONParser
+from vcftrack.core.api.serializers import required_fields, writable_fields
 from vcftrack.core.scoping import can_write, clinic_ids_for, clinic_today
 
+T = TypeVar("T")
+# A write's input serializer: the one declaration of its body.
+Contract = type[serializers.Serializer[Any]]
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_BULK = 500
 # The audit's verb for each viewset action (anything else is "act").
@@ -93,7 +97,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         )
 
     # ------------------------------------------------------------- scope --
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
         # The one clock read of the request (house style).
         self.now = timezone.now()
@@ -152,7 +156,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             )
 
     # ----------------------------------------------------------- listing --
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
         if _is_sync(request):
             return self.sync_list(request)
         queryset = self.filter_queryset(self.get_queryset())
@@ -237,7 +241,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return out
 
     # ------------------------------------------------------------ detail --
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.object_response(self.get_object())
 
     def get_object(self) -> Any:
@@ -265,7 +269,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return fresh if fresh is not None else obj
 
     # ------------------------------------------------------------ writes --
-    def run_service(self, call: Callable[[], Any], errors: Errors) -> Any:
+    def run_service(self, call: Callable[[], T], errors: Errors) -> T:
         """Call a service with the errors the API layer already found.
 
         The service validates everything it knows. If the API layer found
@@ -273,12 +277,12 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         so that one answer names every bad field - inside a savepoint that
         is rolled back, so nothing is written.
         """
-        result: Any = None
         try:
             with transaction.atomic():
                 result = call()
-                if errors:
-                    raise _Discard
+                if not errors:
+                    return result
+                raise _Discard
         except _Discard:
             pass
         except Exception as exc:
@@ -286,9 +290,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
             if error is None or error.status_code != 400 or not errors:
                 raise
             errors = merge(errors, error.errors)
-        if errors:
-            raise invalid(errors)
-        return result
+        raise invalid(errors)
 
     def write(
         self,
@@ -321,9 +323,30 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     def body(
         self, request: Request, *, allowed: Iterable[str], required: Iterable[str] = ()
     ) -> tuple[dict[str, Any], Errors]:
-        from vcftrack.core.api.inputs import body_object
-
         return body_object(request, allowed=allowed, required=required)
+
+    def contract_body(
+        self, request: Request, contract: Contract, *, partial: bool = False
+    ) -> tuple[dict[str, Any], Errors]:
+        """The body checked against a write's input serializer: its fields
+        only, and (unless ``partial``) the ones it requires."""
+        required = () if partial else required_fields(contract)
+        return self.body(request, allowed=writable_fields(contract), required=required)
+
+    def change(
+        self,
+        request: Request,
+        contract: Contract,
+        service: Callable[[Any, dict[str, Any]], T],
+        *,
+        partial: bool = False,
+    ) -> Response:
+        """A write to one object: check the body against ``contract``, then
+        lock the object and call ``service(obj, data)`` (see ``write``)."""
+        data, errors = self.contract_body(request, contract, partial=partial)
+        return self.write(
+            request, update=lambda obj: self.run_service(lambda: service(obj, data), errors)
+        )
 
     # -------------------------------------------------------------- bulk --
     def bulk_locks(self, items: builtins.list[Any]) -> None:
@@ -441,7 +464,7 @@ class HistoryMixin:
 
     @extend_schema(responses=HistoryListSerializer)
     @action(detail=True, methods=["get"])
-    def history(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def history(self: Any, request: Request, *args: object, **kwargs: object) -> Response:
         """The object's change history: who, when, and each field's old and new value."""
         lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
         # A deleted object keeps its history (tombstones included).

@@ -14,7 +14,7 @@ from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord
 from pathways.interop.fhir.importer.values import JSON, codes_in, fhir_date, quantity, texts
 from patients.models import BoneDensity, Patient
-from patients.services import bone_density_record
+from pathways.services.patient_facts import bone_density_record
 
 WITHDRAWN = frozenset({"entered-in-error", "cancelled"})
 

@@ -1,4 +1,4 @@
-"""patient_record_death and medication_verify, called directly."""
+"""patient_record_death and medication_verify (pathways.services.patient_facts), called directly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from pathways.models import Episode
-from patients.services import medication_record, medication_verify, patient_record_death
+from pathways.services.patient_facts import (
+    medication_record,
+    medication_verify,
+    patient_record_death,
+)
 from vcftrack.core.errors import DomainError
 
 pytestmark = pytest.mark.django_db
