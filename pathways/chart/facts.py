@@ -32,7 +32,6 @@ from pathways.chart.selectors import describe_changes, episode_snapshot
 from pathways.chart.views import forbidden, patient_or_404, render_patient
 from pathways.models import Episode, Imaging, Observation, Procedure
 from pathways.services import fact_record, fact_void
-from patients.models import BoneDensity, Medication, Patient
 from pathways.services.patient_facts import (
     bone_density_record,
     medication_record,
@@ -41,6 +40,7 @@ from pathways.services.patient_facts import (
     patient_fact_void,
     patient_record_death,
 )
+from patients.models import BoneDensity, Medication, Patient
 from vcftrack.core import audit
 from vcftrack.core.errors import DomainError
 from vcftrack.core.forms import apply_errors

@@ -13,8 +13,8 @@ from functools import partial
 from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord
 from pathways.interop.fhir.importer.values import JSON, codes_in, fhir_date, quantity, texts
-from patients.models import BoneDensity, Patient
 from pathways.services.patient_facts import bone_density_record
+from patients.models import BoneDensity, Patient
 
 WITHDRAWN = frozenset({"entered-in-error", "cancelled"})
 

@@ -18,8 +18,8 @@ from pathways.engine.dates import add_months
 from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord
 from pathways.interop.fhir.importer.values import JSON, at_path, codes_in, fhir_date, label, texts
-from patients.models import ANTI_OSTEOPOROSIS, Medication, Patient
 from pathways.services.patient_facts import medication_record
+from patients.models import ANTI_OSTEOPOROSIS, Medication, Patient
 
 IMPORTED_DRUGS = ANTI_OSTEOPOROSIS | {"calcitonin"}
 # pathway-spec V2.4: a prescription with no evidence in the 12 months before

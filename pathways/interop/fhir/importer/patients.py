@@ -7,8 +7,8 @@ from datetime import date
 from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord, patient_name
 from pathways.interop.fhir.importer.values import JSON, codes_in, fhir_date
-from patients.models import Patient
 from pathways.services.patient_facts import patient_record_death
+from patients.models import Patient
 from patients.services import patient_create
 
 SEX = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
