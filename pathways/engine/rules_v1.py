@@ -1,4 +1,4 @@
-"""Pathway version 1: the rules of shared/pathway-spec.md, with their seeds.
+"""Pathway version 1: the rules of docs/pathway.md, with their seeds.
 
 Seeds: 000 junctional OVF management, 001 osteopenia + atraumatic VCF,
 002 VCF treatment overview, 003 osteoporosis with lumbar VCF, 004 best
