@@ -18,7 +18,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -66,6 +69,54 @@ def manage(*args: str, env: dict[str, str] | None = None) -> None:
     sh(PY, ROOT / "manage.py", *args, env=env)
 
 
+def stop_on_signals() -> None:
+    """SIGTERM (``kill``) and SIGHUP (terminal closed) stop everything the way
+    Ctrl-C does: the KeyboardInterrupt unwinds through ``run``'s clean-up (and
+    ``subprocess.run`` kills a set-up step that is under way)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own http://host:port
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means the server is up
+    except OSError:
+        return False
+
+
+def echo_until_ready(proc: subprocess.Popen[bytes], ready: threading.Event) -> None:
+    """Pass the worker's output through; note when it says it is ready."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+        if b" ready." in line:
+            ready.set()
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # a second signal must not cut the clean-up short
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(getattr(signal, "CTRL_C_EVENT", signal.SIGINT))
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run() -> None:
     install()
     env = dict(os.environ)
@@ -74,44 +125,50 @@ def run() -> None:
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
-    worker = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "vcftrack",
-            "worker",
-            "--beat",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    web = subprocess.Popen(
-        [str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"], cwd=ROOT, env=env
-    )
-    print(
-        f"\nvcftrack is running on http://{host}:{port}/  (admin: http://{host}:{port}/admin/)\n"
-        "sign in as coordinator-north, physician-north or admin; password: vcftrack-demo\n"
-        "Ctrl-C stops the web server and the Celery worker + beat.\n",
-        flush=True,
-    )
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"  # noqa: S104
+    procs: list[subprocess.Popen[bytes]] = []
+    worker_ready = threading.Event()
+    started = time.monotonic()
     try:
-        while worker.poll() is None and web.poll() is None:
+        worker = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "vcftrack", "worker", "--beat"]
+            + ["--pool", "solo", "--loglevel", "INFO"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(worker)
+        threading.Thread(target=echo_until_ready, args=(worker, worker_ready), daemon=True).start()
+        procs.append(
+            subprocess.Popen(
+                [str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        # The sign-in line comes last, once the page answers and the worker's
+        # banner has scrolled by (or after 30 s whatever the worker says).
+        announced = False
+        while all(proc.poll() is None for proc in procs):
+            settled = worker_ready.is_set() or time.monotonic() - started > 30
+            if not announced and settled and answers(url):
+                announced = True
+                banner(host, port)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        for proc in (web, worker):
-            if proc.poll() is None:
-                proc.send_signal(getattr(signal, "CTRL_C_EVENT", signal.SIGINT))
-        for proc in (web, worker):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(procs)
+
+
+def banner(host: str, port: str) -> None:
+    print(
+        f"\nvcftrack is running on http://{host}:{port}/  (admin: http://{host}:{port}/admin/)\n"
+        "Ctrl-C (or kill/SIGTERM) stops the web server and the Celery worker + beat.\n"
+        "sign in as coordinator-north, physician-north or admin; password: vcftrack-demo\n",
+        flush=True,
+    )
 
 
 def test(extra: list[str]) -> int:
@@ -121,6 +178,7 @@ def test(extra: list[str]) -> int:
 
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "run"
+    stop_on_signals()
     if command == "run":
         run()
     elif command == "test":
@@ -132,4 +190,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
