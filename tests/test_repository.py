@@ -52,3 +52,33 @@ def test_the_synthea_bundles_the_fhir_tests_use_are_in_the_repository():
     used = (ROOT / "tests" / "fhir" / "test_import.py").read_text(encoding="utf-8")
     assert '"data" / "synthea"' in used
     assert "pytest.skip" not in used and "skipif" not in used
+
+
+def test_the_embedded_default_passes_its_checks_without_warnings(tmp_path):
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["VCFTRACK_VAR_DIR"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "manage.py", "check", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr  # SQLite: no models.W040
+    assert "W040" not in out.stdout + out.stderr
+
+
+def test_whitenoise_starts_without_a_warning():
+    import warnings
+
+    from django.conf import settings
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    assert Path(settings.STATIC_ROOT).is_dir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        WhiteNoiseMiddleware(get_response=lambda request: None)

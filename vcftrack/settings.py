@@ -7,6 +7,7 @@ Production shape: DATABASE_URL (PostgreSQL) + REDIS_URL + SECRET_KEY.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,11 @@ STATICFILES_DIRS: list[Path | tuple[str, Path]] = [
 # collectstatic; production runs collectstatic and may set this to false.
 WHITENOISE_USE_FINDERS = envbool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = DEBUG
+# WhiteNoise also serves STATIC_ROOT and warns "No directory at" each time it
+# starts where collectstatic has not run yet (a fresh clone, every test
+# client): the folder exists from the start, empty until collectstatic fills it.
+with contextlib.suppress(OSError):  # a read-only tree: collectstatic made it
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 LOGIN_URL = "/accounts/login/"
 CSRF_FAILURE_VIEW = "vcftrack.web.csrf_failure"
