@@ -90,9 +90,7 @@ def test_dev_run_serves_and_a_signal_stops_everything(tmp_path, var_dir, signum)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    env.update(
-        VCFTRACK_VAR_DIR=str(var_dir), PORT=str(port), DEMO_PATIENTS="3", HOST="127.0.0.1"
-    )
+    env.update(VCFTRACK_VAR_DIR=str(var_dir), PORT=str(port), DEMO_PATIENTS="3", HOST="127.0.0.1")
     had_control = (ROOT / "control").exists()
     log = (tmp_path / "dev.log").open("wb")
     proc = subprocess.Popen(
