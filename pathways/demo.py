@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from pathways.levels import LEVELS, levels_to_mask
@@ -78,13 +79,17 @@ def ensure_staff(clinics: list[Clinic]) -> dict[str, Any]:
     """Demo users: admin, and per clinic a coordinator, a physician and a viewer."""
     user_model = get_user_model()
     users: dict[str, Any] = {}
-    admin, created = user_model.objects.get_or_create(
+    # One hash for all the demo users (a password hash costs ~0.4 s by design).
+    hashed = make_password(DEMO_PASSWORD)
+    admin, _ = user_model.objects.get_or_create(
         username="admin",
-        defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.org"},
+        defaults={
+            "is_staff": True,
+            "is_superuser": True,
+            "email": "admin@example.org",
+            "password": hashed,
+        },
     )
-    if created:
-        admin.set_password(DEMO_PASSWORD)
-        admin.save()
     users["admin"] = admin
     for clinic in clinics:
         for role, first in (
@@ -93,17 +98,15 @@ def ensure_staff(clinics: list[Clinic]) -> dict[str, Any]:
             (Role.VIEWER, "Vic"),
         ):
             username = f"{role}-{clinic.code}"
-            user, created = user_model.objects.get_or_create(
+            user, _ = user_model.objects.get_or_create(
                 username=username,
                 defaults={
                     "first_name": first,
                     "last_name": clinic.code.capitalize(),
                     "email": f"{username}@example.org",
+                    "password": hashed,
                 },
             )
-            if created:
-                user.set_password(DEMO_PASSWORD)
-                user.save()
             Membership.objects.get_or_create(
                 user=user,
                 clinic=clinic,

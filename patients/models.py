@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -224,6 +225,39 @@ class Route(models.TextChoices):
     OTHER = "other"
 
 
+class CoveringIndex(models.Index):
+    """An index with INCLUDE columns where the database has covering indexes
+    (PostgreSQL) and a plain one elsewhere, said so up front instead of
+    SQLite's models.W040 ("does not support indexes with non-key columns").
+    It deconstructs as ``models.Index(include=...)``: the migrations are
+    unchanged."""
+
+    def __init__(self, *args: Any, include: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.covering = tuple(include)
+
+    def deconstruct(self) -> Any:
+        _, args, kwargs = super().deconstruct()
+        if self.covering:
+            kwargs["include"] = self.covering
+        return "django.db.models.Index", args, kwargs
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to the plain Index of the migrations that it deconstructs as.
+        if isinstance(other, models.Index):
+            return bool(self.deconstruct() == other.deconstruct())
+        return NotImplemented
+
+    __hash__ = models.Index.__hash__
+
+    def create_sql(self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any) -> Any:
+        _, args, options = self.deconstruct()
+        if not schema_editor.connection.features.supports_covering_indexes:
+            options.pop("include", None)
+        index = models.Index(*args, **options)
+        return index.create_sql(model, schema_editor, using=using, **kwargs)
+
+
 class Medication(Voidable, SyncedModel):
     # The FK's own index is replaced by the covering "alive" index below.
     patient = models.ForeignKey(
@@ -263,7 +297,7 @@ class Medication(Voidable, SyncedModel):
             # The dashboard's per-episode drug tests (first drug, drug at 52
             # weeks) are index-only probes on this: 2-3x faster than heap
             # fetches through a patient_id index.
-            models.Index(
+            CoveringIndex(
                 fields=["patient", "drug"],
                 include=["start_date", "stop_date"],
                 condition=Q(deleted_at__isnull=True),

@@ -7,6 +7,7 @@ Production shape: DATABASE_URL (PostgreSQL) + REDIS_URL + SECRET_KEY.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,11 @@ STATICFILES_DIRS: list[Path | tuple[str, Path]] = [
 # collectstatic; production runs collectstatic and may set this to false.
 WHITENOISE_USE_FINDERS = envbool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = DEBUG
+# WhiteNoise also serves STATIC_ROOT and warns "No directory at" each time it
+# starts where collectstatic has not run yet (a fresh clone, every test
+# client): the folder exists from the start, empty until collectstatic fills it.
+with contextlib.suppress(OSError):  # a read-only tree: collectstatic made it
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 LOGIN_URL = "/accounts/login/"
 CSRF_FAILURE_VIEW = "vcftrack.core.web.csrf_failure"
@@ -266,11 +272,14 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # Embedded default: kombu's filesystem transport, same code path as Redis.
+    # All its state lives under ./var: the messages and the exchange tables
+    # (``control_folder``, else kombu writes ``./control`` in the working dir).
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "control_folder": str(_broker_dir / "control"),
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),

@@ -76,5 +76,3 @@ def worklist_csv(request: HttpRequest) -> StreamingHttpResponse:
             ]
 
     return csv_response(rows(), f"worklist-{now:%Y%m%d}.csv")
-
-

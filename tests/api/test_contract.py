@@ -106,9 +106,7 @@ def _value(name: str, prop: dict[str, Any], world: Any) -> Any:
 
 
 def _properties(schema: dict[str, Any], body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        name: _resolve(schema, prop) for name, prop in body.get("properties", {}).items()
-    }
+    return {name: _resolve(schema, prop) for name, prop in body.get("properties", {}).items()}
 
 
 def _item_schema(schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any] | None:

@@ -5,11 +5,16 @@ coordinator of clinic A, on every operation, with the checks
 ``not_a_server_error`` and ``response_schema_conformance``. Half the cases
 use the ids of real objects of clinic A (so writes really happen), half the
 generated ones (so 404s and bad ids are covered too).
+
+Every operation runs; how many examples each gets is
+``VCFTRACK_SCHEMATHESIS_EXAMPLES``: 3 by default (a quick local run), 10 in CI
+(``.ci/run``).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
 import pytest
@@ -104,9 +109,12 @@ def keep_the_test_connection() -> Any:
     request_finished.connect(close_old_connections)
 
 
+EXAMPLES = int(os.environ.get("VCFTRACK_SCHEMATHESIS_EXAMPLES", "3"))
+
+
 @schema.parametrize()
 @settings(
-    max_examples=10,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

@@ -52,9 +52,7 @@ def test_treatment_within_16_weeks_numerator_and_denominator(clinic_a, now, make
         now=now,
     )
     make_old_episode(make_episode, recent, "2026-11-01")  # < 16 weeks ago: not eligible
-    board = dashboard(
-        [clinic_a.id], date(2025, 11, 22), date(2026, 11, 22), date(2026, 11, 22)
-    )
+    board = dashboard([clinic_a.id], date(2025, 11, 22), date(2026, 11, 22), date(2026, 11, 22))
     value = next(v for v in board.values if v.indicator.code == "treatment_16w")
     assert (value.numerator, value.denominator, value.pct) == (1, 2, 50.0)
     assert value.band == "amber"
@@ -91,9 +89,7 @@ def test_dxa_and_pathologic_exclusion(clinic_a, now, make_episode, patient):
         now=now,
     )
     make_old_episode(make_episode, other, "2026-06-01", etiology="pathologic_confirmed")
-    board = dashboard(
-        [clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22)
-    )
+    board = dashboard([clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22))
     dxa = next(v for v in board.values if v.indicator.code == "dxa_12w")
     assert (dxa.numerator, dxa.denominator) == (1, 1)
     assert board.cohort == 1
@@ -218,9 +214,7 @@ def test_falls_assessment_and_three_month_review_on_time(clinic_a, bob, now, mak
     )
     for episode in Episode.objects.all():
         episode_evaluate(episode_id=episode.id, now=now)
-    board = dashboard(
-        [clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22)
-    )
+    board = dashboard([clinic_a.id], date(2026, 1, 1), date(2026, 11, 22), date(2026, 11, 22))
     by_code = {v.indicator.code: (v.numerator, v.denominator) for v in board.values}
     assert by_code["falls_12w"] == (1, 2)
     assert by_code["review_3m_on_time"] == (1, 2)

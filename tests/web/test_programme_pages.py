@@ -39,9 +39,7 @@ def test_worklist_labels_programme_rows_as_the_patients(alice, make_episode, log
 
 
 @pytest.mark.django_db(transaction=True)  # the web re-evaluates after commit
-def test_the_reasons_on_a_row_name_dates_as_the_page_does(
-    alice, patient, make_episode, login, now
-):
+def test_the_reasons_on_a_row_name_dates_as_the_page_does(alice, patient, make_episode, login, now):
     from pathways.services import fact_record, task_complete
 
     episode = make_episode(onset_date="2026-10-25", identified_date="2026-10-26")

@@ -33,7 +33,7 @@ def parse_number(value: Any) -> Any:
 
 
 def parse_bool(value: Any) -> Any:
-    """"true"/"false"/"" as True/False/None; anything else passes through."""
+    """ "true"/"false"/"" as True/False/None; anything else passes through."""
     return {"true": True, "false": False, "": None}.get(value, value)
 
 

@@ -33,7 +33,7 @@ CODE_LABELS = {
     "im": "Intramuscular",
 }
 
-# The seeds (shared/seeds/NNN_*.txt) are the clinical questions the rules
+# The seeds (docs/seeds/NNN_*.txt) are the clinical questions the rules
 # were drawn from; their titles, shortened into a guideline's name.
 GUIDELINES = {
     "000": "Management of a junctional osteoporotic vertebral fracture",

@@ -57,9 +57,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing if patients already exist"
         )
+        parser.add_argument(
+            "--grow-to",
+            type=int,
+            metavar="N",
+            help="add patients (with the next unused --seed) until the panel has N; "
+            "dev.py seeds a small panel first and grows it while the server runs",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = options["patients"]
+        if options["grow_to"] is not None:
+            count = options["grow_to"] - Patient.objects.count()
+            if count < 1:
+                self.stdout.write(f"demo panel has {options['grow_to']} patients or more")
+                return
+            options["seed"] = next(
+                s
+                for s in range(options["seed"], options["seed"] + 1000)
+                if not Patient.objects.filter(mrn__startswith=f"S{s}-").exists()
+            )
         if count < 1 or count > 1_000_000:
             raise CommandError("--patients must be between 1 and 1,000,000")
         if options["if_empty"] and Patient.objects.exists():
@@ -104,7 +121,7 @@ class Command(BaseCommand):
             day = start + timedelta(days=offset)
             pathway_sweep(now=now, as_of=day, batch_size=500)
             at = datetime.combine(day, time(12), tzinfo=tz)
-            decided += self._decide(rng, users, day, at)
+            decided += self._decide(rng, users, day, at, prefix)
         pathway_sweep(now=now, as_of=today, batch_size=500)
         closed = 0
         for episode in Episode.objects.active().filter(
@@ -126,12 +143,14 @@ class Command(BaseCommand):
             f"(also -south, -east), password: {DEMO_PASSWORD}"
         )
 
-    def _decide(self, rng: random.Random, users: dict[str, Any], day: Any, at: Any) -> int:
-        """Staff work the tasks due by ``day``, as of that day (``at``)."""
+    def _decide(
+        self, rng: random.Random, users: dict[str, Any], day: Any, at: Any, prefix: str
+    ) -> int:
+        """Staff work this panel's tasks due by ``day``, as of that day (``at``)."""
         decided = 0
         tasks = (
             FollowUpTask.objects.open()
-            .filter(due_date__lte=day)
+            .filter(due_date__lte=day, patient__mrn__startswith=prefix)
             .filter(Q(episode__isnull=True) | Q(episode__identified_date__lte=day))
             .select_related("clinic")
         )
