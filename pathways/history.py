@@ -58,11 +58,7 @@ def _sections(queries: list[tuple[type[Any], Q]]) -> list[Section]:
     grouped: list[tuple[type[Any], list[Any]]] = []
     for model, where in queries:
         by_object: dict[Any, list[Any]] = {}
-        rows = (
-            model.history.filter(where)  # type: ignore[attr-defined]
-            .select_related("history_user")
-            .order_by("history_id")
-        )
+        rows = model.history.filter(where).select_related("history_user").order_by("history_id")
         for row in rows:
             by_object.setdefault(row.id, []).append(row)
         grouped.extend((model, rows) for rows in by_object.values())

@@ -47,7 +47,7 @@ class BoneDensityInline(admin.TabularInline[BoneDensity, Patient]):
         return False
 
 
-class PatientAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+class PatientAdminForm(forms.ModelForm):
     """Only the date of death is edited here, and it is written by the service."""
 
     class Meta:

@@ -165,7 +165,7 @@ def patient_create(
 def errors_exc(errors: FieldErrors) -> Exception:
     from django.core.exceptions import ValidationError
 
-    return ValidationError(errors.errors)  # type: ignore[arg-type]
+    return ValidationError(errors.errors)
 
 
 def check_death_date(

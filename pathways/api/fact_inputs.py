@@ -25,7 +25,7 @@ EPISODE_REF_HELP = "An episode of one of your clinics."
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "boolean"}]})
-class ObservationValueField(serializers.Field):  # type: ignore[type-arg]
+class ObservationValueField(serializers.Field):
     def to_representation(self, value: float | bool | None) -> float | bool | None:
         return value
 

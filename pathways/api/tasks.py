@@ -148,7 +148,7 @@ class TaskFilter(django_filters.FilterSet):
         self, queryset: QuerySet[FollowUpTask], name: str, value: str
     ) -> QuerySet[FollowUpTask]:
         """Open tasks in a date state, each as of its own clinic's today."""
-        view = self.request.parser_context["view"]  # type: ignore[union-attr]
+        view = self.request.parser_context["view"]
         by_day: dict[date, list[uuid.UUID]] = {}
         for clinic_id, today in view.todays().items():
             by_day.setdefault(today, []).append(clinic_id)

@@ -61,7 +61,7 @@ class _Entry:
 
     @property
     def actor_id(self) -> int | None:
-        return self.request.user.pk  # type: ignore[no-any-return]
+        return self.request.user.pk
 
     def chosen_medication(self, message: str) -> Medication:
         wanted = self.form.cleaned_data.get("medication")

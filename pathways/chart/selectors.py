@@ -77,7 +77,7 @@ def _load(patient: Patient) -> _Rows:
         # Already loaded: no query per row. Programme tasks have no episode.
         task.patient = patient
         if task.episode_id is not None:
-            task.episode = by_id.get(task.episode_id)  # type: ignore[assignment]
+            task.episode = by_id.get(task.episode_id)
             if task.episode is None:
                 continue
         tasks[task.episode_id].append(task)

@@ -42,7 +42,7 @@ def bulk_update_values(
                 columns_of[i] = [None if v is None else Jsonb(v) for v in columns_of[i]]
             # One array parameter per column: the statement text is the same
             # whatever the batch, and no per-value placeholder is built.
-            types = [pk.db_type(connection)] + [f.db_type(connection) for f in model_fields]  # type: ignore[union-attr]
+            types = [pk.db_type(connection)] + [f.db_type(connection) for f in model_fields]
             for i, db_type in enumerate(types):
                 if db_type == "uuid":
                     # Ids may come as text or as UUIDs; an array holds one type.

@@ -153,13 +153,13 @@ def _sweep_batch(
             with transaction.atomic():
                 report.outcome.add(evaluate_batch(ids, now=now, as_of=day))
             return len(ids)
-        except Exception:  # noqa: BLE001 - isolate the bad episode below
+        except Exception:
             logger.exception("sweep batch of %d failed; retrying one by one", len(ids))
         for eid in ids:
             try:
                 with transaction.atomic():
                     report.outcome.add(evaluate_batch([eid], now=now, as_of=day))
-            except Exception as exc:  # noqa: BLE001 - mark and push back
+            except Exception as exc:
                 logger.exception("episode %s failed in the sweep", eid)
                 report.outcome.failed += 1
                 report.failed_ids.append(eid)
@@ -202,7 +202,7 @@ def _sweep_programmes(
             with transaction.atomic():
                 report.outcome.add(evaluate_patients(patients, now=now, as_of=day))
             return len(claimed)
-        except Exception:  # noqa: BLE001 - isolate the bad patient below
+        except Exception:
             logger.exception(
                 "sweep batch of %d programmes failed; retrying one by one", len(claimed)
             )
@@ -210,7 +210,7 @@ def _sweep_programmes(
             try:
                 with transaction.atomic():
                     report.outcome.add(evaluate_patients([pid], now=now, as_of=day))
-            except Exception as exc:  # noqa: BLE001 - mark and push back
+            except Exception as exc:
                 logger.exception("programme of patient %s failed in the sweep", pid)
                 report.outcome.failed += 1
                 report.failed_ids.append(prog_id)

@@ -33,7 +33,8 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(as_alice, as_bob, patient
     second = as_alice.patch(url, {"given_name": "Alices"}, headers={"If-Match": etag})
     assert second.status_code == 412
     body = second.json()
-    assert body["code"] == "precondition_failed" and "If-Match" in body["errors"]
+    assert body["code"] == "precondition_failed"
+    assert "If-Match" in body["errors"]
     patient.refresh_from_db()
     assert patient.given_name == "Bobs"
     # With the fresh ETag it goes through; weak and wildcard forms are accepted.
@@ -76,7 +77,8 @@ def test_a_retried_post_replays_the_first_answer(as_alice, frozen):
     retry = as_alice.post("/api/v1/patients/", NEW, headers=headers)
     assert retry.status_code == 201
     assert retry.json() == first.json()
-    assert retry["ETag"] == first["ETag"] and retry["Location"] == first["Location"]
+    assert retry["ETag"] == first["ETag"]
+    assert retry["Location"] == first["Location"]
     assert retry["Idempotent-Replayed"] == "true"
     assert Patient.objects.filter(mrn="A-0009").count() == 1
 

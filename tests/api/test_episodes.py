@@ -31,8 +31,10 @@ def test_create_evaluates_the_pathway_at_once(as_alice, patient, frozen):
     assert response.status_code == 201, response.json()
     episode = response.json()
     assert episode["levels"] == ["T12", "L1"]
-    assert episode["phase"] == "triage" and episode["status"] == "active"
-    assert episode["pathway_version"] == "v2" and episode["next_review_at"]
+    assert episode["phase"] == "triage"
+    assert episode["status"] == "active"
+    assert episode["pathway_version"] == "v2"
+    assert episode["next_review_at"]
     assert response["ETag"] == f'"v{episode["version"]}"'
     assert "mri_initial" in open_rules(as_alice, episode["id"])
     # The patient's programme started with the episode: its tasks are the patient's.
@@ -96,20 +98,24 @@ def test_observations_take_a_number_or_a_boolean_by_kind(
         flag = as_alice.post(
             url, {"kind": "malignancy_suspected", "value": False, "effective_date": "2026-11-21"}
         )
-    assert pain.status_code == 201 and pain.json()["value"] == 7
-    assert flag.status_code == 201 and flag.json()["value"] is False
+    assert pain.status_code == 201
+    assert pain.json()["value"] == 7
+    assert flag.status_code == 201
+    assert flag.json()["value"] is False
     bad = as_alice.post(url, {"kind": "pain_nrs", "value": 11, "effective_date": "2026-11-10"})
     assert bad.status_code == 400
     assert set(bad.json()["errors"]) == {"value", "effective_date"}  # range; before onset
     bad = as_alice.post(url, {"kind": "instability", "value": 1, "effective_date": "2026-11-21"})
-    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["value"]
+    assert bad.status_code == 400
+    assert list(bad.json()["errors"]) == ["value"]
     listed = as_alice.get(url, kind="pain_nrs").json()
     assert [o["value"] for o in listed["results"]] == [7]
     # Update and delete through the nested route.
     oid = pain.json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
         changed = as_alice.patch(f"{url}{oid}/", {"value": 5})
-        assert changed.status_code == 200 and changed.json()["value"] == 5
+        assert changed.status_code == 200
+        assert changed.json()["value"] == 5
         assert as_alice.delete(f"{url}{oid}/").status_code == 204
     assert Observation.objects.get(pk=oid).deleted_at is not None
     assert as_alice.get(f"{url}{oid}/").status_code == 404
@@ -134,16 +140,19 @@ def test_update_close_and_delete(
     url = f"/api/v1/episodes/{episode.id}/"
     with django_capture_on_commit_callbacks(execute=True):
         response = as_alice.patch(url, {"levels": ["L2"]})
-    assert response.status_code == 200 and response.json()["levels"] == ["L2"]
+    assert response.status_code == 200
+    assert response.json()["levels"] == ["L2"]
     assert as_alice.put(url, {"levels": ["L2"]}).json()["errors"] == {
         "onset_date": ["This field is required."]
     }
     bad = as_alice.post(f"{url}close/", {"reason": "bored"})
-    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["reason"]
+    assert bad.status_code == 400
+    assert list(bad.json()["errors"]) == ["reason"]
     with django_capture_on_commit_callbacks(execute=True):
         closed = as_alice.post(f"{url}close/", {"reason": "discharged", "note": "well"})
     assert closed.status_code == 200, closed.json()
-    assert closed.json()["status"] == "closed" and closed.json()["phase"] == "closed"
+    assert closed.json()["status"] == "closed"
+    assert closed.json()["phase"] == "closed"
     assert open_rules(as_alice, str(episode.id)) == set()
     again = as_alice.post(f"{url}close/", {"reason": "discharged"})
     assert again.status_code == 409

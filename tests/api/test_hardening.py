@@ -24,7 +24,8 @@ def assert_json_error(response, status):
     assert response.status_code == status, response.content[:300]
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
     body = response.json()
-    assert body["status"] == status and body["detail"]
+    assert body["status"] == status
+    assert body["detail"]
     return body
 
 
@@ -117,7 +118,8 @@ def test_a_viewers_bulk_write_is_403_and_writes_nothing(as_vera, make_episode, f
         "/api/v1/observations/bulk/", {"items": [{**OBS, "episode": str(episode.id)}]}
     )
     body = assert_json_error(response, 403)
-    assert body["code"] == "permission_denied" and body["items"][0]["index"] == 0
+    assert body["code"] == "permission_denied"
+    assert body["items"][0]["index"] == 0
     assert not Observation.objects.exists()
     response = as_vera.post(
         "/api/v1/episodes/bulk/",
@@ -166,7 +168,8 @@ def test_clinical_dates_before_birth_are_refused_naming_the_field(
         {"patient": str(patient.id), "levels": ["L1"], "onset_date": "1901-01-01"},
     )
     body = assert_json_error(response, 400)
-    assert "onset_date" in body["errors"] and "birth" in body["errors"]["onset_date"][0]
+    assert "onset_date" in body["errors"]
+    assert "birth" in body["errors"]["onset_date"][0]
     episode = make_episode()
     response = as_alice.patch(f"/api/v1/episodes/{episode.id}/", {"identified_date": "1901-01-01"})
     assert "identified_date" in assert_json_error(response, 400)["errors"]
@@ -328,6 +331,7 @@ def test_a_bad_body_with_a_stale_etag_is_told_about_the_body_first(as_alice, pat
     stale = as_alice.patch(url, {"given_name": "Gerda"}, headers={"If-Match": '"v9"'})
     assert assert_json_error(stale, 412)["code"] == "precondition_failed"
     patient.refresh_from_db()
-    assert patient.given_name == "Greta" and patient.version == 1
+    assert patient.given_name == "Greta"
+    assert patient.version == 1
     malformed = as_alice.patch(url, {"given_name": "Gerda"}, headers={"If-Match": "v1"})
     assert "If-Match" in assert_json_error(malformed, 400)["errors"]

@@ -121,10 +121,13 @@ def test_filters_and_ordering(as_alice, clinic_a, patient, frozen):
     found = as_alice.get("/api/v1/patients/", mrn="A-0002").json()
     assert [p["mrn"] for p in found["results"]] == ["A-0002"]
     page = as_alice.get("/api/v1/patients/", page_size=2, count="true").json()
-    assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
+    assert page["count"] == 3
+    assert len(page["results"]) == 2
+    assert page["next"]
     second = as_alice.get("/api/v1/patients/", page_size=2, page=2).json()
     assert [p["family_name"] for p in second["results"]] == ["Hartmann"]
-    assert second["next"] is None and second["previous"]
+    assert second["next"] is None
+    assert second["previous"]
 
 
 def test_medications_belong_to_the_patient(
@@ -144,7 +147,8 @@ def test_medications_belong_to_the_patient(
         )
     assert response.status_code == 201, response.json()
     med = response.json()
-    assert med["drug_class"] == "bisphosphonate" and med["patient"] == str(patient.id)
+    assert med["drug_class"] == "bisphosphonate"
+    assert med["patient"] == str(patient.id)
     # Recording it re-evaluated the episode: the treatment task is done.
     tasks = as_alice.get("/api/v1/tasks/", episode=str(episode.id), rule="osteoporosis_rx_start")
     assert tasks.json()["results"][0]["status"] == "done"
@@ -154,7 +158,8 @@ def test_medications_belong_to_the_patient(
     assert response.status_code == 400
     assert "stop_date" in response.json()["errors"]
     response = as_alice.patch(f"{url}{med['id']}/", {"dose": "35 mg"})
-    assert response.status_code == 200 and response.json()["dose"] == "35 mg"
+    assert response.status_code == 200
+    assert response.json()["dose"] == "35 mg"
     assert as_alice.delete(f"{url}{med['id']}/").status_code == 204
     assert as_alice.get(url).json()["results"] == []
     assert Medication.objects.get(pk=med["id"]).deleted_at is not None
@@ -173,7 +178,8 @@ def test_bone_density_scans(as_alice, patient, frozen):
     )
     assert response.status_code == 201, response.json()
     scan = response.json()
-    assert scan["bmd_g_cm2"] == 0.712 and scan["t_score"] == -2.6
+    assert scan["bmd_g_cm2"] == 0.712
+    assert scan["t_score"] == -2.6
     bad = as_alice.post(url, {"performed_date": "2026-11-20", "site": "skull", "bmd_g_cm2": 9})
     assert bad.status_code == 400
     assert set(bad.json()["errors"]) == {"site", "bmd_g_cm2"}
@@ -209,11 +215,13 @@ def test_date_of_death_round_trip(as_alice, frozen):
     url = f"/api/v1/patients/{response.json()['id']}/"
     assert as_alice.get(url).json()["deceased_date"] == "2024-03-03"
     response = as_alice.patch(url, {"deceased_date": "2024-03-04"})
-    assert response.status_code == 200 and response.json()["deceased_date"] == "2024-03-04"
+    assert response.status_code == 200
+    assert response.json()["deceased_date"] == "2024-03-04"
     # A wrong entry is undone with null; a PUT need not send the field.
     assert as_alice.patch(url, {"deceased_date": None}).json()["deceased_date"] is None
     response = as_alice.put(url, NEW)
-    assert response.status_code == 200 and response.json()["deceased_date"] is None
+    assert response.status_code == 200
+    assert response.json()["deceased_date"] is None
     living = as_alice.post("/api/v1/patients/", {**NEW, "mrn": "A-0009"}).json()
     assert living["deceased_date"] is None
 
@@ -233,7 +241,8 @@ def test_a_bad_date_of_death_names_the_field_and_writes_nothing(
     response = as_alice.post("/api/v1/patients/", {**NEW, **body})
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert list(errors) == [field] and message in errors[field][0]
+    assert list(errors) == [field]
+    assert message in errors[field][0]
     assert Patient.objects.count() == 0
 
 
@@ -299,13 +308,15 @@ def test_an_unverified_prescription_is_read_only_and_verified_by_an_action(
         f"/api/v1/patients/{patient.id}/medications/",
         {"drug": "denosumab", "start_date": "2026-11-01", "unverified": True},
     )
-    assert response.status_code == 400 and list(response.json()["errors"]) == ["unverified"]
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["unverified"]
     # Verify: If-Match is honoured, the answer is the medication with a new ETag.
     stale = as_alice.post(f"{url}verify/", {}, headers={"If-Match": '"v0"'})
     assert stale.status_code == 412
     response = as_alice.post(f"{url}verify/", raw="", headers={"If-Match": '"v1"'})
     assert response.status_code == 200, response.json()
-    assert response.json()["unverified"] is False and response["ETag"] == '"v2"'
+    assert response.json()["unverified"] is False
+    assert response["ETag"] == '"v2"'
     again = as_alice.post(f"{url}verify/", {})
     assert again.status_code == 409
     assert again.json()["errors"] == {"unverified": ["This medication is already verified."]}
@@ -335,7 +346,9 @@ def test_patient_level_dates_before_birth_are_refused(as_alice, patient, frozen)
     }
     scan = {"performed_date": "1940-01-01", "site": "lumbar_spine", "bmd_g_cm2": 0.8}
     response = as_alice.post(f"/api/v1/patients/{patient.id}/bone-density/", scan)
-    assert response.status_code == 400 and list(response.json()["errors"]) == ["performed_date"]
-    assert not Medication.objects.exists() and not BoneDensity.objects.exists()
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["performed_date"]
+    assert not Medication.objects.exists()
+    assert not BoneDensity.objects.exists()
     ok = as_alice.post(meds, {"drug": "alendronate", "start_date": "1946-03-02"})
     assert ok.status_code == 201  # the birth date itself is a valid date

@@ -30,7 +30,8 @@ def test_every_rule_of_every_version(as_alice, django_assert_max_num_queries):
     assert data["count"] == len(data["results"]) == len(registry())
     assert (data["next"], data["previous"], data["next_cursor"]) == (None, None, None)
     dxa = next(r for r in data["results"] if (r["version"], r["code"]) == ("v1", "bmd_dxa"))
-    assert dxa["offset_months"] == 12 and dxa["recurs_months"] == 12
+    assert dxa["offset_months"] == 12
+    assert dxa["recurs_months"] == 12
     assert (dxa["scope"], dxa["patient_level"], dxa["priority"]) == ("episode", True, "routine")
     assert dxa["due_text"].startswith("12 months after the last DXA")
     assert dxa["id"] == "v1-bmd_dxa"
@@ -62,4 +63,5 @@ def test_in_the_schema(as_alice):
     schema = as_alice.get("/api/schema/", format="json").json()
     operation = schema["paths"]["/api/v1/rules/"]["get"]
     assert [p["name"] for p in operation["parameters"]] == ["version"]
-    assert "401" in operation["responses"] and "400" in operation["responses"]
+    assert "401" in operation["responses"]
+    assert "400" in operation["responses"]

@@ -55,13 +55,16 @@ def test_only_a_physician_records_the_augmentation_decision(
     refused = as_alice.post(url, {"outcome": "continue_conservative"})
     assert refused.status_code == 403
     missing = as_bob.post(url, {})
-    assert missing.status_code == 400 and list(missing.json()["errors"]) == ["outcome"]
+    assert missing.status_code == 400
+    assert list(missing.json()["errors"]) == ["outcome"]
     with django_capture_on_commit_callbacks(execute=True):
         done = as_bob.post(url, {"outcome": "continue_conservative", "note": "settling"})
     assert done.status_code == 200, done.json()
     body = done.json()
-    assert body["status"] == "done" and body["outcome"] == "continue_conservative"
-    assert body["closed_by"] == as_bob.user.pk and body["state"] is None
+    assert body["status"] == "done"
+    assert body["outcome"] == "continue_conservative"
+    assert body["closed_by"] == as_bob.user.pk
+    assert body["state"] is None
     again = as_bob.post(url, {"outcome": "continue_conservative"})
     assert again.status_code == 409
 
@@ -69,7 +72,8 @@ def test_only_a_physician_records_the_augmentation_decision(
 def test_not_applicable_snooze_assign(as_alice, bob, charlie, episode, frozen):
     falls = task_of(episode, "falls_prevention")
     response = as_alice.post(f"/api/v1/tasks/{falls.id}/not-applicable/", {})
-    assert response.status_code == 400 and list(response.json()["errors"]) == ["reason"]
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["reason"]
     response = as_alice.post(f"/api/v1/tasks/{falls.id}/not-applicable/", {"reason": "bed-bound"})
     assert response.status_code == 200
     assert response.json()["status"] == "not_applicable"
@@ -87,7 +91,8 @@ def test_not_applicable_snooze_assign(as_alice, bob, charlie, episode, frozen):
     url = f"/api/v1/tasks/{mob.id}/assign/"
     assert as_alice.post(url, {"assignee": bob.pk}).json()["assignee"] == bob.pk
     outsider = as_alice.post(url, {"assignee": charlie.pk})
-    assert outsider.status_code == 400 and list(outsider.json()["errors"]) == ["assignee"]
+    assert outsider.status_code == 400
+    assert list(outsider.json()["errors"]) == ["assignee"]
     for junk in ("7", True, 10**30, 1.5):
         response = as_alice.post(url, {"assignee": junk})
         assert response.status_code == 400, junk
@@ -108,7 +113,8 @@ def test_reopen_a_closed_task_with_a_reason(as_alice, episode, frozen):
     assert as_alice.post(url, {"reason": "x"}).status_code == 409  # still open
     as_alice.post(f"/api/v1/tasks/{mob.id}/complete/", {"note": "walked"})
     missing = as_alice.post(url, {})
-    assert missing.status_code == 400 and list(missing.json()["errors"]) == ["reason"]
+    assert missing.status_code == 400
+    assert list(missing.json()["errors"]) == ["reason"]
     reopened = as_alice.post(url, {"reason": "not walking yet"})
     assert reopened.status_code == 200
     body = reopened.json()
@@ -118,7 +124,8 @@ def test_reopen_a_closed_task_with_a_reason(as_alice, episode, frozen):
         "Reopened: not walking yet",
     )
     event = mob.events.get(action="reopen")
-    assert event.reason == "not walking yet" and event.before["status"] == "done"
+    assert event.reason == "not walking yet"
+    assert event.before["status"] == "done"
 
 
 def test_a_viewer_cannot_reopen(as_alice, as_vera, episode, frozen):

@@ -22,11 +22,13 @@ def test_void_an_mri_reopens_the_task_it_had_done(as_alice, as_vera, make_episod
     assert mri_task.status == "done"
     url = f"/api/v1/episodes/{episode.id}/imaging/{created.json()['id']}/void/"
     missing = as_alice.post(url, {})
-    assert missing.status_code == 400 and list(missing.json()["errors"]) == ["reason"]
+    assert missing.status_code == 400
+    assert list(missing.json()["errors"]) == ["reason"]
     assert as_vera.post(url, {"reason": "wrong patient"}).status_code == 403
     assert as_alice.post(url, {"reason": "wrong patient"}).status_code == 204
     scan = Imaging.objects.get(pk=created.json()["id"])
-    assert scan.deleted_at is not None and scan.void_reason == "wrong patient"
+    assert scan.deleted_at is not None
+    assert scan.void_reason == "wrong patient"
     mri_task.refresh_from_db()
     assert mri_task.status == "open"
     assert as_alice.get(f"/api/v1/episodes/{episode.id}/imaging/").json()["results"] == []
@@ -76,10 +78,12 @@ def test_patient_contact_details(as_alice, clinic_a, frozen):
         "weekday mornings",
     )
     bad = as_alice.patch(f"/api/v1/patients/{body['id']}/", {"phone": "call me maybe"})
-    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["phone"]
+    assert bad.status_code == 400
+    assert list(bad.json()["errors"]) == ["phone"]
     assert "Enter a phone number" in bad.json()["errors"]["phone"][0]
     ok = as_alice.patch(f"/api/v1/patients/{body['id']}/", {"contact_time": "after 5 pm"})
-    assert ok.status_code == 200 and ok.json()["contact_time"] == "after 5 pm"
+    assert ok.status_code == 200
+    assert ok.json()["contact_time"] == "after 5 pm"
 
 
 def test_fhir_patient_telecom(as_alice, patient, make_episode, frozen):

@@ -45,7 +45,8 @@ def test_a_list_writes_one_row_per_patient_shown_in_one_insert(as_alice, patient
     assert len(inserts) == 1
     rows = AccessRecord.objects.filter(request_id=response["X-Request-ID"])
     shown = {uuid.UUID(p["id"]) for p in response.json()["results"]}
-    assert {r.patient_id for r in rows} == shown and len(shown) == 3
+    assert {r.patient_id for r in rows} == shown
+    assert len(shown) == 3
     assert {(r.actor, r.action, r.outcome) for r in rows} == {("alice", "api.patient.list", 200)}
 
 
@@ -136,7 +137,8 @@ def test_a_physician_exports_their_clinics_audit_and_the_export_is_audited(
     theirs = _more_patients(clinic_b, now, 1)[0]
     login(charlie).get(f"/patients/{theirs.id}/")
     form = login(bob).get("/patients/access-audit/")
-    assert form.status_code == 200 and "Download CSV" in form.content.decode()
+    assert form.status_code == 200
+    assert "Download CSV" in form.content.decode()
     response = login(bob).get(
         "/patients/access-audit/", {"from": "2026-11-01", "to": "2026-11-30", "format": "csv"}
     )
@@ -151,7 +153,8 @@ def test_a_physician_exports_their_clinics_audit_and_the_export_is_audited(
     # A coordinator may not export; a bad period is said plainly.
     assert login(alice).get("/patients/access-audit/").status_code == 403
     bad = login(bob).get("/patients/access-audit/", {"from": "2026-11-30", "to": "2026-11-01"})
-    assert bad.status_code == 400 and "before its start" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "before its start" in bad.content.decode()
 
 
 def test_the_export_command_writes_every_row_and_is_audited(login, alice, patient, tmp_path):

@@ -57,7 +57,7 @@ MIX = [
 ]
 
 
-def build(kind: str, age: int, rnd: random.Random, n: int) -> EpisodeFacts:
+def build(kind: str, age: int, rnd: random.Random, n: int) -> EpisodeFacts:  # noqa: C901 - a long scripted scenario, split in a later change
     identified = TODAY - timedelta(days=age)
     onset = identified - timedelta(days=rnd.choice([0, 1, 2, 3, 7, 14]))
     ids = iter(range(1_000_000))

@@ -604,7 +604,8 @@ def main() -> None:
                     ref_s.append(seconds)
                     ref_digest = digest(due, now)
                 transaction.set_rollback(True)
-    assert written is not None and report is not None
+    assert written is not None
+    assert report is not None
     episodes = due.episodes
     per_batch = queries / max(report.batches, 1)
     print(

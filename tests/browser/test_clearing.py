@@ -159,7 +159,8 @@ def test_coordinator_clears_ten_tasks(
         )
         per_task.append((task.rule, kind, clicks.n))
     kinds = {k for _r, k, _n in per_task}
-    assert "one click" in kinds and kinds & {"outcome", "result"}, per_task
+    assert "one click" in kinds, per_task
+    assert kinds & {"outcome", "result"}, per_task
     for rule, kind, n in per_task:
         if kind == "one click":
             assert n == 1, (rule, n)
@@ -292,7 +293,8 @@ def _cells_apart(row: Locator) -> None:
             assert not _boxes_overlap(cells[a], cells[b]), (a, b, cells[a], cells[b])
     if "due" in cells:
         # The due date on one line, not a two-character column.
-        assert cells["due"]["width"] >= 80 and cells["due"]["height"] < 30, cells["due"]
+        assert cells["due"]["width"] >= 80, cells["due"]
+        assert cells["due"]["height"] < 30, cells["due"]
 
 
 def test_phone_layout(page: Page, live_server: Any, worklist_panel: dict[str, Any]) -> None:

@@ -28,7 +28,10 @@ def boxes_apart(page: Page, selector: str) -> None:
     width = page.viewport_size["width"]  # type: ignore[index]
     assert boxes, selector
     for box in boxes:
-        assert box["w"] > 0 and box["h"] > 0 and box["x"] >= 0 and box["x"] + box["w"] <= width
+        assert box["w"] > 0
+        assert box["h"] > 0
+        assert box["x"] >= 0
+        assert box["x"] + box["w"] <= width
     for upper, lower in zip(boxes, boxes[1:], strict=False):
         assert lower["y"] >= upper["y"] + upper["h"] - 0.5, (selector, upper, lower)
 
@@ -87,7 +90,9 @@ def test_history_and_who_looked(
     no_horizontal_scroll(page)
     boxes_apart(page, "#access li")
     box = card.bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= width
     card.screenshot(path=str(SHOTS / f"patient-who-looked-{width}.png"))
     page.screenshot(path=str(SHOTS / f"patient-page-with-audit-{width}.png"), full_page=True)
     link = card.get_by_role("link", name="Access audit for a period")

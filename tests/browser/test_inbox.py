@@ -43,16 +43,19 @@ def test_inbox_layout_and_mark_read(
     items = page.locator(".inbox-item")
     expect(items).to_have_count(2)
     group = page.locator(".inbox-group").first.bounding_box()
-    assert group is not None and group["x"] >= 0 and group["x"] + group["width"] <= width
+    assert group is not None
+    assert group["x"] >= 0
+    assert group["x"] + group["width"] <= width
     for i in range(2):
         box = items.nth(i).bounding_box()
         button = items.nth(i).get_by_role("button", name="Mark as read").bounding_box()
-        assert box and button
+        assert box
+        assert button
         # The button sits inside its row, on screen, and is big enough to tap.
-        assert (
-            box["x"] <= button["x"] and button["x"] + button["width"] <= box["x"] + box["width"] + 1
-        )
-        assert button["x"] + button["width"] <= width and button["height"] >= 20
+        assert box["x"] <= button["x"]
+        assert button["x"] + button["width"] <= box["x"] + box["width"] + 1
+        assert button["x"] + button["width"] <= width
+        assert button["height"] >= 20
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     items.first.get_by_role("button", name="Mark as read").click()

@@ -65,7 +65,10 @@ def test_date_of_death_and_an_unverified_prescription(
         died_box = died.bounding_box()
         badge_box = badge.bounding_box()
         cell = meds.locator("li", has=page.locator(".badge")).bounding_box()
-        assert head and died_box and badge_box and cell
+        assert head
+        assert died_box
+        assert badge_box
+        assert cell
         # The line and the badge sit inside their containers and the page,
         # with no sideways scrolling at phone width.
         assert inside(died_box, head)

@@ -57,7 +57,8 @@ def test_the_fragment_lands_on_its_rule(
     expect(page.get_by_role("heading", name="Rule catalogue")).to_be_visible()
     box = in_view(page, "#v1-bmd_dxa")
     no_horizontal_scroll(page)
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= width
     dxa = page.locator("#v1-bmd_dxa")
     expect(dxa.get_by_role("heading", name=re.compile("Yearly bone density"))).to_be_visible()
     expect(dxa).to_contain_text("12 months after the last DXA")
@@ -65,11 +66,14 @@ def test_the_fragment_lands_on_its_rule(
     # The facts read as label beside value on a laptop, label above value on a phone.
     dt = dxa.locator("dt").first.bounding_box()
     dd = dxa.locator("dd").first.bounding_box()
-    assert dt is not None and dd is not None
+    assert dt is not None
+    assert dd is not None
     if width >= 1000:
-        assert dd["x"] > dt["x"] + dt["width"] and abs(dd["y"] - dt["y"]) < 4
+        assert dd["x"] > dt["x"] + dt["width"]
+        assert abs(dd["y"] - dt["y"]) < 4
     else:
-        assert abs(dd["x"] - dt["x"]) < 2 and dd["y"] >= dt["y"] + dt["height"] - 1
+        assert abs(dd["x"] - dt["x"]) < 2
+        assert dd["y"] >= dt["y"] + dt["height"] - 1
     page.screenshot(path=str(SHOTS / f"rules-dxa-{width}.png"))
 
     # #<code> alone: the newest version's rule.

@@ -194,7 +194,8 @@ def test_outsider_cannot_reach_the_patient_by_url(
     expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
     expect(page.get_by_text("Hartmann")).to_have_count(0)
     response = page.goto(f"{base}/patients/{panel['patient'].id}/")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     expect(page.get_by_text("Greta")).to_have_count(0)
     shot("outsider-404", tablet=False)

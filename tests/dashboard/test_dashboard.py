@@ -108,7 +108,8 @@ def test_dashboard_page_drilldown_and_csv(bob, clinic_a, now, make_episode, pati
         "Still on treatment at 52 weeks",
     ):
         assert title in html
-    assert "Overdue tasks by rule" in html and "Active episodes by phase" in html
+    assert "Overdue tasks by rule" in html
+    assert "Active episodes by phase" in html
     assert "Augmentation candidates" in html
     monthly = json.loads(
         re.search(
@@ -117,8 +118,10 @@ def test_dashboard_page_drilldown_and_csv(bob, clinic_a, now, make_episode, pati
     )
     # Every month of the period, not only months with episodes (July 2026
     # used to be missing), and the target band.
-    assert monthly["labels"][0] == "Nov 2025" and monthly["labels"][-1] == "Nov 2026"
-    assert len(monthly["labels"]) == 13 and "Jul 2026" in monthly["labels"]
+    assert monthly["labels"][0] == "Nov 2025"
+    assert monthly["labels"][-1] == "Nov 2026"
+    assert len(monthly["labels"]) == 13
+    assert "Jul 2026" in monthly["labels"]
     may = monthly["labels"].index("May 2026")
     assert monthly["series"][0]["data"][may] is not None
     assert monthly["series"][0]["data"][may + 2] is None
@@ -127,10 +130,12 @@ def test_dashboard_page_drilldown_and_csv(bob, clinic_a, now, make_episode, pati
         1
     )
     drill = client.get(link.replace("&amp;", "&")).content.decode()
-    assert "Hartmann, Greta" in drill and "1 episode." in drill
+    assert "Hartmann, Greta" in drill
+    assert "1 episode." in drill
     response = client.get(link.replace("&amp;", "&") + "&format=csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:2] == ["patient", "mrn"] and rows[1][:2] == ["Hartmann, Greta", "A-0001"]
+    assert rows[0][:2] == ["patient", "mrn"]
+    assert rows[1][:2] == ["Hartmann, Greta", "A-0001"]
     assert rows[1][-1] == "no"
 
 
@@ -150,11 +155,10 @@ def test_augmentation_candidates_list_with_pain_trajectory(bob, patient, make_ep
     episode_evaluate(episode_id=episode.id, now=now)
     html = login(bob).get("/dashboard/").content.decode()
     section = html[html.index('id="h-cand"') :]
-    assert "Hartmann, Greta" in section and "3-month review" in section
-    assert (
-        '<svg class="spark"' in section
-        and "Pain NRS: 8 on 25 Aug 2026, 7 on 20 Sep 2026, 7 on 20 Nov 2026" in section
-    )
+    assert "Hartmann, Greta" in section
+    assert "3-month review" in section
+    assert '<svg class="spark"' in section
+    assert "Pain NRS: 8 on 25 Aug 2026, 7 on 20 Sep 2026, 7 on 20 Nov 2026" in section
 
 
 def test_outsider_drilldown_shows_nothing_of_another_clinic(charlie, make_episode, patient, login):
@@ -164,7 +168,8 @@ def test_outsider_drilldown_shows_nothing_of_another_clinic(charlie, make_episod
         .get("/dashboard/indicators/treatment_16w/?which=denominator")
         .content.decode()
     )
-    assert "Hartmann" not in html and "0 episodes." in html
+    assert "Hartmann" not in html
+    assert "0 episodes." in html
 
 
 @pytest.mark.parametrize("patients", [5, 50])
@@ -246,7 +251,8 @@ def test_indicators_are_kept_two_minutes_and_recomputed_on_request(
         patient=patient, data={"drug": "alendronate", "start_date": "2026-05-10"}, now=now
     )
     cached = client.get("/dashboard/").content.decode()
-    assert "0.0 %" in treatment_card(cached) and "Recompute now" in cached
+    assert "0.0 %" in treatment_card(cached)
+    assert "Recompute now" in cached
     fresh = client.get("/dashboard/?fresh=1").content.decode()
     assert "100.0 %" in treatment_card(fresh)
 
@@ -272,7 +278,8 @@ def test_small_denominators_are_not_judged_against_the_target(bob, make_episode,
     html = login(bob).get("/dashboard/").content.decode()
     card = html[html.index('id="i-treatment_16w"') :]
     card = card[: card.index("</article>")]
-    assert "too few to judge" in card and "on target" not in card
+    assert "too few to judge" in card
+    assert "on target" not in card
     assert "Only 1 eligible episode: fewer than 10" in card
     assert "including those identified less than 16 weeks ago" in html
 

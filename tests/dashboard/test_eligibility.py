@@ -71,7 +71,7 @@ def _sql_ids(
         .values("id", "identified_date", "first_rx", "d112", *FLAGS)
     )
     inner_sql, inner_params = inner.query.sql_with_params()
-    sql = f"SELECT c.id FROM ({inner_sql}) c WHERE {where}"  # noqa: S608 - no user input
+    sql = f"SELECT c.id FROM ({inner_sql}) c WHERE {where}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*inner_params, *params])
         return {row[0] for row in cursor.fetchall()}

@@ -34,7 +34,8 @@ def test_an_urgent_task_tells_the_clinics_coordinators_and_physicians_once(
 
     assert kinds(alice) == [("urgent", "neuro_exam")]
     assert kinds(bob) == [("urgent", "neuro_exam")]
-    assert kinds(vera) == [] and kinds(charlie) == []
+    assert kinds(vera) == []
+    assert kinds(charlie) == []
 
 
 def test_unassigned_overdue_work_is_not_fanned_out(alice, bob, make_episode, now):
@@ -70,12 +71,15 @@ def test_escalation_rules_once_per_task_and_level(alice, bob, make_episode, now)
     routine = overdue.filter(
         priority="routine", due_date__lte=today - dt.timedelta(days=30)
     ).count()
-    assert urgent and high and routine
+    assert urgent
+    assert high
+    assert routine
 
     first = escalate_overdue(now=now)
     second = escalate_overdue(now=now + dt.timedelta(hours=1))
 
-    assert first == urgent + high + routine and second == 0
+    assert first == urgent + high + routine
+    assert second == 0
     assert Escalation.objects.filter(level=1, target="physicians").count() == urgent
     assert Escalation.objects.filter(level=2, target="lead_coordinator").count() == high
     assert Escalation.objects.filter(level=3, target="digest").count() == routine
@@ -102,7 +106,8 @@ def test_email_channel_goes_through_the_outbox_and_is_sent_once(alice, bob, make
     Preference.objects.create(user=bob, in_app=True, email=True)
     make_episode(neuro_status="unknown")
     row = OutgoingEmail.objects.get(user=bob)
-    assert row.status == "pending" and len(mail.outbox) == 0  # nothing sent inside the request
+    assert row.status == "pending"
+    assert len(mail.outbox) == 0
 
     assert dispatch_outbox(now=now).emails_sent == 1
     assert dispatch_outbox(now=now + dt.timedelta(minutes=5)).emails_sent == 0
@@ -124,9 +129,11 @@ def test_digest_lists_the_actual_tasks_once_a_day_and_nothing_when_empty(
     assert [m.to for m in mail.outbox] == [["alice@example.org"]]
     message = mail.outbox[0]
     html = message.alternatives[0][0]
-    assert "Greta Hartmann" in message.body and "days overdue" in message.body
+    assert "Greta Hartmann" in message.body
+    assert "days overdue" in message.body
     assert "Escalated: routine tasks a month or more overdue" in message.body
-    assert "/patients/" in html and "<table" in html
+    assert "/patients/" in html
+    assert "<table" in html
     # bob (physician, nothing assigned) and charlie (empty clinic): logged, no mail.
     assert DigestLog.objects.filter(user=bob, tasks=0).exists()
     assert DigestLog.objects.filter(user=charlie, tasks=0).exists()
@@ -210,7 +217,8 @@ def test_two_workers_at_once_never_duplicate(alice, bob, make_episode, now):
         t.join(60)
     assert errors == []
     keys = list(Notification.objects.values_list("user_id", "key"))
-    assert len(keys) == len(set(keys)) and keys
+    assert len(keys) == len(set(keys))
+    assert keys
     assert (
         Escalation.objects.count() == Escalation.objects.values("task", "level").distinct().count()
     )

@@ -38,7 +38,8 @@ def users(drafts: list) -> list[int]:
 def test_an_assigned_task_notifies_the_assignee_only():
     drafts = for_event(event(TASK_ASSIGNED, assignee=2, actor=1), MEMBERS)
     assert users(drafts) == [2]
-    assert drafts[0].kind == "assigned" and not drafts[0].urgent
+    assert drafts[0].kind == "assigned"
+    assert not drafts[0].urgent
 
 
 def test_taking_a_task_yourself_notifies_nobody():
@@ -48,7 +49,8 @@ def test_taking_a_task_yourself_notifies_nobody():
 def test_an_urgent_task_reaches_the_clinics_coordinators_and_physicians_not_viewers():
     drafts = for_event(event(TASK_CREATED, priority="urgent"), MEMBERS)
     assert users(drafts) == [1, 2, 3]
-    assert {d.kind for d in drafts} == {"urgent"} and all(d.urgent for d in drafts)
+    assert {d.kind for d in drafts} == {"urgent"}
+    assert all(d.urgent for d in drafts)
 
 
 def test_routine_and_high_new_tasks_are_not_fanned_out():
@@ -66,7 +68,8 @@ def test_a_closed_task_notifies_nobody():
 
 def test_an_overdue_task_notifies_its_assignee_and_unassigned_work_nobody():
     drafts = for_overdue(task_id=TASK, patient_id=PATIENT, assignee_id=3, priority="high")
-    assert users(drafts) == [3] and drafts[0].kind == "overdue"
+    assert users(drafts) == [3]
+    assert drafts[0].kind == "overdue"
     assert for_overdue(task_id=TASK, patient_id=PATIENT, assignee_id=None, priority="urgent") == []
 
 

@@ -41,7 +41,7 @@ class Receiver:
         me = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 delivery = self.headers["Vcftrack-Delivery"]
                 me.requests.append(delivery)
@@ -203,7 +203,8 @@ def test_overdue_task_escalates_digest_is_mailed_webhook_retries_to_success(
     assert receiver.bad_signatures == 0
     mails = list((tmp_path / "mail").iterdir())
     text = "".join(p.read_text() for p in mails)
-    assert "alice@example.org" in text and "Greta Hartmann" in text
+    assert "alice@example.org" in text
+    assert "Greta Hartmann" in text
     assert "text/html" in text
 
 
@@ -238,7 +239,8 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
     assert receiver.processed == {str(delivery.pk)}
     assert receiver.requests == [str(delivery.pk)] * 2  # resent once, under the same id
     delivery.refresh_from_db()
-    assert delivery.status == "sent" and delivery.attempts == 2
+    assert delivery.status == "sent"
+    assert delivery.attempts == 2
     # The killed worker's database session lingers until the server notices.
     with connection.cursor() as cursor:
         cursor.execute(

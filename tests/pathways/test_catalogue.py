@@ -41,7 +41,8 @@ def entries(versions: list[catalogue.VersionEntry]) -> list[catalogue.RuleEntry]
 def test_every_rule_of_every_registered_version_is_listed():
     built = catalogue.build_catalogue()
     registered = catalogue.registered_rulesets()
-    assert "v1" in RULESETS and set(RULESETS) == {rs.version for rs in registered}
+    assert "v1" in RULESETS
+    assert set(RULESETS) == {rs.version for rs in registered}
     # Newest version first; each version's rules in their declared order.
     assert [v.version for v in built] == [rs.version for rs in reversed(registered)]
     for version, rs in zip(built, reversed(registered), strict=True):
@@ -59,7 +60,8 @@ def test_every_rule_of_every_registered_version_is_listed():
             assert entry.scope == (
                 "programme" if rule.patient_level and rs.version != "v1" else "episode"
             )
-    assert built[0].newest and not any(v.newest for v in built[1:])
+    assert built[0].newest
+    assert not any(v.newest for v in built[1:])
 
 
 def test_every_version_package_in_the_engine_is_registered():
@@ -79,7 +81,8 @@ def test_a_newly_registered_version_appears_and_takes_the_bare_anchors(monkeypat
     later = RuleSet(version="v10", rules=rules, branch=v1.branch, phase=v1.phase)
     monkeypatch.setitem(RULESETS, "v10", later)
     built = catalogue.build_catalogue()
-    assert built[0].version == "v10" and built[0].newest
+    assert built[0].version == "v10"
+    assert built[0].newest
     assert [v.version for v in built][-1] == "v1"  # v10 sorts after v1 (and v2..v9)
     newest = {e.code: e.version for e in entries(built) if e.newest}
     # #bmd_dxa lands on v10's rule; the rule v10 dropped stays on v1's.
@@ -87,7 +90,8 @@ def test_a_newly_registered_version_appears_and_takes_the_bare_anchors(monkeypat
     assert newest["new_fracture_screen_12m"] == "v1"
     assert len(newest) == len({e.code for e in entries(built)})
     dxa = next(e for e in built[0].rules if e.code == "bmd_dxa")
-    assert dxa.scope == "programme" and dxa.scope_text.startswith("The patient's bone-health")
+    assert dxa.scope == "programme"
+    assert dxa.scope_text.startswith("The patient's bone-health")
     assert dxa.phases_text == "While the patient's programme runs"
     assert dxa.citations[0].lines[0].number == 85
     assert "3-5 years initially" in dxa.citations[0].lines[0].text
@@ -104,10 +108,12 @@ def test_every_seed_citation_resolves_to_an_existing_seed_line():
         for citation in entry.citations:
             assert citation.problem == "", f"{entry.anchor}: {citation.ref}: {citation.problem}"
             source = files[citation.seed].read_text(encoding="utf-8").splitlines()
-            assert citation.guideline and citation.guideline[0].isupper()
+            assert citation.guideline
+            assert citation.guideline[0].isupper()
             assert source[0].lower().rstrip("?").endswith(citation.guideline.lower())
             for line in citation.lines:
-                assert line.text and line.text in source[line.number - 1]
+                assert line.text
+                assert line.text in source[line.number - 1]
 
 
 @pytest.mark.parametrize(
@@ -147,7 +153,8 @@ def test_guidelines_are_named_by_their_first_line():
     assert names["004"] == "Best treatment for a spine fracture in osteoporosis"
     assert names["002"] == "Treatment for vertebral compression fractures"
     for name in names.values():
-        assert not name.lower().startswith("what") and not name.endswith("?")
+        assert not name.lower().startswith("what")
+        assert not name.endswith("?")
 
 
 def test_due_recurrence_and_timing_in_words():
@@ -176,7 +183,8 @@ def test_due_recurrence_and_timing_in_words():
         "Resolved",
     )
     # Version 1 keeps a patient's series on the newest open episode.
-    assert by_code["bmd_dxa"].patient_level and by_code["bmd_dxa"].scope == "episode"
+    assert by_code["bmd_dxa"].patient_level
+    assert by_code["bmd_dxa"].scope == "episode"
     assert "newest open episode" in by_code["bmd_dxa"].scope_text
     assert by_code["neuro_exam"].scope_text.startswith("Each fracture")
 
@@ -195,12 +203,14 @@ def test_what_a_reader_sees_is_plain_english():
         for text in texts:
             assert text, f"{entry.anchor}: empty text"
             assert not identifier.search(text), f"{entry.anchor}: {text!r}"
-            assert ">=" not in text and "<=" not in text, f"{entry.anchor}: {text!r}"
+            assert ">=" not in text, f"{entry.anchor}: {text!r}"
+            assert "<=" not in text, f"{entry.anchor}: {text!r}"
 
 
 def test_the_repository_carries_its_own_specification():
     spec = (ROOT / "docs" / "pathway.md").read_text(encoding="utf-8")
-    assert "# Version 2" in spec and "## V2.1" in spec
+    assert "# Version 2" in spec
+    assert "## V2.1" in spec
     for path in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"\.\./shared/(pathway-spec|seeds)", text), path.name

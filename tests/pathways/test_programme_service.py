@@ -65,7 +65,8 @@ def test_the_sweep_claims_due_programmes_and_a_second_sweep_finds_nothing(make_e
     first = pathway_sweep(now=now, as_of=dt.date(2027, 11, 10))
     second = pathway_sweep(now=now, as_of=dt.date(2027, 11, 10))
     assert first.outcome.evaluated == 2  # the episode and the programme
-    assert second.outcome.evaluated == 0 and second.batches == 0
+    assert second.outcome.evaluated == 0
+    assert second.batches == 0
     screen = FollowUpTask.objects.filter(rule="new_fracture_screen").values_list("due_date")
     assert list(screen) == [(dt.date(2027, 11, 20),)]
 
@@ -84,7 +85,8 @@ def test_a_failing_programme_is_marked_and_pushed_back(make_episode, clinic_a, n
 
     bad = Programme.objects.get(patient=other)
     assert report.failed_ids == [bad.id]
-    assert bad.sweep_failures == 1 and "v99" in bad.sweep_error
+    assert bad.sweep_failures == 1
+    assert "v99" in bad.sweep_error
     assert bad.next_review_at >= dt.datetime(2027, 2, 21, tzinfo=dt.UTC)
     good.refresh_from_db()
     assert good.phase == "augmentation_review"

@@ -118,7 +118,8 @@ def test_physician_decision_moves_episode_to_bone_health(
     episode.refresh_from_db()
     assert episode.phase == "bone_health"
     last = PhaseTransition.objects.filter(episode=episode).last()
-    assert last.to_phase == "bone_health" and last.actor_id == bob.pk
+    assert last.to_phase == "bone_health"
+    assert last.actor_id == bob.pk
     assert last.cause == "3-month review closed: continue conservative"
 
 

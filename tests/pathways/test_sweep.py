@@ -194,7 +194,7 @@ def test_people_recording_facts_while_the_sweep_runs_never_deadlock(make_episode
             while not stop.is_set():
                 Episode.objects.update(next_review_at=now)
                 pathway_sweep(now=now, batch_size=4)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

@@ -51,7 +51,8 @@ def test_check_deploy_names_what_is_missing_without_tls():
     result = _check_deploy(VCFTRACK_TLS="false", SESSION_COOKIE_SECURE="false")
     assert result.returncode != 0
     out = result.stdout + result.stderr
-    assert "SECURE_HSTS_SECONDS" in out and "SECURE_SSL_REDIRECT" in out
+    assert "SECURE_HSTS_SECONDS" in out
+    assert "SECURE_SSL_REDIRECT" in out
 
 
 def test_a_malformed_proxy_header_is_a_loud_configuration_error():

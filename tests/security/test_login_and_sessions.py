@@ -38,7 +38,8 @@ def test_wrong_passwords_lock_the_account_even_for_the_right_one(alice, settings
     locked = sign_in(client, "alice", RIGHT)
     assert locked.status_code == 429
     text = locked.content.decode()
-    assert "Too many wrong passwords" in text and "15 minutes" in text
+    assert "Too many wrong passwords" in text
+    assert "15 minutes" in text
     assert "_auth_user_id" not in client.session
     # Another machine (a fresh client, another address) is locked out too:
     # the count is in the database, shared by every web process.
@@ -102,7 +103,8 @@ def test_thirty_minutes_without_a_request_sign_you_out(alice):
         assert client.get("/").status_code == 200
         clock.shift(timedelta(minutes=31))
         response = client.get("/")
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
         page = client.get(response["Location"]).content.decode()
         assert "signed out after 30 minutes without activity" in page
 
@@ -134,7 +136,8 @@ def test_the_api_with_an_expired_session_is_a_json_401(alice):
         assert client.get("/api/v1/patients/").status_code == 200
         clock.shift(timedelta(minutes=31))
         response = client.get("/api/v1/patients/")
-        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+        assert response.status_code == 401
+        assert response.json()["code"] == "not_authenticated"
 
 
 # ---------------------------------------------------------- API tokens --
@@ -148,7 +151,8 @@ def test_a_token_expires_and_is_then_a_json_401(alice):
         response = client.get("/api/v1/clinics/")
     assert response.status_code == 401
     body = response.json()
-    assert body["code"] == "not_authenticated" and "expired" in body["detail"]
+    assert body["code"] == "not_authenticated"
+    assert "expired" in body["detail"]
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 

@@ -21,8 +21,11 @@ def test_patient_page_shows_demographics_episode_history_and_timeline(
     make_episode()
     html = login(alice).get(f"/patients/{patient.id}/").content.decode()
     assert "<h1>Greta Hartmann</h1>" in html
-    assert "A-0001" in html and "2 Mar 1946" in html and "(80 years)" in html
-    assert "L1 fracture" in html and "Phase: triage" in html
+    assert "A-0001" in html
+    assert "2 Mar 1946" in html
+    assert "(80 years)" in html
+    assert "L1 fracture" in html
+    assert "Phase: triage" in html
     assert "new → <strong>triage</strong>" in html
     # Timeline, newest first: the projected plan, a today marker, then the past.
     timeline = html[html.index('id="h-timeline"') :]
@@ -136,7 +139,9 @@ def test_viewer_reads_the_patient_page_but_cannot_record(vera, patient, make_epi
     episode = make_episode()
     client = login(vera)
     html = client.get(f"/patients/{patient.id}/").content.decode()
-    assert "Greta Hartmann" in html and "Record a fact" not in html and "/facts/" not in html
+    assert "Greta Hartmann" in html
+    assert "Record a fact" not in html
+    assert "/facts/" not in html
     response = client.post(
         f"/patients/{patient.id}/facts/pain/",
         {"pain-episode": str(episode.id), "pain-value": "3", "pain-effective_date": "2026-11-22"},
@@ -211,7 +216,8 @@ def test_new_episode_form(alice, patient, login):
         follow=True,
     )
     episode = Episode.objects.get()
-    assert episode.levels == ["T12", "L1"] and episode.identified_date.isoformat() == "2026-11-22"
+    assert episode.levels == ["T12", "L1"]
+    assert episode.identified_date.isoformat() == "2026-11-22"
     assert "Episode T12/L1 created in phase triage" in good.content.decode()
 
 
@@ -240,7 +246,8 @@ def test_patient_page_query_budget(
 def test_date_of_death_recorded_on_the_page_and_shown_plainly(alice, patient, login):
     client = login(alice)
     html = client.get(f"/patients/{patient.id}/").content.decode()
-    assert "Died" not in html and "(80 years)" in html
+    assert "Died" not in html
+    assert "(80 years)" in html
     assert 'id="form-death"' in html  # a patient-level form: no episode needed
     response = client.post(
         f"/patients/{patient.id}/facts/death/", {"death-deceased_date": "2024-03-03"}, follow=True
@@ -270,7 +277,8 @@ def test_a_bad_date_of_death_is_shown_beside_the_field(alice, patient, login, va
     assert '<details class="fact-form" id="form-death" open>' in html
     group = html[html.index('id="form-death"') :]
     group = group[: group.index("</details>")]
-    assert message in group and 'aria-invalid="true"' in group
+    assert message in group
+    assert 'aria-invalid="true"' in group
     patient.refresh_from_db()
     assert patient.deceased_date is None
 
@@ -339,7 +347,9 @@ def test_bmd_change_table_keeps_the_newest_scan(
     html = login(alice).get(f"/patients/{patient.id}/").content.decode()
     table = html[html.index("Annual change in BMD") :]
     table = table[: table.index("</table>")]
-    assert "0.750 → 0.700" in table and "-6.7 %" in table
+    assert "0.750 → 0.700" in table
+    assert "-6.7 %" in table
     # The October scan came 4 months after June's: no yearly rate, but shown.
-    assert "0.700 → 0.690" in table and "less than 6 months apart" in table
+    assert "0.700 → 0.690" in table
+    assert "less than 6 months apart" in table
     assert '"T-score, lumbar spine"' in html

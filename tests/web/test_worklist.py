@@ -35,7 +35,8 @@ def test_worklist_groups_overdue_due_and_upcoming(alice, make_episode, login):
     upcoming = html.index('id="g-upcoming"')
     assert overdue < due < upcoming
     # Each row: patient, levels, title, due date, days overdue, priority, assignee.
-    assert "Hartmann, Greta" in html and "A-0001" in html
+    assert "Hartmann, Greta" in html
+    assert "A-0001" in html
     assert "Start anti-osteoporosis pharmacotherapy now" in html
     assert "10 days overdue" in html
     # MRI due on day 7 (19 Nov), within its 7-day grace: due, not overdue.
@@ -62,9 +63,11 @@ def test_filters_search_and_sort(alice, bob, patient, make_episode, login, now):
     by_rule = client.get("/?rule=falls_prevention").content.decode()
     assert titles(by_rule) == ["Falls risk assessment and prevention"] * 2
     by_name = client.get("/?q=zimmer").content.decode()
-    assert "Zimmermann, Anna" in by_name and "Hartmann, Greta" not in by_name
+    assert "Zimmermann, Anna" in by_name
+    assert "Hartmann, Greta" not in by_name
     by_mrn = client.get("/?q=A-0001").content.decode()
-    assert "Hartmann, Greta" in by_mrn and "Zimmermann" not in by_mrn
+    assert "Hartmann, Greta" in by_mrn
+    assert "Zimmermann" not in by_mrn
     urgent = client.get("/?priority=urgent").content.decode()
     assert "No open tasks match" in urgent  # neuro exam was completed by "intact"
     by_patient = client.get("/?sort=patient").content.decode()
@@ -72,7 +75,8 @@ def test_filters_search_and_sort(alice, bob, patient, make_episode, login, now):
     task = open_task(other.episodes.get(), "falls_prevention")
     client.post(f"/tasks/{task.id}/assign/", {"assignee": str(alice.pk)}, **HX)
     mine = client.get("/?mine=1").content.decode()
-    assert titles(mine) == ["Falls risk assessment and prevention"] and "Zimmermann" in mine
+    assert titles(mine) == ["Falls risk assessment and prevention"]
+    assert "Zimmermann" in mine
     unassigned = client.get("/?assignee=none").content.decode()
     assert len(titles(unassigned)) == len(titles(by_patient)) - 1
 
@@ -123,13 +127,15 @@ def test_not_applicable_and_snooze_need_a_reason(alice, make_episode, login):
     bad = client.post(f"/tasks/{snooze.id}/snooze/", {"until": "2026-11-01", "reason": ""}, **HX)
     assert bad.status_code == 422
     body = bad.content.decode()
-    assert "Choose a date after today (22 Nov 2026)" in body and "This field is required." in body
+    assert "Choose a date after today (22 Nov 2026)" in body
+    assert "This field is required." in body
     good = client.post(
         f"/tasks/{snooze.id}/snooze/", {"until": "2026-12-01", "reason": "pharmacy"}, **HX
     )
     assert "Snoozed to 1 Dec 2026" in good.content.decode()
     snooze.refresh_from_db()
-    assert snooze.snoozed_until.isoformat() == "2026-12-01" and snooze.status == "open"
+    assert snooze.snoozed_until.isoformat() == "2026-12-01"
+    assert snooze.status == "open"
 
 
 def test_only_a_physician_records_the_augmentation_decision(
@@ -163,12 +169,15 @@ def test_viewer_sees_no_actions_and_cannot_write(vera, make_episode, login):
     client = login(vera)
     html = client.get("/").content.decode()
     assert "Mobilise" in html
-    assert "task_actions" not in html and "/actions/" not in html and 'id="bulk"' not in html
+    assert "task_actions" not in html
+    assert "/actions/" not in html
+    assert 'id="bulk"' not in html
     for action, data in (("complete", {}), ("not-applicable", {"reason": "x"}), ("assign", {})):
         assert client.post(f"/tasks/{task.id}/{action}/", data, **HX).status_code == 403
         assert client.post(f"/tasks/{task.id}/{action}/", data).status_code == 403
     page = client.get(f"/tasks/{task.id}/actions/")  # the task's own page: reads, no forms
-    assert page.status_code == 200 and "Mobilise" in page.content.decode()
+    assert page.status_code == 200
+    assert "Mobilise" in page.content.decode()
     assert '<form class="action"' not in page.content.decode()
     task.refresh_from_db()
     assert task.status == "open"
@@ -213,7 +222,8 @@ def test_bulk_assign_has_no_default_and_says_unassigned(alice, bob, make_episode
     cleared = client.post("/tasks/bulk-assign/", {"task": ids, "assignee": "none"}, **HX)
     assert cleared.status_code == 200
     body = cleared.content.decode()
-    assert "Unassigned 2 tasks." in body and "Assigned" not in body
+    assert "Unassigned 2 tasks." in body
+    assert "Assigned" not in body
     assert not FollowUpTask.objects.filter(assignee__isnull=False).exists()
 
 
@@ -265,9 +275,11 @@ def test_paging(alice, clinic_a, build_panel_for, login):
     build_panel_for(clinic_a, 40)
     client = login(alice)
     first = client.get("/").content.decode()
-    assert "Page 1 of" in first and "Next →" in first
+    assert "Page 1 of" in first
+    assert "Next →" in first
     second = client.get("/?page=2").content.decode()
-    assert "Page 2 of" in second and "← Previous" in second
+    assert "Page 2 of" in second
+    assert "← Previous" in second
 
 
 def test_pages_cover_every_visible_task_once_in_group_order(clinic_a, build_panel_for, now):
@@ -292,7 +304,8 @@ def test_pages_cover_every_visible_task_once_in_group_order(clinic_a, build_pane
         if t.state_on(todays[clinic_a.id]) in ("overdue", "due")
         or (t.effective_due - todays[clinic_a.id]).days <= 14
     }
-    assert len(seen) == len(set(seen)) == len(expected) and set(seen) == expected
+    assert len(seen) == len(set(seen)) == len(expected)
+    assert set(seen) == expected
     rank = {"overdue": 0, "due": 1, "upcoming": 2}
     assert [rank[s] for s in states] == sorted(rank[s] for s in states)
 

@@ -63,7 +63,8 @@ def test_default_order_is_priority_then_days_overdue_and_is_explained(alice, two
     overdue = group(html, "overdue")
     tasks = {str(t.id): t for t in FollowUpTask.objects.filter(status="open")}
     ranks = [PRIORITY_RANK[tasks[i].priority] for i in row_ids(overdue)]
-    assert ranks == sorted(ranks) and ranks[0] == 0
+    assert ranks == sorted(ranks)
+    assert ranks[0] == 0
     # The urgent neuro exam (overdue 9 days) comes before October's routine
     # tasks (overdue for weeks): the old default put them first.
     first = tasks[row_ids(overdue)[0]]
@@ -83,7 +84,8 @@ def test_due_group_is_labelled_honestly(alice, make_episode, login):
     assert "Due today" not in html
     due = group(html, "due")
     assert "Due now (within grace)" in due
-    assert "MRI spine without contrast" in due and "due 3 days ago" in due
+    assert "MRI spine without contrast" in due
+    assert "due 3 days ago" in due
 
 
 def test_one_row_per_patient(alice, two_patients, login):
@@ -109,7 +111,8 @@ def test_routine_task_is_done_in_one_post_and_the_list_refreshes(alice, two_pati
     assert f'id="task-{task.id}"' not in html
     assert f'Overdue <span class="count">{count - 1}</span>' in html
     task.refresh_from_db()
-    assert task.status == "done" and task.events.get().action == "complete"
+    assert task.status == "done"
+    assert task.events.get().action == "complete"
 
 
 def test_a_task_a_result_closes_needs_the_result_or_a_done_elsewhere_note(
@@ -121,11 +124,13 @@ def test_a_task_a_result_closes_needs_the_result_or_a_done_elsewhere_note(
     html = client.get("/").content.decode()
     row = html[html.index(f'id="task-{mri.id}"') :]
     row = row[: row.index("</article>")]
-    assert "Record the imaging" in row and "Done elsewhere" in row
+    assert "Record the imaging" in row
+    assert "Done elsewhere" in row
     assert f'hx-post="/tasks/{mri.id}/complete/"' in row
     assert '<button type="submit" class="btn btn-primary">Done</button>' not in row
     bare = client.post(f"/tasks/{mri.id}/complete/", {"filters": ""}, **HX)
-    assert bare.status_code == 422 and bare["HX-Retarget"] == f"#task-{mri.id}"
+    assert bare.status_code == 422
+    assert bare["HX-Retarget"] == f"#task-{mri.id}"
     assert "say where it was done" in bare.content.decode()
     mri.refresh_from_db()
     assert mri.status == "open"
@@ -138,7 +143,8 @@ def test_a_task_a_result_closes_needs_the_result_or_a_done_elsewhere_note(
     assert recorded.status_code == 200
     assert "Imaging recorded: MRI spine without contrast." in recorded.content.decode()
     mri.refresh_from_db()
-    assert mri.status == "done" and not mri.closed_by_person
+    assert mri.status == "done"
+    assert not mri.closed_by_person
     assert Imaging.objects.get(episode=episode).edema is True
 
 
@@ -215,11 +221,13 @@ def test_call_outcomes_with_a_retry_date(alice, two_patients, login):
     assert "Call recorded (left message): Calcium and vitamin D." in ok.content.decode()
     task.refresh_from_db()
     assert (task.call_outcome, task.snoozed_until.isoformat()) == ("left_message", "2026-11-24")
-    assert task.status == "open" and "Left message, try again 24 Nov 2026" in task.note
+    assert task.status == "open"
+    assert "Left message, try again 24 Nov 2026" in task.note
     declined = open_task(two_patients["old"], "mobilisation")
     client.post(f"/tasks/{declined.id}/call/", {"call_outcome": "declined", "retry_on": ""}, **HX)
     declined.refresh_from_db()
-    assert declined.call_outcome == "declined" and declined.snoozed_until is None
+    assert declined.call_outcome == "declined"
+    assert declined.snoozed_until is None
 
 
 def test_undo_restores_the_task_for_the_person_who_acted_only(alice, bob, two_patients, login):
@@ -241,7 +249,8 @@ def test_undo_restores_the_task_for_the_person_who_acted_only(alice, bob, two_pa
     alice_client.post(f"/tasks/{task.id}/snooze/", {"preset": "2w"}, **HX)
     alice_client.post(f"/tasks/{task.id}/undo/", {}, **HX)
     task.refresh_from_db()
-    assert task.snoozed_until is None and task.state_on(NOW.date()) == "overdue"
+    assert task.snoozed_until is None
+    assert task.state_on(NOW.date()) == "overdue"
     alice_client.post(f"/tasks/{task.id}/assign/", {"assignee": str(bob.pk)}, **HX)
     with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
         late = alice_client.post(f"/tasks/{task.id}/undo/", {}, **HX)
@@ -263,7 +272,8 @@ def test_reopen_a_task_a_person_closed_with_a_reason(alice, two_patients, login)
     assert ok.status_code == 200
     assert "Reopened: Mobilise: avoid prolonged bed rest." in ok.content.decode()
     task.refresh_from_db()
-    assert task.status == "open" and task.note == "Reopened: wrong patient"
+    assert task.status == "open"
+    assert task.note == "Reopened: wrong patient"
     event = task.events.get(action="reopen")
     assert (event.reason, event.actor_id, event.before["status"]) == (
         "wrong patient",
@@ -275,7 +285,8 @@ def test_reopen_a_task_a_person_closed_with_a_reason(alice, two_patients, login)
 def test_a_task_the_pathway_closed_is_not_reopened_by_hand(alice, make_episode, login):
     episode = make_episode()  # neuro status given: the neuro exam is done by that fact
     done = FollowUpTask.objects.get(episode=episode, rule="neuro_exam")
-    assert done.status == "done" and not done.closed_by_person
+    assert done.status == "done"
+    assert not done.closed_by_person
     response = login(alice).post(f"/tasks/{done.id}/reopen/", {"reason": "x"}, **HX)
     assert response.status_code == 409
     assert "void" in response.content.decode()
@@ -286,11 +297,13 @@ def test_a_coordinator_sends_the_augmentation_decision_to_a_physician(
 ):
     episode = make_episode(onset_date="2026-08-01", identified_date="2026-08-03")
     review = FollowUpTask.objects.filter(episode=episode, rule="augmentation_review_3m").first()
-    assert review is not None and review.status == "open"
+    assert review is not None
+    assert review.status == "open"
     coordinator = login(alice).get(f"/patients/{episode.patient_id}/").content.decode()
     row = coordinator[coordinator.index(f'id="task-{review.id}"') :]
     row = row[: row.index("</article>")]
-    assert "Send to Bob Physician" in row and 'name="outcome"' not in row
+    assert "Send to Bob Physician" in row
+    assert 'name="outcome"' not in row
     assert "Not applicable" not in row
     sent = login(alice).post(
         f"/tasks/{review.id}/assign/", {"assignee": str(bob.pk), "send": "1"}, **HX
@@ -299,7 +312,8 @@ def test_a_coordinator_sends_the_augmentation_decision_to_a_physician(
     physician = login(bob).get(f"/patients/{episode.patient_id}/").content.decode()
     prow = physician[physician.index(f'id="task-{review.id}"') :]
     prow = prow[: prow.index("</article>")]
-    assert 'name="outcome" value="offer_augmentation"' in prow and "Send to" not in prow
+    assert 'name="outcome" value="offer_augmentation"' in prow
+    assert "Send to" not in prow
 
 
 def test_htmx_requests_fail_in_a_sentence(alice, two_patients, login, client):
@@ -322,7 +336,8 @@ def test_htmx_requests_fail_in_a_sentence(alice, two_patients, login, client):
         "This page's security check has expired. Reload the page and try again."
     )
     page = strict.post(f"/tasks/{task.id}/complete/", {})
-    assert page.status_code == 403 and "security check has expired" in page.content.decode()
+    assert page.status_code == 403
+    assert "security check has expired" in page.content.decode()
     assert "CSRF verification failed" not in page.content.decode()
 
 

@@ -94,11 +94,11 @@ class Scope:
 def get_scope(request: HttpRequest) -> Scope:
     cached = getattr(request, "_vcftrack_scope", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     user = request.user
     memberships: list[MembershipLike] = []
     if user.is_authenticated:
-        related = user.memberships  # type: ignore[union-attr]
+        related = user.memberships
         memberships = list(related.select_related("clinic").order_by("clinic__name"))
         # Prime the scoping caches: the services ask for roles again.
         remember_roles(user, {m.clinic_id: m.role for m in memberships})

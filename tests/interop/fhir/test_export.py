@@ -158,7 +158,8 @@ def test_bundle_validates_against_the_r4b_models(full_episode, now):
                 walk(value)
 
     walk(bundle)
-    assert refs and set(refs) <= urls
+    assert refs
+    assert set(refs) <= urls
 
 
 def test_patient_condition_and_episode_of_care(full_episode, now):
@@ -184,7 +185,8 @@ def test_patient_condition_and_episode_of_care(full_episode, now):
     transitions = list(
         full_episode.transitions.order_by("at", "id").values_list("to_phase", flat=True)
     )
-    assert phases == transitions and phases[0] == "triage"
+    assert phases == transitions
+    assert phases[0] == "triage"
     assert eoc["extension"][0]["valueCode"] == full_episode.phase
 
 
@@ -300,7 +302,8 @@ def test_a_deceased_patient_and_an_unverified_prescription(
     living = episode_bundle(episode, now=now)
     (patient,) = by_type(living, "Patient")
     # No date of death: no statement (FHIR reads an absent deceased[x] so).
-    assert "deceasedDateTime" not in patient and "deceasedBoolean" not in patient
+    assert "deceasedDateTime" not in patient
+    assert "deceasedBoolean" not in patient
     with django_capture_on_commit_callbacks(execute=True):
         medication_record(
             patient=episode.patient,

@@ -250,7 +250,8 @@ def test_vertebral_fracture_without_a_level_is_reported_not_guessed(clinic_a, no
     report = import_paths([path], clinic=clinic_a, now=now)
     assert Episode.objects.count() == 0
     (line,) = [s for s in report.skipped if "without a vertebral level" in s]
-    assert "Twyla Moen" in line and "2026-10-01" in line
+    assert "Twyla Moen" in line
+    assert "2026-10-01" in line
 
 
 def test_deceased_patients_fracture_is_imported_closed(clinic_a, now, tmp_path):
@@ -274,7 +275,8 @@ def test_future_dates_are_skipped_and_reported(clinic_a, now, tmp_path):
     )
     report = import_paths([path], clinic=clinic_a, now=now)
     assert report.errors == []
-    assert Episode.objects.count() == 0 and BoneDensity.objects.count() == 0
+    assert Episode.objects.count() == 0
+    assert BoneDensity.objects.count() == 0
     future = [s for s in report.skipped if "after the import date 2026-11-22" in s]
     assert len(future) == 2
     assert Patient.objects.count() == 1  # the rest of the bundle is imported
@@ -374,7 +376,8 @@ def test_an_exported_episode_imports_into_another_clinic(
         dt.date(2026, 10, 30),
     )
     assert copy_.etiology == "osteoporotic"
-    assert copy_.patient.mrn == "A-0001" and copy_.patient.birth_date == dt.date(1946, 3, 2)
+    assert copy_.patient.mrn == "A-0001"
+    assert copy_.patient.birth_date == dt.date(1946, 3, 2)
     scan = BoneDensity.objects.get(patient__clinic=clinic_b)
     assert (scan.site, str(scan.bmd_g_cm2), str(scan.t_score)) == ("femoral_neck", "0.612", "-2.9")
     assert Medication.objects.get(patient__clinic=clinic_b).drug == "denosumab"
@@ -498,10 +501,12 @@ def test_a_patient_imported_as_living_gets_the_date_of_death_on_reimport(
     Patient.objects.update(deceased_date=None)
     later = now + dt.timedelta(days=1)
     report = import_paths([SYNTHEA / CLORINDA], clinic=clinic_a, now=later)
-    assert report.errors == [] and report.created["dates of death"] == 1
+    assert report.errors == []
+    assert report.created["dates of death"] == 1
     clorinda = Patient.objects.get()
     assert clorinda.deceased_date == dt.date(2019, 7, 1)
-    assert clorinda.updated_at == later and clorinda.version == 2
+    assert clorinda.updated_at == later
+    assert clorinda.version == 2
 
 
 def edit_patient(source: Path, target: Path, **fields: Any) -> Path:
@@ -564,7 +569,8 @@ def test_an_old_record_imported_today_puts_nothing_years_overdue_on_the_worklist
     assert report.errors == []
     today = clinic_a.today(now)
     (episode,) = Episode.objects.all()
-    assert episode.pathway_version == "v2" and episode.phase == "bone_health"
+    assert episode.pathway_version == "v2"
+    assert episode.phase == "bone_health"
     open_tasks = FollowUpTask.objects.filter(status="open")
     assert open_tasks.exists()
     assert not open_tasks.filter(due_date__lt=today).exists()
@@ -572,7 +578,8 @@ def test_an_old_record_imported_today_puts_nothing_years_overdue_on_the_worklist
     (recon,) = FollowUpTask.objects.filter(rule="medication_reconciliation")
     assert (recon.episode_id, recon.status, recon.due_date) == (None, "open", today)
     dxa_task = FollowUpTask.objects.get(rule="bmd_dxa", status="open")
-    assert dxa_task.episode_id is None and dxa_task.due_date == today
+    assert dxa_task.episode_id is None
+    assert dxa_task.due_date == today
     assert any("originally due 2007" in t for t in dxa_task.triggers)
     # The fracture's own acute work was never due on today's worklist.
     assert not FollowUpTask.objects.filter(episode=episode, status="open").exists()

@@ -91,7 +91,8 @@ def test_calcitonin_stop_due_28_days_after_the_start() -> None:
     facts = episode(onset=ONSET, identified=onset_day(1), meds=[med("calcitonin", onset_day(2))])
     ev = run(facts, onset_day(2))
     spec = planned(ev, "calcitonin_stop")
-    assert spec is not None and spec.due_date == onset_day(30)
+    assert spec is not None
+    assert spec.due_date == onset_day(30)
     assert get(ev, "calcitonin_stop") is None  # visible 14 days before it is due
     assert must(run(facts, onset_day(16)), "calcitonin_stop").status == "open"
 

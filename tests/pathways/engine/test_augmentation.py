@@ -35,7 +35,8 @@ def test_three_month_review_projected_then_raised_14_days_ahead() -> None:
     facts = episode(observations=[clear()])
     ev = run(facts, ID)
     spec = projected(ev, "augmentation_review_3m")
-    assert spec is not None and spec.due_date == THREE
+    assert spec is not None
+    assert spec.due_date == THREE
     assert spec.visible_from == THREE - timedelta(days=14)
     assert get(run(facts, THREE - timedelta(days=15)), "augmentation_review_3m") is None
     raised = must(run(facts, THREE - timedelta(days=14)), "augmentation_review_3m")
@@ -84,7 +85,9 @@ def test_a_procedure_on_the_3_month_date_keeps_the_review() -> None:
 def test_three_month_review_has_the_three_outcomes_and_the_controversy() -> None:
     rule = RULESET.get("augmentation_review_3m")
     assert rule.outcomes == ("offer_augmentation", "continue_conservative", "resolved")
-    assert "AAOS" in rule.guidance and "ACR" in rule.guidance and "SNIS" in rule.guidance
+    assert "AAOS" in rule.guidance
+    assert "ACR" in rule.guidance
+    assert "SNIS" in rule.guidance
     assert rule.seed_refs == ("000", "001", "002", "003", "004")
 
 

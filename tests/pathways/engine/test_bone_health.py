@@ -39,7 +39,8 @@ def months(n: int) -> date:
 def test_first_dxa_due_12_months_after_treatment_start() -> None:
     facts = episode(meds=[med("alendronate", day(3))])
     spec = projected(run(facts, day(3)), "bmd_dxa")
-    assert spec is not None and spec.due_date == add_months(day(3), 12)
+    assert spec is not None
+    assert spec.due_date == add_months(day(3), 12)
     assert spec.triggers == (f"alendronate started on {day(3)}",)
     raised = must(run(facts, add_months(day(3), 12) - timedelta(days=14)), "bmd_dxa")
     assert (raised.status, raised.priority, raised.grace_days) == ("open", "routine", 7)
@@ -52,7 +53,8 @@ def test_a_dxa_completes_that_years_task_and_the_next_is_due_a_year_later() -> N
     first = must(ev, "bmd_dxa", 1)
     assert (first.status, first.closed_on, first.due_date) == ("done", scan_on, Y1)
     second = projected(ev, "bmd_dxa", 2)
-    assert second is not None and second.due_date == add_months(scan_on, 12)
+    assert second is not None
+    assert second.due_date == add_months(scan_on, 12)
     assert second.triggers == (f"last DXA on {scan_on}",)
 
 
@@ -63,7 +65,8 @@ def test_dxas_at_two_sites_on_one_day_complete_one_occurrence() -> None:
     )
     ev = run(facts, Y1)
     assert must(ev, "bmd_dxa", 1).status == "done"
-    assert get(ev, "bmd_dxa", 2) is None and projected(ev, "bmd_dxa", 2) is not None
+    assert get(ev, "bmd_dxa", 2) is None
+    assert projected(ev, "bmd_dxa", 2) is not None
 
 
 def test_after_a_treatment_break_the_next_dxa_counts_from_the_restart() -> None:
@@ -76,7 +79,8 @@ def test_after_a_treatment_break_the_next_dxa_counts_from_the_restart() -> None:
     ev = run(facts, day(1))
     assert must(ev, "bmd_dxa", 1).status == "done"
     pending = projected(ev, "bmd_dxa", 2)
-    assert pending is not None and pending.due_date == Y1
+    assert pending is not None
+    assert pending.due_date == Y1
     assert pending.triggers == (f"treatment restarted on {ID}",)
 
 
@@ -247,7 +251,8 @@ def test_no_restart_if_calcitonin_was_never_stopped() -> None:
 def test_duration_review_3_years_after_the_course_start() -> None:
     facts = episode(meds=[med("alendronate", day(2))])
     spec = planned(run(facts, day(2)), "bisphosphonate_duration_review")
-    assert spec is not None and spec.due_date == add_months(day(2), 36)
+    assert spec is not None
+    assert spec.due_date == add_months(day(2), 36)
     assert spec.priority == "routine"
 
 
@@ -257,7 +262,8 @@ def test_a_drug_holiday_over_90_days_restarts_the_course(gap: int, new_course: b
     facts = episode(meds=[med("alendronate", ID, stop=day(100)), med("risedronate", restart)])
     spec = planned(run(facts, restart), "bisphosphonate_duration_review")
     expected = add_months(restart, 36) if new_course else Y3
-    assert spec is not None and spec.due_date == expected
+    assert spec is not None
+    assert spec.due_date == expected
 
 
 def test_no_duration_review_without_an_active_bisphosphonate() -> None:
@@ -270,7 +276,8 @@ def test_no_duration_review_without_an_active_bisphosphonate() -> None:
 def test_renal_function_yearly_with_the_previous_year_missed_when_next_raised() -> None:
     facts = episode(meds=[med("alendronate", ID)])
     first = projected(run(facts, ID), "renal_function", 1)
-    assert first is not None and first.due_date == Y1
+    assert first is not None
+    assert first.due_date == Y1
     ev = run(facts, Y1 - timedelta(days=14))
     assert must(ev, "renal_function", 1).status == "open"
     assert projected(ev, "renal_function", 2).due_date == Y2  # type: ignore[union-attr]
@@ -323,7 +330,8 @@ def test_denosumab_stopped_raises_no_next_dose() -> None:
 def test_new_fracture_screen_at_12_months() -> None:
     ev = run(episode(), ID)
     spec = projected(ev, "new_fracture_screen_12m")
-    assert spec is not None and (spec.due_date, spec.priority) == (Y1, "routine")
+    assert spec is not None
+    assert (spec.due_date, spec.priority) == (Y1, "routine")
     assert must(run(episode(), Y1 - timedelta(days=14)), "new_fracture_screen_12m").status == "open"
 
 

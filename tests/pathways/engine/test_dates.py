@@ -61,9 +61,11 @@ def test_due_dates_of_identified_plus_months_clamp() -> None:
     facts = episode(identified=date(2026, 11, 30), observations=[clear(date(2026, 11, 30))])
     ev = run(facts, date(2026, 11, 30))
     review = planned(ev, "augmentation_review_3m")
-    assert review is not None and review.due_date == date(2027, 2, 28)
+    assert review is not None
+    assert review.due_date == date(2027, 2, 28)
     screen = planned(ev, "new_fracture_screen_12m")
-    assert screen is not None and screen.due_date == date(2027, 11, 30)
+    assert screen is not None
+    assert screen.due_date == date(2027, 11, 30)
     # 3 months after 31 Jan is 30 Apr; a bisphosphonate started on 31 Jan is
     # due its renal check on 31 Jan of the next year, its duration review in
     # 3 years; a denosumab dose on 31 Aug is next due on 28 Feb.

@@ -102,7 +102,8 @@ def test_a_medication_stop_date_ahead_is_a_review_date() -> None:
     stop = add_months(ID, 14)
     facts = episode(observations=[clear()], meds=[med("alendronate", ID, stop=stop)])
     ev = run(facts, add_months(ID, 13))
-    assert ev.next_review is not None and ev.next_review <= stop
+    assert ev.next_review is not None
+    assert ev.next_review <= stop
     assert first_change(facts, add_months(ID, 13)) is not None
 
 
@@ -110,7 +111,8 @@ def test_long_term_calcitonin_becomes_treatment_on_day_28() -> None:
     """Fixed: the 28-day mark of open-ended calcitonin was not watched."""
     facts = episode(onset=ID, observations=[clear()], meds=[med("calcitonin", ID)])
     ev = run(facts, day(25))
-    assert ev.next_review is not None and ev.next_review <= day(28)
+    assert ev.next_review is not None
+    assert ev.next_review <= day(28)
 
 
 def test_a_closed_episode_has_no_review() -> None:

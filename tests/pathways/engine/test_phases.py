@@ -133,13 +133,15 @@ def test_a_closed_episode_raises_nothing_and_cancels_open_tasks(reason: str) -> 
         closed_on=day(31),
     )
     ev = run(facts, day(400))
-    assert ev.tasks == () and ev.projected == ()
+    assert ev.tasks == ()
+    assert ev.projected == ()
     assert ev.next_review is None
     assert (ev.phase, ev.phase_since) == ("closed", day(31))
     assert ev.phase_cause == f"closed by a person: {reason.replace('_', ' ')}"
     reasons = cancelled(ev)
     open_keys = {(t.rule, t.occurrence) for t in stored.tasks if t.status == "open"}
-    assert set(reasons) == open_keys and open_keys
+    assert set(reasons) == open_keys
+    assert open_keys
     assert all(r == f"Episode closed: {reason.replace('_', ' ')}" for r in reasons.values())
 
 

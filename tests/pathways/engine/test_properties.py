@@ -291,24 +291,29 @@ def test_the_shape_of_every_result(case: tuple[EpisodeFacts, date]) -> None:
             continue
         assert spec.status in {"open", "done", "missed"}
         if spec.status != "open":
-            assert spec.closed_on is not None and spec.closed_on <= as_of
+            assert spec.closed_on is not None
+            assert spec.closed_on <= as_of
             assert spec.reason
         # No task is due before identification unless it hangs off onset or
         # a dated fact.
         if rule.anchor.startswith("identified") or rule.anchor == "onset":
             assert spec.due_date >= facts.identified_date, spec.rule
     for spec in ev.projected:
-        assert spec.status == "open" and spec.visible_from > as_of
+        assert spec.status == "open"
+        assert spec.visible_from > as_of
     for spec in ev.tasks:
         row = rows.get(spec.key)
         if spec.status == "open" and not (row is not None and row.status == "open"):
             assert spec.visible_from <= as_of, spec.rule
     for rule_code, occurrence, reason in ev.cancel:
         row = rows[(rule_code, occurrence)]
-        assert row.status == "open" and not row.closed_by_person
+        assert row.status == "open"
+        assert not row.closed_by_person
         assert reason
     if facts.status == "closed":
-        assert ev.tasks == ev.projected == () and ev.phase == "closed" and ev.next_review is None
+        assert ev.tasks == ev.projected == ()
+        assert ev.phase == "closed"
+        assert ev.next_review is None
     else:
         assert ev.phase in {
             "triage",
@@ -364,7 +369,9 @@ def test_a_closed_episode_raises_nothing(case: tuple[EpisodeFacts, date]) -> Non
         facts, status="closed", close_reason="deceased", closed_on=facts.identified_date
     )
     ev = evaluate(closed, as_of, V1)
-    assert ev.tasks == () and ev.projected == () and ev.next_review is None
+    assert ev.tasks == ()
+    assert ev.projected == ()
+    assert ev.next_review is None
     assert {(r, o) for r, o, _ in ev.cancel} == {
         (t.rule, t.occurrence) for t in facts.tasks if t.status == "open"
     }

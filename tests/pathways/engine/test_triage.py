@@ -47,14 +47,16 @@ def test_neuro_status_intact_or_deficit_completes_neuro_exam(status: str) -> Non
     spec = must(run(episode(neuro=status), ID), "neuro_exam")
     assert spec.status == "done"
     assert spec.closed_on == ID
-    assert status in spec.reason and spec.reason.startswith("Completed by fact")
+    assert status in spec.reason
+    assert spec.reason.startswith("Completed by fact")
 
 
 def test_unknown_neuro_status_leaves_neuro_exam_open_and_overdue_next_day() -> None:
     spec = must(run(episode(neuro="unknown"), day(1)), "neuro_exam")
     assert spec.status == "open"
     # Urgent: grace 0, so the task is overdue from the day after it is due.
-    assert spec.due_date == ID and spec.grace_days == 0
+    assert spec.due_date == ID
+    assert spec.grace_days == 0
 
 
 @pytest.mark.parametrize("deficit", [False, True])

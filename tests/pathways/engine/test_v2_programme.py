@@ -175,7 +175,8 @@ def test_duration_review_counts_cumulative_exposure_across_a_gap() -> None:
     # 1096 days of exposure: 365 before the gap, 731 after it restarts.
     assert review.due_date == add_days(ID, 365 + 200 + 731)
     fifth = planned(ev, "bisphosphonate_duration_review", 2)
-    assert fifth is not None and fifth.due_date == add_days(ID, 365 + 200 + 1826 - 365)
+    assert fifth is not None
+    assert fifth.due_date == add_days(ID, 365 + 200 + 1826 - 365)
 
 
 def test_duration_review_is_not_foreseen_while_off_the_drug() -> None:
@@ -288,7 +289,8 @@ def test_a_deceased_patient_raises_nothing_and_open_tasks_are_cancelled() -> Non
     before = runp(facts, died - timedelta(days=1))
     assert before.tasks
     ev = runp(facts, died)
-    assert ev.tasks == () and ev.projected == ()
+    assert ev.tasks == ()
+    assert ev.projected == ()
     assert cancelled(ev)[("falls_prevention", 1)] == f"Patient deceased ({died})"
     ep = episode(tasks=[task("mobilisation")], deceased_on=died)
     episode_ev = run(ep, died)
@@ -303,7 +305,8 @@ def test_an_unverified_import_raises_one_reconciliation_task() -> None:
     facts = programme([episode(identified=date(2020, 1, 1))], meds=[old, other], entered_on=entered)
     ev = runp(facts, entered)
     recon = [t for t in ev.tasks if t.rule == "medication_reconciliation"]
-    assert len(recon) == 1 and recon[0].due_date == entered
+    assert len(recon) == 1
+    assert recon[0].due_date == entered
     verified = programme(
         [episode(identified=date(2020, 1, 1))],
         meds=[med("alendronate", date(2020, 1, 1))],
@@ -327,5 +330,6 @@ def test_new_fracture_screen_recurs_yearly_from_the_first_fracture() -> None:
         (t.occurrence, t.due_date, t.status) for t in ev.tasks if t.rule == "new_fracture_screen"
     )
     assert screens[0] == (1, add_months(ID, 12), "missed")
-    assert screens[1][:2] == (2, add_months(ID, 24)) and screens[1][2] == "open"
+    assert screens[1][:2] == (2, add_months(ID, 24))
+    assert screens[1][2] == "open"
     assert clear  # the helpers module stays imported for the shared fixtures

@@ -74,7 +74,7 @@ class ClientRateThrottle(BaseThrottle):
             try:
                 cache.add(key, 0, timeout=rate.seconds + 1)
                 count = cache.incr(key)
-            except Exception as exc:  # noqa: BLE001 - a cache outage lets requests through
+            except Exception as exc:
                 log.warning("throttle cache unavailable (%s); request let through", exc)
                 return True
             if count > rate.requests:

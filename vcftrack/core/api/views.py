@@ -68,7 +68,7 @@ AUDIT_VERBS = {
 LISTING_ONLY = ("page", "count", "ordering")
 
 
-class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ApiViewSet(viewsets.GenericViewSet):
     parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = EnvelopePagination
@@ -220,7 +220,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         filterset = filterset_class(data=data, queryset=queryset, request=self.request)
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
-        return filterset.qs  # type: ignore[no-any-return]
+        return filterset.qs
 
     def render_many(self, rows: Sequence[Any], *, tombstones: bool = False) -> builtins.list[Any]:
         self.audit_rows(rows)
@@ -315,7 +315,7 @@ class ApiViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return self.object_response(self.reload(result), status)
 
     def clinic_of(self, obj: Any) -> uuid.UUID:
-        return obj.clinic_id  # type: ignore[no-any-return]
+        return obj.clinic_id
 
     def idempotent(self, request: Request, handler: Callable[[], Response]) -> Response:
         return idempotent(request, now=self.now, handler=handler)

@@ -47,7 +47,7 @@ class EpisodeRecord:
 def _load(episode: Episode) -> EpisodeRecord:
     """Fetch everything the bundle shows in a fixed number of queries (7, and
     one more when the episode comes without its clinic and patient)."""
-    if not Episode.clinic.is_cached(episode) or not Episode.patient.is_cached(episode):  # type: ignore[attr-defined]
+    if not Episode.clinic.is_cached(episode) or not Episode.patient.is_cached(episode):
         episode = Episode.objects.select_related("clinic", "patient").get(pk=episode.pk)
     return EpisodeRecord(
         episode=episode,

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         since, until = period_bounds(start, end, timezone.get_current_timezone())
         records = records_between(since=since, until=until)
         trail = Trail(request_id=uuid.uuid4())
-        out = open(options["output"], "w", newline="") if options["output"] else sys.stdout  # noqa: SIM115
+        out = open(options["output"], "w", newline="") if options["output"] else sys.stdout
         count = 0
         try:
             writer = csv.writer(out)
