@@ -25,6 +25,7 @@ from pathways.models import (
     TaskState,
 )
 from patients.models import Patient
+from vcftrack.core.scoping import per_clinic_day
 
 UPCOMING_DAYS = 14
 PAGE_SIZE = 50
@@ -127,13 +128,6 @@ class WorklistPage:
         return self.page < self.pages
 
 
-def _per_clinic(clinic_ids: Iterable[uuid.UUID], todays: dict[uuid.UUID, date], build: Any) -> Q:
-    q = Q(pk__in=[])
-    for cid in clinic_ids:
-        q |= Q(clinic_id=cid) & build(todays[cid])
-    return q
-
-
 def _snooze_ok(day: date) -> Q:
     return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=day)
 
@@ -169,7 +163,7 @@ def _clinic_ids(query: WorklistQuery) -> list[uuid.UUID]:
 
 
 def _group_q(state: str, query: WorklistQuery) -> Q:
-    return _per_clinic(_clinic_ids(query), query.todays, STATE_Q[state])
+    return per_clinic_day(_clinic_ids(query), query.todays, STATE_Q[state])
 
 
 def worklist_queryset(query: WorklistQuery) -> QuerySet[FollowUpTask]:
