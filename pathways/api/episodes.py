@@ -24,14 +24,16 @@ from pathways.services import (
 )
 from pathways.services.locks import lock_rows
 from patients.models import Patient
+from vcftrack.core.api.bulk import MAX_BULK
 from vcftrack.core.api.errors import ApiError
+from vcftrack.core.api.history import HistoryMixin
 from vcftrack.core.api.inputs import Errors, check_object, parse_uuid
 from vcftrack.core.api.serializers import (
     StrictModelSerializer,
     list_of,
     writable_fields,
 )
-from vcftrack.core.api.views import MAX_BULK, ApiViewSet, HistoryMixin
+from vcftrack.core.api.views import ApiViewSet
 
 LEVEL_CHOICES = list(LEVELS)
 

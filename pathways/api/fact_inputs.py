@@ -18,8 +18,8 @@ from pathways.models import (
     Procedure,
     ProcedureKind,
 )
+from vcftrack.core.api.bulk import MAX_BULK
 from vcftrack.core.api.serializers import StrictModelSerializer
-from vcftrack.core.api.views import MAX_BULK
 
 EPISODE_REF_HELP = "An episode of one of your clinics."
 

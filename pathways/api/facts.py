@@ -38,13 +38,14 @@ from pathways.models import Episode, Imaging, Observation, Procedure
 from pathways.services import fact_delete, fact_record, fact_update, fact_void
 from pathways.services.locks import lock_rows
 from vcftrack.core.api.errors import ApiError, not_found
+from vcftrack.core.api.history import HistoryMixin
 from vcftrack.core.api.inputs import Errors, check_object, parse_uuid
 from vcftrack.core.api.serializers import (
     VoidSerializer,
     list_of,
     writable_fields,
 )
-from vcftrack.core.api.views import ApiViewSet, HistoryMixin
+from vcftrack.core.api.views import ApiViewSet
 
 Fact = Observation | Imaging | Procedure
 

@@ -25,12 +25,13 @@ from pathways.services import (
     task_reopen,
     task_snooze,
 )
+from vcftrack.core.api.history import HistoryMixin
 from vcftrack.core.api.inputs import MAX_SAFE_INT
 from vcftrack.core.api.serializers import (
     StrictModelSerializer,
     list_of,
 )
-from vcftrack.core.api.views import ApiViewSet, HistoryMixin
+from vcftrack.core.api.views import ApiViewSet
 
 
 class TaskSerializer(StrictModelSerializer):

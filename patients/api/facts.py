@@ -19,8 +19,9 @@ from rest_framework.request import Request
 
 from patients.models import BoneDensity, Drug, DxaSite, Medication, Patient, Route
 from vcftrack.core.api.errors import not_found
+from vcftrack.core.api.history import HistoryMixin
 from vcftrack.core.api.serializers import StrictModelSerializer, list_of
-from vcftrack.core.api.views import ApiViewSet, HistoryMixin
+from vcftrack.core.api.views import ApiViewSet
 
 
 class MedicationSerializer(StrictModelSerializer):

@@ -15,13 +15,14 @@ from rest_framework.response import Response
 from patients.models import Clinic, Patient, Sex
 from patients.services import patient_create
 from vcftrack.core.api.errors import ApiError
+from vcftrack.core.api.history import HistoryMixin
 from vcftrack.core.api.inputs import Errors, parse_uuid
 from vcftrack.core.api.serializers import (
     StrictModelSerializer,
     list_of,
     writable_fields,
 )
-from vcftrack.core.api.views import ApiViewSet, HistoryMixin
+from vcftrack.core.api.views import ApiViewSet
 from vcftrack.core.scoping import may_write, roles_for
 
 

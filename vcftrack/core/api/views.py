@@ -17,22 +17,21 @@ from typing import Any, ClassVar, TypeVar
 
 import django_filters
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, filters, serializers, viewsets
-from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from vcftrack.core import audit, history
+from vcftrack.core import audit
+from vcftrack.core.api.bulk import BulkMixin, Discard
 from vcftrack.core.api.concurrency import check_if_match, etag_for
 from vcftrack.core.api.errors import ApiError, as_api_error, invalid, not_found
 from vcftrack.core.api.idempotency import check_idempotency_key, idempotent
-from vcftrack.core.api.inputs import Errors, body_object, check_object, check_query, merge
+from vcftrack.core.api.inputs import Errors, body_object, check_query, merge
 from vcftrack.core.api.pagination import (
     EnvelopePagination,
     check_listing_params,
@@ -49,7 +48,6 @@ T = TypeVar("T")
 # A write's input serializer: the one declaration of its body.
 Contract = type[serializers.Serializer[Any]]
 UUID_REGEX = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-MAX_BULK = 500
 # The audit's verb for each viewset action (anything else is "act").
 AUDIT_VERBS = {
     "list": "list",
@@ -68,7 +66,7 @@ AUDIT_VERBS = {
 LISTING_ONLY = ("page", "count", "ordering")
 
 
-class ApiViewSet(viewsets.GenericViewSet):
+class ApiViewSet(BulkMixin, viewsets.GenericViewSet):
     parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = EnvelopePagination
@@ -282,8 +280,8 @@ class ApiViewSet(viewsets.GenericViewSet):
                 result = call()
                 if not errors:
                     return result
-                raise _Discard
-        except _Discard:
+                raise Discard
+        except Discard:
             pass
         except Exception as exc:
             error = as_api_error(exc)
@@ -348,92 +346,6 @@ class ApiViewSet(viewsets.GenericViewSet):
             request, update=lambda obj: self.run_service(lambda: service(obj, data), errors)
         )
 
-    # -------------------------------------------------------------- bulk --
-    def bulk_locks(self, items: builtins.list[Any]) -> None:
-        """Lock the rows ``items`` will write, in the lock order (see
-        ``pathways.services.locks``); nothing by default."""
-
-    @staticmethod
-    def ids_in(items: builtins.list[Any], field: str) -> set[uuid.UUID]:
-        """The well-formed ids that ``items`` name in ``field`` (others fail later)."""
-        out: set[uuid.UUID] = set()
-        for item in items:
-            value = item.get(field) if isinstance(item, dict) else None
-            if isinstance(value, str):
-                try:
-                    out.add(uuid.UUID(value))
-                except ValueError:
-                    continue
-        return out
-
-    def bulk(
-        self,
-        request: Request,
-        *,
-        create_one: Callable[[dict[str, Any]], Model],
-        serializer: type[serializers.BaseSerializer[Any]],
-    ) -> Response:
-        """All-or-nothing: every item is tried, any error rolls back all."""
-        data = request.data
-        if not isinstance(data, dict):
-            raise invalid({"body": ["Expected a JSON object with `items`."]})
-        _, errors = check_object(data, allowed=["items"], required=["items"])
-        if errors:
-            raise invalid(errors)
-        items = data["items"]
-        if not isinstance(items, list) or not items:
-            raise invalid({"items": ["Must be a non-empty list."]})
-        if len(items) > MAX_BULK:
-            raise invalid({"items": [f"At most {MAX_BULK} items per request."]})
-        created: builtins.list[Model] = []
-        item_errors: list[dict[str, Any]] = []
-        forbidden = False
-        try:
-            with transaction.atomic():
-                # Every row the items will lock, in the lock order, before
-                # the first item takes the change counter.
-                self.bulk_locks(items)
-                for index, item in enumerate(items):
-                    try:
-                        if not isinstance(item, dict):
-                            raise invalid({"body": ["Each item must be a JSON object."]})
-                        with transaction.atomic():
-                            created.append(create_one(item))
-                    except Exception as exc:
-                        error = as_api_error(exc)
-                        if error is None or error.status_code >= 500:
-                            raise
-                        messages = error.errors or {"non_field_errors": [error.message]}
-                        item_errors.append({"index": index, "errors": messages})
-                        forbidden = forbidden or error.status_code == 403
-                if item_errors:
-                    raise _Discard
-        except _Discard:
-            if forbidden:
-                # A role that may not write there: the request is refused
-                # (403), not merely malformed; the items say which.
-                raise ApiError(
-                    "Your role cannot change some of these records; nothing was written.",
-                    status_code=403,
-                    code="permission_denied",
-                    items=item_errors,
-                ) from None
-            raise ApiError(
-                f"{len(item_errors)} of {len(items)} items are invalid; nothing was written.",
-                status_code=400,
-                code="invalid",
-                items=item_errors,
-            ) from None
-        fresh = {obj.pk: obj for obj in self.scoped().filter(pk__in=[o.pk for o in created])}
-        rows = [fresh.get(obj.pk, obj) for obj in created]
-        self.audit_rows(rows)
-        results = serializer(rows, many=True, context=self.get_serializer_context()).data
-        return Response({"results": results}, status=201)
-
-
-class _Discard(Exception):
-    """Roll back a savepoint on purpose."""
-
 
 def tombstone(row: Any) -> dict[str, Any]:
     return {
@@ -443,34 +355,3 @@ def tombstone(row: Any) -> dict[str, Any]:
         "version": row.version,
         "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
     }
-
-
-class HistoryEntrySerializer(serializers.Serializer[Any]):
-    at = serializers.DateTimeField()
-    user = serializers.CharField(allow_null=True, help_text="Who changed it; null: the system.")
-    type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
-    changes = serializers.ListField(
-        child=serializers.DictField(),
-        help_text="Each changed field: {field, old, new} (old is null on creation).",
-    )
-
-
-class HistoryListSerializer(serializers.Serializer[Any]):
-    results = HistoryEntrySerializer(many=True)
-
-
-class HistoryMixin:
-    """``GET …/{id}/history/``: who changed the object, when, old → new (oldest first)."""
-
-    @extend_schema(responses=HistoryListSerializer)
-    @action(detail=True, methods=["get"])
-    def history(self: Any, request: Request, *args: object, **kwargs: object) -> Response:
-        """The object's change history: who, when, and each field's old and new value."""
-        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        # A deleted object keeps its history (tombstones included).
-        obj = self.scoped().filter(pk=lookup).first()
-        if obj is None:
-            raise not_found()
-        self.audit_rows([obj])
-        records = list(obj.history.select_related("history_user").order_by("history_id"))
-        return Response({"results": history.as_json(history.entries(records))})
