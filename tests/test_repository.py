@@ -49,7 +49,7 @@ def test_the_synthea_bundles_the_fhir_tests_use_are_in_the_repository():
     bundles = sorted(synthea.glob("*.json"))
     assert len(bundles) == 5
     assert sum(p.stat().st_size for p in bundles) < 6_000_000
-    used = (ROOT / "tests" / "fhir" / "test_import.py").read_text(encoding="utf-8")
+    used = (ROOT / "tests" / "interop" / "fhir" / "test_import.py").read_text(encoding="utf-8")
     assert '"data" / "synthea"' in used
     assert "pytest.skip" not in used
     assert "skipif" not in used
