@@ -4,7 +4,15 @@ management", first half)."""
 
 from __future__ import annotations
 
-from pathways.engine.context import ANTI_OSTEOPOROSIS, Context, fmt_value
+from pathways.engine.context import (
+    ANTI_OSTEOPOROSIS,
+    CALCITONIN,
+    CALCIUM,
+    OPIOID,
+    VITAMIN_D,
+    Context,
+    fmt_value,
+)
 from pathways.engine.dates import add_days
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
 
@@ -16,7 +24,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
             why_not=f"presented on day {presented_day} after onset: calcitonin window passed"
         )
     window_end = add_days(ctx.onset, 5)
-    started = [m for m in ctx.meds({"calcitonin"}) if ctx.onset <= m.start_date <= window_end]
+    started = [m for m in ctx.meds(CALCITONIN) if ctx.onset <= m.start_date <= window_end]
     done = (
         (started[0].start_date, f"calcitonin started on {started[0].start_date}")
         if started
@@ -52,7 +60,7 @@ CALCITONIN_START = Rule(
 
 
 def plan_calcitonin_stop(ctx: Context, rule: Rule) -> Plan:
-    courses = [m for m in ctx.meds({"calcitonin"}) if m.start_date >= ctx.onset]
+    courses = [m for m in ctx.meds(CALCITONIN) if m.start_date >= ctx.onset]
     if not courses:
         return Plan(why_not="calcitonin not started")
     course = courses[0]
@@ -118,8 +126,8 @@ OSTEOPOROSIS_RX_START = Rule(
 
 
 def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
-    calcium = ctx.meds({"calcium"})
-    vitamin_d = ctx.meds({"vitamin_d"})
+    calcium = ctx.meds(CALCIUM)
+    vitamin_d = ctx.meds(VITAMIN_D)
     done = None
     if calcium and vitamin_d:
         on = max(calcium[0].start_date, vitamin_d[0].start_date, ctx.identified)
@@ -163,7 +171,7 @@ MOBILISATION = Rule(
 
 
 def plan_opioid_review(ctx: Context, rule: Rule) -> Plan:
-    opioids = [m for m in ctx.meds({"opioid"}) if m.start_date >= ctx.onset]
+    opioids = [m for m in ctx.meds(OPIOID) if m.start_date >= ctx.onset]
     if not opioids:
         return Plan(why_not="no opioid in the analgesic regimen")
     return Plan(

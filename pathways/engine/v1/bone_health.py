@@ -11,6 +11,8 @@ from pathways.engine.context import (
     ANTI_OSTEOPOROSIS,
     BISPHOSPHONATES,
     BMD_DECLINE_PCT_PER_YEAR,
+    CALCITONIN,
+    DENOSUMAB,
     BmdChange,
     Context,
 )
@@ -22,7 +24,7 @@ from pathways.engine.v1.acute import plan_always_day0
 def treatment_start(ctx: Context) -> tuple[date, str] | None:
     """First start of anti-osteoporosis treatment (or long-term calcitonin)."""
     starts = [(m.start_date, m.drug) for m in ctx.meds(ANTI_OSTEOPOROSIS)]
-    for med in ctx.meds({"calcitonin"}):
+    for med in ctx.meds(CALCITONIN):
         # Calcitonin beyond the 4-week acute course is osteoporosis treatment
         # (seed 004 monitors its BMD yearly).
         long_term = add_days(med.start_date, 28)
@@ -40,7 +42,7 @@ def on_treatment(ctx: Context) -> bool:
         return True
     return any(
         m.active_on(ctx.as_of) and ctx.reached(add_days(m.start_date, 28))
-        for m in ctx.meds({"calcitonin"})
+        for m in ctx.meds(CALCITONIN)
     )
 
 
@@ -141,7 +143,7 @@ CALCITONIN_SWITCH = Rule(
 
 
 def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
-    stopped = [m.stop_date for m in ctx.meds({"calcitonin"}) if m.stop_date is not None]
+    stopped = [m.stop_date for m in ctx.meds(CALCITONIN) if m.stop_date is not None]
     if not stopped:
         return Plan(why_not="calcitonin never stopped")
     stop = max(stopped)
@@ -247,7 +249,7 @@ RENAL_FUNCTION = Rule(
 
 
 def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
-    doses = sorted(ctx.meds({"denosumab"}), key=lambda m: m.start_date)
+    doses = sorted(ctx.meds(DENOSUMAB), key=lambda m: m.start_date)
     if not doses:
         return Plan(why_not="denosumab not started")
     occurrences = []

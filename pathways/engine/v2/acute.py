@@ -5,7 +5,7 @@ version 1."""
 
 from __future__ import annotations
 
-from pathways.engine.context import Context, fmt_value
+from pathways.engine.context import CALCITONIN, Context, fmt_value
 from pathways.engine.dates import add_days
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Rule, single_plan
 from pathways.engine.v1.acute import plan_always_day0, plan_calcitonin_stop, plan_opioid_review
@@ -22,7 +22,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     if presented_day > rule.window_days:
         return Plan(why_not=f"presented on day {presented_day} after onset: past the 4-week window")
     window_end = add_days(ctx.identified, rule.window_days)
-    started = [m for m in ctx.meds({"calcitonin"}) if ctx.onset <= m.start_date <= window_end]
+    started = [m for m in ctx.meds(CALCITONIN) if ctx.onset <= m.start_date <= window_end]
     done = (
         (started[0].start_date, f"calcitonin started on {started[0].start_date}")
         if started

@@ -4,7 +4,7 @@ denosumab dose that must not lapse."""
 
 from __future__ import annotations
 
-from pathways.engine.context import BISPHOSPHONATES, Context
+from pathways.engine.context import BISPHOSPHONATES, DENOSUMAB, Context
 from pathways.engine.dates import add_months
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
@@ -78,7 +78,7 @@ RENAL_FUNCTION = Rule(
 
 
 def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
-    doses = sorted(ctx.meds({"denosumab"}), key=lambda m: m.start_date)
+    doses = sorted(ctx.meds(DENOSUMAB), key=lambda m: m.start_date)
     if not doses:
         return Plan(why_not="denosumab not started")
     occurrences = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.engine.context import ANTI_OSTEOPOROSIS, BmdChange, Context
+from pathways.engine.context import ANTI_OSTEOPOROSIS, CALCITONIN, BmdChange, Context
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
@@ -24,7 +24,7 @@ OTHER_THERAPY = ANTI_OSTEOPOROSIS
 def treatment_start(ctx: Context) -> tuple[date, str] | None:
     """First start of anti-osteoporosis treatment (long-term calcitonin counts)."""
     starts = [(m.start_date, m.drug) for m in ctx.meds(ANTI_OSTEOPOROSIS)]
-    for med in ctx.meds({"calcitonin"}):
+    for med in ctx.meds(CALCITONIN):
         if exposure.used_beyond_course(med, ctx.as_of):
             starts.append((med.start_date, "calcitonin"))
         elif med.stop_date is None:
@@ -154,7 +154,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
     latest yearly interval fell > 4 % and no other therapy is active."""
     stopped = [
         m
-        for m in ctx.meds({"calcitonin"})
+        for m in ctx.meds(CALCITONIN)
         if m.stop_date is not None and exposure.used_beyond_course(m, ctx.as_of)
     ]
     if not stopped:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.engine.context import Context, ProgrammeContext
+from pathways.engine.context import CALCIUM, VITAMIN_D, Context, ProgrammeContext
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
@@ -51,8 +51,8 @@ def series(rule: Rule, first_due: date, why: str, ctx: Context) -> Plan:
 
 def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
     p = programme_context(ctx)
-    calcium = ctx.meds({"calcium"})
-    vitamin_d = ctx.meds({"vitamin_d"})
+    calcium = ctx.meds(CALCIUM)
+    vitamin_d = ctx.meds(VITAMIN_D)
     done = None
     if calcium and vitamin_d:
         on = max(calcium[0].start_date, vitamin_d[0].start_date, p.first_identified)
