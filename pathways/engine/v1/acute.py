@@ -38,7 +38,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-CALCITONIN_START = Rule(
+CALCITONIN_START: Rule = Rule(
     code="calcitonin_start",
     title="Start calcitonin for acute pain (4 weeks)",
     guidance="Calcitonin 200 IU nasal spray or suppository daily for 4 weeks "
@@ -74,7 +74,7 @@ def plan_calcitonin_stop(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-CALCITONIN_STOP = Rule(
+CALCITONIN_STOP: Rule = Rule(
     code="calcitonin_stop",
     title="Stop calcitonin after 4 weeks; review pain",
     guidance="Stop calcitonin after the 4-week course and review pain.",
@@ -104,7 +104,7 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("no anti-osteoporosis drug active",), done=done)
 
 
-OSTEOPOROSIS_RX_START = Rule(
+OSTEOPOROSIS_RX_START: Rule = Rule(
     code="osteoporosis_rx_start",
     title="Start anti-osteoporosis pharmacotherapy now",
     guidance="Start pharmacotherapy now; do not wait for the pain to settle (20 % risk "
@@ -135,7 +135,7 @@ def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("every fracture episode",), done=done)
 
 
-CALCIUM_VITAMIN_D = Rule(
+CALCIUM_VITAMIN_D: Rule = Rule(
     code="calcium_vitamin_d",
     title="Calcium and vitamin D",
     guidance="Calcium 1000-1200 mg/day and vitamin D 800 IU/day; avoid high pulse "
@@ -155,7 +155,7 @@ def plan_always_day0(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("every fracture episode",))
 
 
-MOBILISATION = Rule(
+MOBILISATION: Rule = Rule(
     code="mobilisation",
     title="Mobilise: avoid bed rest",
     guidance="Avoid bed rest (about 1 % bone loss a week); walking in 10-minute periods, "
@@ -186,7 +186,7 @@ def plan_opioid_review(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-OPIOID_REVIEW = Rule(
+OPIOID_REVIEW: Rule = Rule(
     code="opioid_review",
     title="Review opioid use",
     guidance="Review opioid use: sedation, nausea, falls and deconditioning in elderly "
@@ -241,7 +241,7 @@ PAIN_REVIEW_3W = Rule(
 )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     CALCITONIN_START,
     CALCITONIN_STOP,
     OSTEOPOROSIS_RX_START,

@@ -85,7 +85,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-BMD_DXA = Rule(
+BMD_DXA: Rule = Rule(
     code="bmd_dxa",
     title="Yearly bone density (DXA)",
     guidance="Yearly bone mineral density (DXA) while on treatment.",
@@ -126,7 +126,7 @@ def plan_calcitonin_switch(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_SWITCH = Rule(
+CALCITONIN_SWITCH: Rule = Rule(
     code="calcitonin_switch",
     title="Switch calcitonin to a bisphosphonate",
     guidance="BMD fell more than 4 % a year on two successive yearly DXAs on calcitonin: "
@@ -167,7 +167,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_RESTART = Rule(
+CALCITONIN_RESTART: Rule = Rule(
     code="calcitonin_restart",
     title="Consider restarting calcitonin",
     guidance="Calcitonin was stopped and the latest yearly BMD fell more than 4 %: "
@@ -190,7 +190,7 @@ def plan_bisphosphonate_duration(ctx: Context, rule: Rule) -> Plan:
     return single_plan(add_months(start, 36), (f"bisphosphonate course since {start}",))
 
 
-BISPHOSPHONATE_DURATION_REVIEW = Rule(
+BISPHOSPHONATE_DURATION_REVIEW: Rule = Rule(
     code="bisphosphonate_duration_review",
     title="Review bisphosphonate duration",
     guidance="Review treatment duration: 3-5 years initially, longer if still at high "
@@ -232,7 +232,7 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-RENAL_FUNCTION = Rule(
+RENAL_FUNCTION: Rule = Rule(
     code="renal_function",
     title="Check renal function (bisphosphonate)",
     guidance="Check renal function on chronic bisphosphonate therapy.",
@@ -270,7 +270,7 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-DENOSUMAB_DOSE = Rule(
+DENOSUMAB_DOSE: Rule = Rule(
     code="denosumab_dose",
     title="Next denosumab 60 mg SC dose",
     guidance="Next denosumab 60 mg SC dose, every 6 months. Do not let it lapse: "
@@ -293,7 +293,7 @@ def plan_new_fracture_screen(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.twelve_months, ("12 months after identification",))
 
 
-NEW_FRACTURE_SCREEN = Rule(
+NEW_FRACTURE_SCREEN: Rule = Rule(
     code="new_fracture_screen_12m",
     title="Screen for a new vertebral fracture (12 months)",
     guidance="Screen for a new vertebral fracture (20 % risk within 12 months): height "
@@ -308,7 +308,7 @@ NEW_FRACTURE_SCREEN = Rule(
 )
 
 
-FALLS_PREVENTION = Rule(
+FALLS_PREVENTION: Rule = Rule(
     code="falls_prevention",
     title="Falls risk assessment and prevention",
     guidance="Fall-risk assessment and fall-prevention education.",
@@ -321,7 +321,7 @@ FALLS_PREVENTION = Rule(
 )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     BMD_DXA,
     CALCITONIN_SWITCH,
     CALCITONIN_RESTART,

@@ -66,7 +66,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-BMD_DXA = Rule(
+BMD_DXA: Rule = Rule(
     code="bmd_dxa",
     title="Yearly bone density (DXA)",
     guidance="Monitor bone mineral density yearly while on treatment (004:53).",
@@ -132,7 +132,7 @@ def plan_calcitonin_switch(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_SWITCH = Rule(
+CALCITONIN_SWITCH: Rule = Rule(
     code="calcitonin_switch",
     title="Switch calcitonin to a bisphosphonate",
     guidance="If bone mineral density falls more than 4 % per year over two successive "
@@ -179,7 +179,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_RESTART = Rule(
+CALCITONIN_RESTART: Rule = Rule(
     code="calcitonin_restart",
     title="Consider restarting calcitonin",
     guidance="After stopping calcitonin, restart it if yearly bone mineral density falls "
@@ -197,4 +197,4 @@ CALCITONIN_RESTART = Rule(
 )
 
 
-RULES = (BMD_DXA, CALCITONIN_SWITCH, CALCITONIN_RESTART)
+RULES: tuple[Rule, ...] = (BMD_DXA, CALCITONIN_SWITCH, CALCITONIN_RESTART)
