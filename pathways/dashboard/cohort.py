@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -76,11 +77,7 @@ def _in_period(clinic_ids: list[uuid.UUID], start: date, end: date) -> QuerySet[
         .filter(clinic_id__in=clinic_ids, identified_date__gte=start, identified_date__lte=end)
         .exclude(etiology__in=EXCLUDED_ETIOLOGIES)
         .annotate(
-            d84=_plus(WEEKS_12),
-            d112=_plus(WEEKS_16),
-            d126=_plus(WEEKS_18),
-            d364=_plus(WEEKS_52),
-            dxa_from=_plus(-DXA_LOOKBACK_DAYS),
+            **windows(),
             review3m=_task_join("augmentation_review_3m"),
             falls=_task_join("falls_prevention"),
             # Version 2: falls prevention is the patient's programme task.
@@ -133,8 +130,21 @@ def _followup() -> Q:
     )
 
 
-def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> QuerySet[Episode]:
-    """The period's cohort, each episode annotated with what the indicators test."""
+def windows() -> dict[str, ExpressionWrapper]:
+    """The dates the facts are measured against, counted from identification."""
+    return {
+        "d84": _plus(WEEKS_12),
+        "d112": _plus(WEEKS_16),
+        "d126": _plus(WEEKS_18),
+        "d364": _plus(WEEKS_52),
+        "dxa_from": _plus(-DXA_LOOKBACK_DAYS),
+    }
+
+
+def live_facts() -> dict[str, Any]:
+    """The stored facts (``CohortFacts``) computed from the record, over a
+    queryset of episodes annotated with ``windows()``: the reference the
+    stored rows are checked against, and what a missing row falls back to."""
     meds = Medication.objects.filter(
         patient_id=OuterRef("patient_id"), deleted_at__isnull=True, drug__in=list(ANTI_OSTEOPOROSIS)
     )
@@ -148,36 +158,69 @@ def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> 
         .annotate(first=Min("start_date"))
         .values("first")
     )
-    return (
-        _in_period(clinic_ids, start, end)
-        .annotate(first_rx=Subquery(first_rx[:1]))
-        .annotate(
-            # A drug active in [identified, day 112] exists exactly when the
-            # earliest start of one not stopped before identification is <= day 112.
-            rx_16w=_boolean(Q(first_rx__lte=F("d112"))),
-            rx_52w=Exists(
-                meds.filter(start_date__lte=OuterRef("d364")).filter(
-                    Q(stop_date__isnull=True) | Q(stop_date__gt=OuterRef("d364"))
-                )
-            ),
-            dxa_12w=Exists(
-                BoneDensity.objects.filter(
-                    patient_id=OuterRef("patient_id"),
-                    deleted_at__isnull=True,
-                    performed_date__gte=OuterRef("dxa_from"),
-                    performed_date__lte=OuterRef("d84"),
-                )
-            ),
-            falls_12w=_boolean(
-                Q(falls__status=TaskStatus.DONE, falls__closed_on__lte=F("d84"))
-                | Q(
-                    programme_falls__status=TaskStatus.DONE,
-                    programme_falls__closed_on__lte=F("d84"),
-                )
-            ),
-            **_review_flags(today),
-            followup=_followup(),
-        )
+    return {
+        "first_rx": Subquery(first_rx[:1], output_field=DateField()),
+        "rx_52w": Exists(
+            meds.filter(start_date__lte=OuterRef("d364")).filter(
+                Q(stop_date__isnull=True) | Q(stop_date__gt=OuterRef("d364"))
+            )
+        ),
+        "dxa_12w": Exists(
+            BoneDensity.objects.filter(
+                patient_id=OuterRef("patient_id"),
+                deleted_at__isnull=True,
+                performed_date__gte=OuterRef("dxa_from"),
+                performed_date__lte=OuterRef("d84"),
+            )
+        ),
+        "followup": ExpressionWrapper(_followup(), output_field=BooleanField()),
+    }
+
+
+def _stored_or_live() -> tuple[FilteredRelation, dict[str, Case]]:
+    """Each stored fact from the episode's ``CohortFacts`` row when there is
+    one computed for its identification date, else computed live (the
+    subquery in the CASE's other branch runs only for those episodes)."""
+    stored = FilteredRelation(
+        "cohort_facts", condition=Q(cohort_facts__identified_date=F("identified_date"))
+    )
+    have = Q(stored__episode__isnull=False)
+    out = {}
+    for name, live in live_facts().items():
+        output = DateField() if name == "first_rx" else BooleanField()
+        out[name] = Case(When(have, then=F(f"stored__{name}")), default=live, output_field=output)
+    return stored, out
+
+
+def cohort(
+    clinic_ids: list[uuid.UUID], start: date, end: date, today: date, *, stored: bool = True
+) -> QuerySet[Episode]:
+    """The period's cohort, each episode annotated with what the indicators test.
+
+    ``stored=False`` computes every fact from the record (the reference
+    implementation the stored rows must agree with).
+    """
+    qs = _in_period(clinic_ids, start, end)
+    if stored:
+        relation, facts = _stored_or_live()
+        qs = qs.annotate(stored=relation)
+    else:
+        facts = live_facts()
+    return qs.annotate(first_rx=facts["first_rx"]).annotate(
+        # A drug active in [identified, day 112] exists exactly when the
+        # earliest start of one not stopped before identification is <= day 112.
+        rx_16w=_boolean(Q(first_rx__lte=F("d112"))),
+        rx_52w=facts["rx_52w"],
+        dxa_12w=facts["dxa_12w"],
+        falls_12w=_boolean(
+            Q(falls__status=TaskStatus.DONE, falls__closed_on__lte=F("d84"))
+            | Q(
+                programme_falls__status=TaskStatus.DONE,
+                programme_falls__closed_on__lte=F("d84"),
+            )
+        ),
+        **_review_flags(today),
+        followup=facts["followup"],
     )
 
 
@@ -219,11 +262,18 @@ def eligible_sql(code: str, today: date) -> tuple[str, list[date]]:
 
 
 def drilldown(
-    code: str, which: str, clinic_ids: list[uuid.UUID], start: date, end: date, today: date
+    code: str,
+    which: str,
+    clinic_ids: list[uuid.UUID],
+    start: date,
+    end: date,
+    today: date,
+    *,
+    stored: bool = True,
 ) -> QuerySet[Episode]:
     """The episodes behind one number: ``numerator``, ``denominator`` or ``gap``
     (in the denominator but not the numerator: the patients to act on)."""
-    qs = cohort(clinic_ids, start, end, today)
+    qs = cohort(clinic_ids, start, end, today, stored=stored)
     if which == "numerator":
         qs = qs.filter(numerator_q(code, today))
     elif which == "gap":

@@ -1,0 +1,36 @@
+"""The dashboard's stored cohort facts: per episode, what the FLS indicators
+test that needs a probe of the patient's record (drugs, DXA scans, follow-up
+contacts). Maintained by ``pathways.dashboard.facts_table``."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from pathways.models.episodes import Episode
+
+
+class CohortFacts(models.Model):
+    """One episode's indicator facts, computed for its ``identified_date``.
+
+    Nothing here depends on today: the windows are counted from the
+    identification date, and what does depend on today (eligibility, the
+    3-month review's due state) is worked out when the board is read. A row
+    is a cache of ``pathways.dashboard.cohort.live_facts``: the writes that
+    can change it delete it in their own transaction, the evaluation pass
+    writes it again, and a missing row (or one computed for another
+    identification date) is computed live by the board.
+    """
+
+    episode = models.OneToOneField(
+        Episode, primary_key=True, on_delete=models.CASCADE, related_name="cohort_facts"
+    )
+    identified_date = models.DateField()
+    # The earliest start of an anti-osteoporosis drug not stopped before
+    # identification (None: no such drug).
+    first_rx = models.DateField(null=True)
+    rx_52w = models.BooleanField()
+    dxa_12w = models.BooleanField()
+    followup = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"cohort facts of {self.episode_id}"
