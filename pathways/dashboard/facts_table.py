@@ -11,8 +11,12 @@ How the rows stay right
     every episode of the patients named, in the same transaction, after the
     episodes' row locks are taken. The evaluation pass that follows (after
     commit, or the sweep if the process died) writes the missing rows again
-    (``fill_cohort_rows``) while it holds the episodes' locks, so a row is
-    never computed from data a concurrent writer is about to change.
+    (``cohort_rows_after_pass``) while it holds the episodes' locks, so a
+    row is never computed from data a concurrent writer is about to change;
+    it also rewrites the rows whose falls or 3-month-review task it changed
+    (the engine's own writes). Whether an open 3-month review is overdue is
+    asked of the task when the board is read (a snooze moves its date
+    without a re-evaluation).
 
     The board reads a row only when it exists and was computed for the
     episode's current identification date; otherwise it computes that
@@ -28,18 +32,29 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from pathways.dashboard.cohort import live_facts, windows
-from pathways.models import CohortFacts, Episode
+from pathways.dashboard.facts import FALLS_RULE, REVIEW_RULE, stored_facts, windows
+from pathways.models import CohortFacts, Episode, FollowUpTask
 
-COLUMNS = ("episode_id", "identified_date", "first_rx", "rx_52w", "dxa_12w", "followup")
+COLUMNS = (
+    "episode_id",
+    "identified_date",
+    "first_rx",
+    "rx_52w",
+    "dxa_12w",
+    "followup",
+    "falls_12w",
+    "review_open",
+    "review_closed",
+    "review_on_time",
+)
 # Episodes computed per statement by the backfill: a few seconds each at most.
 BATCH = 2000
 
 
 def _live(episodes: QuerySet[Episode]) -> QuerySet[Episode, tuple[Any, ...]]:
-    facts = live_facts()
+    facts = stored_facts()
     return (
         episodes.annotate(**windows())
         .annotate(**facts)
@@ -48,11 +63,16 @@ def _live(episodes: QuerySet[Episode]) -> QuerySet[Episode, tuple[Any, ...]]:
     )
 
 
-def _missing(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
-    current = CohortFacts.objects.filter(
-        episode_id=OuterRef("pk"), identified_date=OuterRef("identified_date")
+def _current() -> Exists:
+    return Exists(
+        CohortFacts.objects.filter(
+            episode_id=OuterRef("pk"), identified_date=OuterRef("identified_date")
+        )
     )
-    return episodes.filter(~Exists(current))
+
+
+def _missing(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    return episodes.filter(~_current())
 
 
 def _upsert(episodes: QuerySet[Episode]) -> int:
@@ -68,14 +88,31 @@ def _upsert(episodes: QuerySet[Episode]) -> int:
         return cursor.rowcount
 
 
-def fill_cohort_rows(episode_ids: Iterable[uuid.UUID | str]) -> int:
-    """Write the rows of these episodes that are missing or were computed for
-    another identification date (1 query; the caller holds their row locks).
-    Called by the evaluation pass for the episodes it wrote."""
+def cohort_rows_after_pass(
+    *, episode_ids: Iterable[uuid.UUID | str], task_ids: Iterable[uuid.UUID | str]
+) -> int:
+    """After an evaluation pass wrote its tasks (the caller holds the
+    episodes' row locks): write the rows of the evaluated episodes that are
+    missing or were computed for another identification date, and rewrite
+    those whose falls or 3-month-review task the pass created or changed
+    (a programme's falls task counts for every episode of its patient).
+    At most 2 queries."""
     ids = list(episode_ids)
-    if not ids:
+    tasks = list(task_ids)
+    refresh: set[Any] = set()
+    patients: set[Any] = set()
+    if tasks:
+        for episode_id, patient_id in FollowUpTask.objects.filter(
+            id__in=tasks, rule__in=[FALLS_RULE, REVIEW_RULE]
+        ).values_list("episode_id", "patient_id"):
+            if episode_id is None:
+                patients.add(patient_id)
+            else:
+                refresh.add(episode_id)
+    if not ids and not refresh and not patients:
         return 0
-    return _upsert(_missing(Episode.objects.alive().filter(id__in=ids)))
+    wanted = (Q(id__in=ids) & ~_current()) | Q(id__in=refresh) | Q(patient_id__in=patients)
+    return _upsert(Episode.objects.alive().filter(wanted))
 
 
 def refresh_cohort_rows(episode_ids: Iterable[uuid.UUID | str]) -> int:
@@ -127,7 +164,7 @@ def fill_missing_rows() -> int:
                 .order_by("id")
                 .values_list("id", flat=True)
             )
-            written += fill_cohort_rows(locked)
+            written += _upsert(_missing(Episode.objects.alive().filter(id__in=locked)))
     return written
 
 

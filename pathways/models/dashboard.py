@@ -1,6 +1,7 @@
 """The dashboard's stored cohort facts: per episode, what the FLS indicators
-test that needs a probe of the patient's record (drugs, DXA scans, follow-up
-contacts). Maintained by ``pathways.dashboard.facts_table``."""
+test (drugs, DXA scans, follow-up contacts, the falls and 3-month-review
+tasks), so the board reads one narrow row instead of probing the record.
+Maintained by ``pathways.dashboard.facts_table``."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ class CohortFacts(models.Model):
     """One episode's indicator facts, computed for its ``identified_date``.
 
     Nothing here depends on today: the windows are counted from the
-    identification date, and what does depend on today (eligibility, the
-    3-month review's due state) is worked out when the board is read. A row
-    is a cache of ``pathways.dashboard.cohort.live_facts``: the writes that
-    can change it delete it in their own transaction, the evaluation pass
-    writes it again, and a missing row (or one computed for another
-    identification date) is computed live by the board.
+    identification date, and what does depend on today (eligibility, whether
+    an open 3-month review is overdue) is worked out when the board is read.
+    A row is a cache of ``pathways.dashboard.facts.stored_facts``: the
+    writes that can change it delete it in their own transaction, the
+    evaluation pass writes it again, and a missing row (or one computed for
+    another identification date) is computed live by the board.
     """
 
     episode = models.OneToOneField(
@@ -31,6 +32,12 @@ class CohortFacts(models.Model):
     rx_52w = models.BooleanField()
     dxa_12w = models.BooleanField()
     followup = models.BooleanField()
+    falls_12w = models.BooleanField()
+    # The 3-month review: open, or closed in a way that counts as due (done,
+    # not applicable, missed), and done before its overdue date.
+    review_open = models.BooleanField()
+    review_closed = models.BooleanField()
+    review_on_time = models.BooleanField()
 
     def __str__(self) -> str:
         return f"cohort facts of {self.episode_id}"

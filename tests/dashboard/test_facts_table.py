@@ -69,6 +69,7 @@ def test_stored_facts_equal_a_full_recompute_after_writes_and_the_sweep(
         fact_record,
         pathway_sweep,
         task_complete,
+        task_snooze,
     )
     from pathways.services.patient_facts import (
         bone_density_delete,
@@ -158,6 +159,15 @@ def test_stored_facts_equal_a_full_recompute_after_writes_and_the_sweep(
     )
     if in_window is not None:
         task_complete(task=in_window, actor=bob, now=NOW)
+
+    # 3-month reviews: one done by the physician, one snoozed (a snooze
+    # moves its overdue date without a re-evaluation).
+    reviews = FollowUpTask.objects.open().filter(clinic=clinic_a, rule="augmentation_review_3m")
+    first, second = reviews.order_by("overdue_from", "id")[:2]
+    task_complete(task=first, actor=bob, outcome="resolved", now=NOW)
+    task_snooze(
+        task=second, actor=bob, until=str(TODAY + timedelta(days=20)), reason="Away", now=NOW
+    )
 
     # Episode-level changes: identification moved, one closed, one deleted.
     moved = untreated_episode()
