@@ -35,6 +35,12 @@ class Dashboard:
     months: list[dict[str, Any]] = field(default_factory=list)
 
 
+# The derived table is computed once, not folded into the outer query: a
+# folded CASE that falls back to a subquery (an episode with no stored row,
+# an open 3-month review) would run once for every SUM naming it.
+_FENCE = " LIMIT -1 OFFSET 0" if connection.vendor == "sqlite" else " OFFSET 0"
+
+
 def _days_sql() -> str:
     if connection.vendor == "postgresql":
         return "(c.first_rx - c.identified_date)"
@@ -53,7 +59,7 @@ def _board_sql(inner_sql: str, today: date) -> tuple[str, list[date]]:
     days = _days_sql()
     sql = (
         f"SELECT c.month, {days} AS days, {', '.join(columns)} "  # noqa: S608 - no user input
-        f"FROM ({inner_sql}) c GROUP BY c.month, {days}"
+        f"FROM ({inner_sql}{_FENCE}) c GROUP BY c.month, {days}"
     )
     return sql, params
 

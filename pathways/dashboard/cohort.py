@@ -120,18 +120,19 @@ def _live_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
 def _stored_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
     """Every test read from the episode's ``CohortFacts`` row when there is
     one computed for its identification date, else computed live (a
-    subquery in a CASE branch runs only for the episodes that take it).
-    Whether an open 3-month review is past its overdue date is asked of the
-    task (a snooze moves that date without a re-evaluation)."""
+    subquery in a CASE branch runs only for the episodes that take it)."""
     have = Q(stored__episode__isnull=False)
 
     def pick(name: str, live: object, output: DateField | BooleanField) -> Case:
         return Case(When(have, then=F(f"stored__{name}")), default=live, output_field=output)
 
     facts = {
-        name: pick(name, live, DateField() if name == "first_rx" else BooleanField())
+        name: pick(name, live, DateField() if name.endswith(("_rx", "_from")) else BooleanField())
         for name, live in stored_facts().items()
     }
+    stored_due = Q(stored__review_closed=True) | Q(
+        stored__review_open=True, stored__review_overdue_from__lte=today
+    )
     return (
         qs.annotate(
             stored=FilteredRelation(
@@ -145,7 +146,8 @@ def _stored_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
             dxa_12w=facts["dxa_12w"],
             falls_12w=facts["falls_12w"],
             review_due=Case(
-                When(have & Q(stored__review_open=False), then=F("stored__review_closed")),
+                When(have & stored_due, then=Value(True)),
+                When(have, then=Value(False)),
                 default=review_due_live(today),
                 output_field=BooleanField(),
             ),

@@ -4,10 +4,9 @@ facts (``CohortFacts``) hold, and what the board computes live for an
 episode whose row is missing.
 
 Nothing here depends on today: each window is counted from identification.
-The one test that does (is the 3-month review past its overdue date?) is
-``review_due_live``; a row keeps only whether the review is open, and the
-board asks the task for an open review's overdue date (a snooze moves it
-without a re-evaluation).
+The one test that does (is an open 3-month review past its overdue date?)
+compares the stored overdue date with today when the board is read
+(``review_due_live`` for an episode without a row).
 """
 
 from __future__ import annotations
@@ -146,6 +145,10 @@ def task_facts() -> dict[str, Any]:
         "review_closed": Exists(_review().filter(status__in=REVIEW_CLOSED)),
         "review_on_time": Exists(
             _review().filter(status=TaskStatus.DONE, closed_on__lt=F("overdue_from"))
+        ),
+        "review_overdue_from": Subquery(
+            _review().filter(status=TaskStatus.OPEN).values("overdue_from")[:1],
+            output_field=DateField(),
         ),
     }
 

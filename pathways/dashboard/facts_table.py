@@ -14,9 +14,9 @@ How the rows stay right
     (``cohort_rows_after_pass``) while it holds the episodes' locks, so a
     row is never computed from data a concurrent writer is about to change;
     it also rewrites the rows whose falls or 3-month-review task it changed
-    (the engine's own writes). Whether an open 3-month review is overdue is
-    asked of the task when the board is read (a snooze moves its date
-    without a re-evaluation).
+    (the engine's own writes). A snooze moves an open 3-month review's
+    overdue date without a re-evaluation: a trigger on the task table
+    copies it to the row in the snooze's transaction (migration 0010).
 
     The board reads a row only when it exists and was computed for the
     episode's current identification date; otherwise it computes that
@@ -48,6 +48,7 @@ COLUMNS = (
     "review_open",
     "review_closed",
     "review_on_time",
+    "review_overdue_from",
 )
 # Episodes computed per statement by the backfill: a few seconds each at most.
 BATCH = 2000

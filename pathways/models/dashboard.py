@@ -15,7 +15,8 @@ class CohortFacts(models.Model):
 
     Nothing here depends on today: the windows are counted from the
     identification date, and what does depend on today (eligibility, whether
-    an open 3-month review is overdue) is worked out when the board is read.
+    an open 3-month review is overdue by now) is worked out when the board
+    is read.
     A row is a cache of ``pathways.dashboard.facts.stored_facts``: the
     writes that can change it delete it in their own transaction, the
     evaluation pass writes it again, and a missing row (or one computed for
@@ -38,6 +39,10 @@ class CohortFacts(models.Model):
     review_open = models.BooleanField()
     review_closed = models.BooleanField()
     review_on_time = models.BooleanField()
+    # An open review's overdue date (None otherwise). A snooze moves it
+    # without a re-evaluation: a database trigger on the task keeps it
+    # (migration 0010).
+    review_overdue_from = models.DateField(null=True)
 
     def __str__(self) -> str:
         return f"cohort facts of {self.episode_id}"
