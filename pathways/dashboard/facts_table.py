@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from pathways.dashboard.facts import FALLS_RULE, REVIEW_RULE, stored_facts, windows
 from pathways.models import CohortFacts, Episode, FollowUpTask
