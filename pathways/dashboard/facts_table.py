@@ -2,9 +2,10 @@
 the writes that can change them, checked against a live computation.
 
 How the rows stay right
-    A row holds what ``cohort.live_facts`` computes for its episode from the
-    patient's drugs and DXA scans and the episode's observations and tasks
-    closed by a person, for the episode's identification date. Every write
+    A row holds what ``facts.stored_facts`` computes for its episode from
+    the patient's drugs and DXA scans, the episode's observations, the tasks
+    a person closed, and its falls and 3-month-review tasks, for the
+    episode's identification date. Every write
     that can change one of those goes through a service that calls
     ``schedule_reevaluation`` in its transaction; that calls
     ``forget_cohort_rows``, which deletes the rows of the episodes and of
@@ -20,7 +21,11 @@ How the rows stay right
 
     The board reads a row only when it exists and was computed for the
     episode's current identification date; otherwise it computes that
-    episode live. So a missing row costs time, never a wrong figure.
+    episode live. So a missing row costs time, never a wrong figure (a
+    deleted episode's row is never read: the board starts from the alive
+    episodes). Rows that can stay missing until the command runs: a closed
+    episode's after a change of its patient's drugs or scans (the pass does
+    not evaluate it), and any whose re-evaluation was lost with its process.
     ``manage.py cohort_facts`` fills missing rows (the migration runs it for
     existing panels) and checks the table against a full recomputation.
 """
@@ -120,14 +125,6 @@ def cohort_rows_after_pass(
     if patients:
         written += _upsert(Episode.objects.alive().filter(patient_id__in=patients))
     return written
-
-
-def refresh_cohort_rows(episode_ids: Iterable[uuid.UUID | str]) -> int:
-    """Recompute the rows of these episodes, present or not (1 query)."""
-    ids = list(episode_ids)
-    if not ids:
-        return 0
-    return _upsert(Episode.objects.alive().filter(id__in=ids))
 
 
 def forget_cohort_rows(
