@@ -35,6 +35,12 @@ class Dashboard:
     months: list[dict[str, Any]] = field(default_factory=list)
 
 
+# The derived table is computed once, not folded into the outer query: a
+# folded CASE that falls back to a subquery (an episode with no stored row,
+# an open 3-month review) would run once for every SUM naming it.
+_FENCE = " LIMIT -1 OFFSET 0" if connection.vendor == "sqlite" else " OFFSET 0"
+
+
 def _days_sql() -> str:
     if connection.vendor == "postgresql":
         return "(c.first_rx - c.identified_date)"
@@ -53,12 +59,14 @@ def _board_sql(inner_sql: str, today: date) -> tuple[str, list[date]]:
     days = _days_sql()
     sql = (
         f"SELECT c.month, {days} AS days, {', '.join(columns)} "  # noqa: S608 - no user input
-        f"FROM ({inner_sql}) c GROUP BY c.month, {days}"
+        f"FROM ({inner_sql}{_FENCE}) c GROUP BY c.month, {days}"
     )
     return sql, params
 
 
-def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> Dashboard:
+def dashboard(
+    clinic_ids: list[uuid.UUID], start: date, end: date, today: date, *, stored: bool = True
+) -> Dashboard:
     """All cohort indicators for the period, month by month, and the median
     time to treatment: one query.
 
@@ -67,6 +75,10 @@ def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) 
     once per episode (Django would repeat an annotation's subquery in every
     FILTER that names it). The rows are the month x days histogram (a few
     hundred); months and the median are summed from it.
+
+    The facts that need a probe of the patient's record come from the
+    stored ``CohortFacts`` rows (``stored=False``: computed live, the
+    reference).
     """
     if not clinic_ids:
         # No clinic to show (a user with no membership, or a clinic filter
@@ -74,7 +86,7 @@ def dashboard(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) 
         # IN () cannot be compiled into the derived table).
         return _aggregate([], start, end, today)
     inner = (
-        cohort(clinic_ids, start, end, today)
+        cohort(clinic_ids, start, end, today, stored=stored)
         .annotate(month=TruncMonth("identified_date"))
         .order_by()
         .values("month", "identified_date", "first_rx", "d112", *FLAGS)

@@ -23,36 +23,27 @@ from django.db.models import (
     BooleanField,
     Case,
     DateField,
-    Exists,
-    ExpressionWrapper,
     F,
     FilteredRelation,
-    Min,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
 
-from pathways.dashboard.definitions import (
-    BY_CODE,
-    WEEKS_12,
-    WEEKS_16,
-    WEEKS_18,
-    WEEKS_52,
-    Indicator,
+from pathways.dashboard.definitions import BY_CODE, Indicator
+from pathways.dashboard.facts import (
+    FALLS_RULE,
+    REVIEW_CLOSED,
+    REVIEW_RULE,
+    record_facts,
+    review_due_live,
+    stored_facts,
+    windows,
 )
-from pathways.models import Episode, FollowUpTask, Observation, TaskStatus
-from patients.models import ANTI_OSTEOPOROSIS, BoneDensity, Medication
+from pathways.models import Episode, TaskStatus
 
 EXCLUDED_ETIOLOGIES = ("pathologic_suspected", "pathologic_confirmed", "traumatic")
-DXA_LOOKBACK_DAYS = 365
-
-
-def _plus(days: int) -> ExpressionWrapper:
-    return ExpressionWrapper(F("identified_date") + timedelta(days=days), output_field=DateField())
 
 
 def _boolean(q: Q) -> Case:
@@ -75,99 +66,35 @@ def _in_period(clinic_ids: list[uuid.UUID], start: date, end: date) -> QuerySet[
         Episode.objects.alive()
         .filter(clinic_id__in=clinic_ids, identified_date__gte=start, identified_date__lte=end)
         .exclude(etiology__in=EXCLUDED_ETIOLOGIES)
-        .annotate(
-            d84=_plus(WEEKS_12),
-            d112=_plus(WEEKS_16),
-            d126=_plus(WEEKS_18),
-            d364=_plus(WEEKS_52),
-            dxa_from=_plus(-DXA_LOOKBACK_DAYS),
-            review3m=_task_join("augmentation_review_3m"),
-            falls=_task_join("falls_prevention"),
+        .annotate(**windows())
+    )
+
+
+def _live_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
+    """Every test computed from the record (the reference implementation)."""
+    facts = record_facts()
+    return (
+        qs.annotate(
+            review3m=_task_join(REVIEW_RULE),
+            falls=_task_join(FALLS_RULE),
             # Version 2: falls prevention is the patient's programme task.
             programme_falls=FilteredRelation(
                 "patient__tasks",
                 condition=Q(
-                    patient__tasks__rule="falls_prevention",
+                    patient__tasks__rule=FALLS_RULE,
                     patient__tasks__occurrence=1,
                     patient__tasks__episode__isnull=True,
                     patient__tasks__deleted_at__isnull=True,
                 ),
             ),
         )
-    )
-
-
-def _review_flags(today: date) -> dict[str, Case]:
-    closed = [TaskStatus.DONE, TaskStatus.NOT_APPLICABLE, TaskStatus.MISSED]
-    return {
-        "review_due": _boolean(
-            Q(review3m__status__in=closed)
-            | Q(review3m__status=TaskStatus.OPEN, review3m__overdue_from__lte=today)
-        ),
-        "review_on_time": _boolean(
-            Q(
-                review3m__status=TaskStatus.DONE,
-                review3m__closed_on__lt=F("review3m__overdue_from"),
-            )
-        ),
-    }
-
-
-def _followup() -> Q:
-    person_done = FollowUpTask.objects.filter(
-        episode_id=OuterRef("pk"), status=TaskStatus.DONE, deleted_at__isnull=True
-    )
-    return Exists(
-        Observation.objects.filter(
-            episode_id=OuterRef("pk"),
-            deleted_at__isnull=True,
-            effective_date__gte=OuterRef("d84"),
-            effective_date__lte=OuterRef("d126"),
-        )
-    ) | Exists(
-        person_done.filter(
-            closed_by_person=True,
-            closed_on__gte=OuterRef("d84"),
-            closed_on__lte=OuterRef("d126"),
-        )
-    )
-
-
-def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> QuerySet[Episode]:
-    """The period's cohort, each episode annotated with what the indicators test."""
-    meds = Medication.objects.filter(
-        patient_id=OuterRef("patient_id"), deleted_at__isnull=True, drug__in=list(ANTI_OSTEOPOROSIS)
-    )
-    not_stopped_before_identified = Q(stop_date__isnull=True) | Q(
-        stop_date__gte=OuterRef("identified_date")
-    )
-    first_rx = (
-        meds.filter(not_stopped_before_identified)
-        .order_by()
-        .values("patient_id")
-        .annotate(first=Min("start_date"))
-        .values("first")
-    )
-    return (
-        _in_period(clinic_ids, start, end)
-        .annotate(first_rx=Subquery(first_rx[:1]))
+        .annotate(first_rx=facts["first_rx"])
         .annotate(
             # A drug active in [identified, day 112] exists exactly when the
             # earliest start of one not stopped before identification is <= day 112.
             rx_16w=_boolean(Q(first_rx__lte=F("d112"))),
-            rx_52w=Exists(
-                meds.filter(start_date__lte=OuterRef("d364")).filter(
-                    Q(stop_date__isnull=True) | Q(stop_date__gt=OuterRef("d364"))
-                )
-            ),
-            dxa_12w=Exists(
-                BoneDensity.objects.filter(
-                    patient_id=OuterRef("patient_id"),
-                    deleted_at__isnull=True,
-                    performed_date__gte=OuterRef("dxa_from"),
-                    performed_date__lte=OuterRef("d84"),
-                )
-            ),
+            rx_52w=facts["rx_52w"],
+            dxa_12w=facts["dxa_12w"],
             falls_12w=_boolean(
                 Q(falls__status=TaskStatus.DONE, falls__closed_on__lte=F("d84"))
                 | Q(
@@ -175,10 +102,71 @@ def cohort(clinic_ids: list[uuid.UUID], start: date, end: date, today: date) -> 
                     programme_falls__closed_on__lte=F("d84"),
                 )
             ),
-            **_review_flags(today),
-            followup=_followup(),
+            review_due=_boolean(
+                Q(review3m__status__in=REVIEW_CLOSED)
+                | Q(review3m__status=TaskStatus.OPEN, review3m__overdue_from__lte=today)
+            ),
+            review_on_time=_boolean(
+                Q(
+                    review3m__status=TaskStatus.DONE,
+                    review3m__closed_on__lt=F("review3m__overdue_from"),
+                )
+            ),
+            followup=facts["followup"],
         )
     )
+
+
+def _stored_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
+    """Every test read from the episode's ``CohortFacts`` row when there is
+    one computed for its identification date, else computed live (a
+    subquery in a CASE branch runs only for the episodes that take it)."""
+    have = Q(stored__episode__isnull=False)
+
+    def pick(name: str, live: object, output: DateField | BooleanField) -> Case:
+        return Case(When(have, then=F(f"stored__{name}")), default=live, output_field=output)
+
+    facts = {
+        name: pick(name, live, DateField() if name.endswith(("_rx", "_from")) else BooleanField())
+        for name, live in stored_facts().items()
+    }
+    stored_due = Q(stored__review_closed=True) | Q(
+        stored__review_open=True, stored__review_overdue_from__lte=today
+    )
+    return (
+        qs.annotate(
+            stored=FilteredRelation(
+                "cohort_facts", condition=Q(cohort_facts__identified_date=F("identified_date"))
+            )
+        )
+        .annotate(first_rx=facts["first_rx"])
+        .annotate(
+            rx_16w=_boolean(Q(first_rx__lte=F("d112"))),
+            rx_52w=facts["rx_52w"],
+            dxa_12w=facts["dxa_12w"],
+            falls_12w=facts["falls_12w"],
+            review_due=Case(
+                When(have & stored_due, then=Value(True)),
+                When(have, then=Value(False)),
+                default=review_due_live(today),
+                output_field=BooleanField(),
+            ),
+            review_on_time=facts["review_on_time"],
+            followup=facts["followup"],
+        )
+    )
+
+
+def cohort(
+    clinic_ids: list[uuid.UUID], start: date, end: date, today: date, *, stored: bool = True
+) -> QuerySet[Episode]:
+    """The period's cohort, each episode annotated with what the indicators test.
+
+    ``stored=False`` computes every test from the record (the reference
+    implementation the stored rows must agree with).
+    """
+    qs = _in_period(clinic_ids, start, end)
+    return _stored_cohort(qs, today) if stored else _live_cohort(qs, today)
 
 
 # ------------------------------------------------------------ eligibility --
@@ -219,11 +207,18 @@ def eligible_sql(code: str, today: date) -> tuple[str, list[date]]:
 
 
 def drilldown(
-    code: str, which: str, clinic_ids: list[uuid.UUID], start: date, end: date, today: date
+    code: str,
+    which: str,
+    clinic_ids: list[uuid.UUID],
+    start: date,
+    end: date,
+    today: date,
+    *,
+    stored: bool = True,
 ) -> QuerySet[Episode]:
     """The episodes behind one number: ``numerator``, ``denominator`` or ``gap``
     (in the denominator but not the numerator: the patients to act on)."""
-    qs = cohort(clinic_ids, start, end, today)
+    qs = cohort(clinic_ids, start, end, today, stored=stored)
     if which == "numerator":
         qs = qs.filter(numerator_q(code, today))
     elif which == "gap":

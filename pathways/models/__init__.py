@@ -2,9 +2,11 @@
 
 - ``episodes``: episodes and the bone-health programme;
 - ``facts``: observations, imaging, procedures recorded on an episode;
-- ``tasks``: follow-up tasks, their events, phase transitions.
+- ``tasks``: follow-up tasks, their events, phase transitions;
+- ``dashboard``: the dashboard's stored per-episode cohort facts.
 """
 
+from pathways.models.dashboard import CohortFacts
 from pathways.models.episodes import (
     CloseReason,
     Episode,
@@ -47,6 +49,7 @@ __all__ = [
     "NUMERIC_KINDS",
     "CallOutcome",
     "CloseReason",
+    "CohortFacts",
     "Episode",
     "EpisodeFactModel",
     "EpisodeQuerySet",

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from pathways.dashboard.facts_table import forget_cohort_rows
 from pathways.engine import (
     Evaluation,
     RuleSet,
@@ -370,6 +371,7 @@ def schedule_reevaluation(
         )
     if ids:
         Episode.objects.filter(id__in=ids, status=EpisodeStatus.ACTIVE).update(next_review_at=now)
+    forget_cohort_rows(episode_ids=ids, patient_ids=patients)  # dashboard facts, after the locks
     in_programme: set[uuid.UUID] = set()
     if programme_patients and ids:
         in_programme = set(

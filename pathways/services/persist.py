@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pathways.dashboard.facts_table import cohort_rows_after_pass
 from pathways.engine import (
     Evaluation,
     RuleSet,
@@ -119,6 +120,10 @@ def write_all(w: Writes, now: datetime) -> None:
         [[eid, next_at, 0, ""] for eid, next_at in w.quiet_episodes],
     )
     record_snapshots(Episode, [t.episode_id for t in w.transitions], now=now)
+    cohort_rows_after_pass(  # the dashboard's stored facts (pathways/dashboard/facts_table.py)
+        episode_ids=[r[0] for r in episode_rows] + [e for e, _at in w.quiet_episodes],
+        task_ids=[t.id for t in w.new_tasks] + [v[0] for v in w.task_updates],
+    )
     bulk_update_values(
         Programme, ("next_review_at", "sweep_failures", "sweep_error", "updated_at"), w.programmes
     )

@@ -16,8 +16,9 @@ from django.db import connection
 from pathways.dashboard.board import dashboard
 from pathways.dashboard.cohort import FLAGS, cohort, drilldown, eligible_sql, flag_sql
 from pathways.dashboard.definitions import INDICATORS
+from pathways.dashboard.facts_table import fill_missing_rows
 from pathways.demo import build_panel, save_rows
-from pathways.models import FollowUpTask, TaskStatus
+from pathways.models import CohortFacts, FollowUpTask, TaskStatus
 from pathways.services import pathway_sweep
 from patients.models import ANTI_OSTEOPOROSIS, Medication
 from tests.factories import NOW
@@ -60,6 +61,10 @@ def varied_panel(clinic_a: Any) -> None:
             FollowUpTask.objects.filter(pk=task.pk).update(
                 status=TaskStatus.DONE, closed_on=min(closed_on, NOW.date()), closed_at=NOW
             )
+    # These updates bypass the services, which would have forgotten the
+    # dashboard's stored rows of those episodes: write them again.
+    CohortFacts.objects.all().delete()
+    fill_missing_rows()
 
 
 def _sql_ids(
