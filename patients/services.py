@@ -19,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from patients.events import publish_patient_updated
+from patients.inputs import check_day, parse_choice, parse_date, parse_text
 from patients.models import (
     Clinic,
     Drug,
@@ -32,25 +33,12 @@ from patients.sync import stamp
 from vcftrack.core.errors import FieldErrors
 
 MAX_AGE_YEARS = 130
-EARLIEST_DATE = date(1850, 1, 1)
 
 
 def check_text(
     errors: FieldErrors, field: str, value: Any, *, max_length: int, required: bool
 ) -> str:
-    if value is None or value == "":
-        if required:
-            errors.add(field, "This field is required.")
-        return ""
-    if not isinstance(value, str):
-        errors.add(field, "Must be a string.")
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors.add(field, "This field may not be blank.")
-    if len(value) > max_length:
-        errors.add(field, f"At most {max_length} characters.")
-    return value
+    return parse_text(errors, field, value, max_length=max_length, required=required)
 
 
 def check_date(
@@ -62,43 +50,15 @@ def check_date(
     required: bool = True,
     not_before: tuple[date, str] | None = None,
 ) -> date | None:
-    if value is None or value == "":
-        if required:
-            errors.add(field, "This field is required.")
-        return None
-    if isinstance(value, datetime):
-        errors.add(field, "Must be a date (YYYY-MM-DD), not a timestamp.")
-        return None
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            errors.add(field, "Must be a date in the form YYYY-MM-DD.")
-            return None
-    if not isinstance(value, date):
-        errors.add(field, "Must be a date in the form YYYY-MM-DD.")
-        return None
-    if value > today:
-        errors.add(field, f"Must not be in the future (today is {today.isoformat()}).")
-    if value < EARLIEST_DATE:
-        # Also keeps the engine's date arithmetic (windows before a date) in range.
-        errors.add(field, f"Must not be before {EARLIEST_DATE.isoformat()}.")
-    if not_before is not None and value < not_before[0]:
-        errors.add(field, f"Must not be before {not_before[1]} ({not_before[0].isoformat()}).")
-    return value
+    parsed = parse_date(errors, field, value, required=required)
+    check_day(errors, field, parsed, today=today, not_before=not_before)
+    return parsed
 
 
 def check_choice(
     errors: FieldErrors, field: str, value: Any, choices: list[str], *, required: bool = True
 ) -> str:
-    if value is None or value == "":
-        if required:
-            errors.add(field, "This field is required.")
-        return ""
-    if not isinstance(value, str) or value not in choices:
-        errors.add(field, f"{value!r} is not one of: {', '.join(choices)}.")
-        return ""
-    return value
+    return parse_choice(errors, field, value, choices, required=required)
 
 
 def _now_date(clinic: Clinic, now: datetime) -> date:

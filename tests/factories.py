@@ -4,11 +4,15 @@ engine must see them; these build the scaffolding around them."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import factory
 from django.contrib.auth import get_user_model
 
 from patients.models import Clinic, Membership, Patient
+
+if TYPE_CHECKING:
+    from pathways.inputs.facts import FactInput
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 
@@ -62,3 +66,14 @@ class PatientFactory(factory.django.DjangoModelFactory):
     created_at = NOW
     updated_at = NOW
     change_seq = 0
+
+
+def fact_values(kind: str, data: dict[str, object]) -> FactInput:
+    """A fact's typed input, parsed as every door parses it (bad input raises)."""
+    from pathways.inputs.facts import parse_fact
+    from vcftrack.core.errors import FieldErrors
+
+    found = FieldErrors()
+    values = parse_fact(kind, data, found)
+    found.raise_if_any()
+    return values

@@ -30,6 +30,7 @@ from pathways.chart.forms import (
 )
 from pathways.chart.selectors import describe_changes, episode_snapshot
 from pathways.chart.views import forbidden, patient_or_404, render_patient
+from pathways.inputs.facts import parse_fact
 from pathways.models import Episode, Imaging, Observation, Procedure
 from pathways.services import fact_record, fact_void
 from pathways.services.patient_facts import (
@@ -42,7 +43,7 @@ from pathways.services.patient_facts import (
 )
 from patients.models import BoneDensity, Medication, Patient
 from vcftrack.core import audit
-from vcftrack.core.errors import DomainError
+from vcftrack.core.errors import DomainError, FieldErrors
 from vcftrack.core.forms import apply_errors
 from vcftrack.core.labels import label as code_label
 from vcftrack.core.web import get_scope
@@ -102,12 +103,10 @@ def _save_episode_fact(entry: _Entry, form_key: str) -> tuple[str, str]:
     if chosen is None:
         raise ValidationError({"episode": ["Choose an open episode of this patient."]})
     chosen.clinic = entry.patient.clinic
+    found = FieldErrors()
+    values = parse_fact(kind, entry.form.fact_data(), found)
     created = fact_record(
-        episode=chosen,
-        kind=kind,
-        data=entry.form.fact_data(),
-        now=entry.now,
-        actor_id=entry.actor_id,
+        episode=chosen, values=values, now=entry.now, actor_id=entry.actor_id, errors=found
     )
     return f"{kind}:{created.id}", label
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from pathways.engine import get_ruleset
 from pathways.engine.dates import overdue_from
 from pathways.events import publish_task_assigned, publish_task_changes
+from pathways.inputs.facts import parse_fact
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import schedule_reevaluation
 from pathways.services.facts import fact_record
@@ -396,10 +397,9 @@ def task_record_result(
         # A programme task is the patient's: its results are the patient's
         # drugs and DXAs; an episode's fact cannot close it.
         raise DomainError("This task is not closed by recording a result.")
-    if form == "imaging":
-        return fact_record(episode=episode, kind="imaging", data=data, now=now, actor_id=actor.pk)
-    if form in ("pain", "neuro"):
-        return fact_record(
-            episode=episode, kind="observation", data=data, now=now, actor_id=actor.pk
-        )
+    if form in ("imaging", "pain", "neuro"):
+        # The fact's one parser, as the chart's and the API's.
+        found = FieldErrors()
+        values = parse_fact("imaging" if form == "imaging" else "observation", data, found)
+        return fact_record(episode=episode, values=values, now=now, actor_id=actor.pk, errors=found)
     raise DomainError("This task is not closed by recording a result.")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.factories import NOW
+from tests.factories import NOW, fact_values
 from vcftrack.core.api.services import token_create
 
 
@@ -106,21 +106,25 @@ def world(
     with django_capture_on_commit_callbacks(execute=True):
         observation = fact_record(
             episode=episode,
-            kind="observation",
             now=now,
-            data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-21"}
+            ),
         )
         imaging = fact_record(
             episode=episode,
-            kind="imaging",
             now=now,
-            data={"modality": "mri", "performed_date": "2026-11-21", "edema": True},
+            values=fact_values(
+                "imaging", {"modality": "mri", "performed_date": "2026-11-21", "edema": True}
+            ),
         )
         procedure = fact_record(
             episode=episode,
-            kind="procedure",
             now=now,
-            data={"kind": "vertebroplasty", "level": "L1", "performed_date": "2026-11-21"},
+            values=fact_values(
+                "procedure",
+                {"kind": "vertebroplasty", "level": "L1", "performed_date": "2026-11-21"},
+            ),
         )
         medication = medication_record(
             patient=patient, now=now, data={"drug": "calcium", "start_date": "2026-11-20"}

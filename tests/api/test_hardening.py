@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from pathways.models import Episode, FollowUpTask, Observation
-from tests.factories import NOW, MembershipFactory, UserFactory
+from tests.factories import NOW, MembershipFactory, UserFactory, fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +207,7 @@ def _hold_episode_then_record(episode_id, held, results):
             held.set()
             # Let the bulk writer reach this episode first.
             time.sleep(1.0)
-            fact_record(episode=episode, kind="observation", data=OBS, now=NOW)
+            fact_record(episode=episode, values=fact_values("observation", OBS), now=NOW)
         results.append("single ok")
     except Exception as exc:  # a deadlock victim
         results.append(f"single failed: {type(exc).__name__}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from pathways.services import episode_create, fact_record
 from pathways.services.patient_facts import bone_density_record, medication_record
 from patients.services import patient_create
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -45,26 +47,27 @@ def grow(clinic, now, count, django_capture_on_commit_callbacks):
             now=now,
         )
         episode = episode_create(
-            patient=patient, now=now, data={"levels": ["L1"], "onset_date": "2026-11-18"}
+            patient=patient, now=now, levels=["L1"], onset_date=dt.date(2026, 11, 18)
         )
         with django_capture_on_commit_callbacks(execute=True):
             fact_record(
                 episode=episode,
-                kind="observation",
                 now=now,
-                data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-21"},
+                values=fact_values(
+                    "observation", {"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-21"}
+                ),
             )
             fact_record(
                 episode=episode,
-                kind="imaging",
                 now=now,
-                data={"modality": "xray", "performed_date": "2026-11-21"},
+                values=fact_values("imaging", {"modality": "xray", "performed_date": "2026-11-21"}),
             )
             fact_record(
                 episode=episode,
-                kind="procedure",
                 now=now,
-                data={"kind": "nerve_root_block", "performed_date": "2026-11-21"},
+                values=fact_values(
+                    "procedure", {"kind": "nerve_root_block", "performed_date": "2026-11-21"}
+                ),
             )
             medication_record(
                 patient=patient, now=now, data={"drug": "calcium", "start_date": "2026-11-20"}
@@ -109,9 +112,10 @@ def test_queries_do_not_grow_with_the_page(
         with django_capture_on_commit_callbacks(execute=True):
             fact_record(
                 episode=episode,
-                kind="observation",
                 now=now,
-                data={"kind": "odi", "value": 40, "effective_date": "2026-11-21"},
+                values=fact_values(
+                    "observation", {"kind": "odi", "value": 40, "effective_date": "2026-11-21"}
+                ),
             )
             medication_record(
                 patient=patient, now=now, data={"drug": "vitamin_d", "start_date": "2026-11-20"}
@@ -143,9 +147,7 @@ def test_a_long_task_page_costs_what_a_short_one_does(
             birth_date="1950-01-01",
             now=now,
         )
-        episode_create(
-            patient=patient, now=now, data={"levels": ["L2"], "onset_date": "2026-11-18"}
-        )
+        episode_create(patient=patient, now=now, levels=["L2"], onset_date=dt.date(2026, 11, 18))
     long, rows = count_queries(as_alice, "/api/v1/tasks/", page_size=500, state="due")
     assert rows > 20
     assert long == short

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 import time
@@ -17,6 +18,7 @@ from pathways.services import episode_create, episode_delete, episode_update, fa
 from pathways.services.patient_facts import patient_delete, patient_update
 from patients.models import Patient
 from patients.services import patient_create
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -154,9 +156,10 @@ def test_sync_covers_episodes_facts_and_tasks(
     with django_capture_on_commit_callbacks(execute=True):
         fact_record(
             episode=episode,
-            kind="observation",
             now=frozen,
-            data={"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-21"}
+            ),
         )
     replicas: dict[str, dict[str, Any]] = {name: {} for name in FEEDS}
     for name in FEEDS:
@@ -232,7 +235,9 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # 
     episodes = [
         episode_create(
             patient=p,
-            data={"levels": ["L1"], "onset_date": "2026-01-05", "identified_date": "2026-01-06"},
+            levels=["L1"],
+            onset_date=dt.date(2026, 1, 5),
+            identified_date=dt.date(2026, 1, 6),
             now=start,
         )
         for p in seed[:8]
@@ -260,7 +265,7 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # 
                     if e.deleted_at is None:
                         episode_update(
                             episode=e,
-                            data={"etiology": rng.choice(["osteoporotic", "osteopenic"])},
+                            etiology=rng.choice(["osteoporotic", "osteopenic"]),
                             now=now,
                         )
                 elif choice < 0.7 and mine_episodes:
@@ -268,13 +273,15 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # 
                     if e.deleted_at is None:
                         fact_record(
                             episode=e,
-                            kind="observation",
                             now=now,
-                            data={
-                                "kind": "pain_nrs",
-                                "value": rng.randint(0, 10),
-                                "effective_date": "2026-01-10",
-                            },
+                            values=fact_values(
+                                "observation",
+                                {
+                                    "kind": "pain_nrs",
+                                    "value": rng.randint(0, 10),
+                                    "effective_date": "2026-01-10",
+                                },
+                            ),
                         )
                 elif choice < 0.85:
                     made += 1
@@ -291,7 +298,8 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # 
                         mine_episodes.append(
                             episode_create(
                                 patient=p,
-                                data={"levels": ["T12"], "onset_date": "2026-01-05"},
+                                levels=["T12"],
+                                onset_date=dt.date(2026, 1, 5),
                                 now=now,
                             )
                         )

@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from pathways.models import FollowUpTask
 from tests.browser.test_web_app import PASSWORD, ready, sign_in
+from tests.factories import fact_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,8 +55,9 @@ def worklist_panel(
     old = make_episode(patient=otto, onset_date="2026-09-28", identified_date="2026-10-01")
     fact_record(
         episode=old,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 6, "effective_date": "2026-10-02"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 6, "effective_date": "2026-10-02"}
+        ),
         now=now,
     )
     ida = patient_create(

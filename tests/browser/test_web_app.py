@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pathways.models import FollowUpTask
+from tests.factories import fact_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,8 +31,9 @@ def panel(
     medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-10-26"}, now=now)
     fact_record(
         episode=greta,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"}
+        ),
         now=now,
     )
     otto = patient_create(
@@ -51,8 +53,9 @@ def panel(
     )
     fact_record(
         episode=old,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-05-02"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 7, "effective_date": "2026-05-02"}
+        ),
         now=now,
     )
     return {"greta": greta, "otto": otto, "old": old, "patient": patient}

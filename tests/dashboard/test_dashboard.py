@@ -15,6 +15,7 @@ import pytest
 from pathways.dashboard.board import dashboard
 from pathways.dashboard.cohort import drilldown
 from pathways.models import Episode
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -146,8 +147,9 @@ def test_augmentation_candidates_list_with_pain_trajectory(bob, patient, make_ep
     for day, value in (("2026-08-25", 8), ("2026-09-20", 7), ("2026-11-20", 7)):
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "pain_nrs", "value": value, "effective_date": day},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": value, "effective_date": day}
+            ),
             now=now,
         )
     from pathways.services import episode_evaluate

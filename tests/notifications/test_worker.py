@@ -173,13 +173,11 @@ def test_overdue_task_escalates_digest_is_mailed_webhook_retries_to_success(
     # Evaluated today: its urgent neuro exam is past its grace already.
     episode_create(
         patient=patient,
-        data={
-            "levels": ["L1"],
-            "onset_date": (today - dt.timedelta(days=60)).isoformat(),
-            "identified_date": (today - dt.timedelta(days=59)).isoformat(),
-            "etiology": "osteoporotic",
-            "neuro_status": "unknown",
-        },
+        levels=["L1"],
+        onset_date=today - dt.timedelta(days=60),
+        identified_date=today - dt.timedelta(days=59),
+        etiology="osteoporotic",
+        neuro_status="unknown",
         now=timezone.now(),
     )
     proc = start_worker(tmp_path, "w1")

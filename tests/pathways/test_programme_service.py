@@ -178,11 +178,11 @@ def test_two_workers_sweeping_programmes_evaluate_each_patient_once(clinic_a, no
             clinic=clinic_a, mrn=f"W-{n}", given_name="Eva", family_name=f"Koch{n}",
             birth_date="1950-01-01", sex="female", now=now,
         )  # fmt: skip
-        for ident in ("2025-01-10", "2026-11-10"):
+        for ident in (dt.date(2025, 1, 10), dt.date(2026, 11, 10)):
             episode_create(
                 patient=p,
-                data={"levels": ["L1"], "onset_date": ident, "identified_date": ident,
-                      "etiology": "osteoporotic", "neuro_status": "intact"},
+                levels=["L1"], onset_date=ident, identified_date=ident,
+                etiology="osteoporotic", neuro_status="intact",
                 now=now,
             )  # fmt: skip
     Programme.objects.update(next_review_at=now)

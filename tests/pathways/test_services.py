@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from pathways.models import Episode, FollowUpTask, PhaseTransition
 from pathways.services import episode_evaluate, fact_record, task_complete
 from pathways.services.patient_facts import medication_record
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -99,8 +100,9 @@ def test_fact_out_of_range_is_refused(make_episode, now):
     with pytest.raises(ValidationError) as err:
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "pain_nrs", "value": 11, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 11, "effective_date": "2026-11-21"}
+            ),
             now=now,
         )
     assert "value" in err.value.message_dict
@@ -138,8 +140,9 @@ def test_bad_observation_values_name_the_field(make_episode, now, kind, value, m
     with pytest.raises(ValidationError) as err:
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": kind, "value": value, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": kind, "value": value, "effective_date": "2026-11-21"}
+            ),
             now=now,
         )
     field = "kind" if kind == "grip_strength" else "value"

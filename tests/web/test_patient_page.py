@@ -11,6 +11,7 @@ import pytest
 
 from pathways.models import Episode, FollowUpTask, Observation
 from patients.models import BoneDensity, Medication, Patient
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +56,9 @@ def test_recording_a_pain_score_that_worsens_raises_early_augmentation(
     medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-11-02"}, now=now)
     fact_record(
         episode=episode,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"}
+        ),
         now=now,
     )
     client = login(alice)
@@ -232,8 +234,9 @@ def test_patient_page_query_budget(
         for day in ("2026-11-20", "2026-11-21"):
             fact_record(
                 episode=ep,
-                kind="observation",
-                data={"kind": "pain_nrs", "value": 6, "effective_date": day},
+                values=fact_values(
+                    "observation", {"kind": "pain_nrs", "value": 6, "effective_date": day}
+                ),
                 now=now,
             )
     client = login(alice)

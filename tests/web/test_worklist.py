@@ -10,6 +10,7 @@ import re
 import pytest
 
 from pathways.models import FollowUpTask
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -147,8 +148,10 @@ def test_only_a_physician_records_the_augmentation_decision(
     with django_capture_on_commit_callbacks(execute=True):
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "hospital_admission", "value": True, "effective_date": "2026-11-20"},
+            values=fact_values(
+                "observation",
+                {"kind": "hospital_admission", "value": True, "effective_date": "2026-11-20"},
+            ),
             now=now,
         )
     task = open_task(episode, "augmentation_consider_early")

@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from pathways.interop.fhir.importer import import_paths
 from pathways.models import Episode, FollowUpTask, Observation, PhaseTransition
 from patients.models import BoneDensity, Medication, Patient
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -348,8 +349,9 @@ def test_an_exported_episode_imports_into_another_clinic(
     with django_capture_on_commit_callbacks(execute=True):
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "pain_nrs", "value": 6, "effective_date": "2026-11-02"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 6, "effective_date": "2026-11-02"}
+            ),
             now=now,
         )
         medication_record(
