@@ -282,6 +282,15 @@ def banner(host: str, port: str, *, growing: bool) -> None:
     )
 
 
+def compile_engine() -> int:
+    """The optional compiled engine (mypyc; needs a C compiler), kept in
+    var/compiled-engine and used only while it matches the sources."""
+    install()
+    code = "from pathways.engine._compiled import build; build()"
+    env = {**os.environ, "VCFTRACK_ENGINE": "python"}
+    return subprocess.run([str(PY), "-c", code], cwd=ROOT, env=env).returncode
+
+
 def test(extra: list[str]) -> int:
     install()
     return subprocess.run([str(PY), "-m", "pytest", *extra], cwd=ROOT).returncode
@@ -300,8 +309,11 @@ def main() -> None:
         sys.exit(lint())
     elif command == "lock":
         lock()
+    elif command == "compile":
+        sys.exit(compile_engine())
     else:
-        sys.exit(f"usage: python3 {Path(__file__).name} [run|test [pytest args]|setup|lint|lock]")
+        commands = "[run|test [pytest args]|setup|lint|lock|compile]"
+        sys.exit(f"usage: python3 {Path(__file__).name} {commands}")
 
 
 if __name__ == "__main__":

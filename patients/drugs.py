@@ -17,6 +17,13 @@ ANTI_OSTEOPOROSIS = BISPHOSPHONATES | {
     "strontium_ranelate",
 }
 ANALGESICS = frozenset({"nsaid", "acetaminophen", "opioid", "calcitonin"})
+# One-drug classes, as the engine asks for them (a frozenset is hashable, so
+# an evaluation filters a patient's records for each class once).
+CALCITONIN = frozenset({"calcitonin"})
+DENOSUMAB = frozenset({"denosumab"})
+CALCIUM = frozenset({"calcium"})
+VITAMIN_D = frozenset({"vitamin_d"})
+OPIOID = frozenset({"opioid"})
 
 
 def drug_class(drug: str) -> str:

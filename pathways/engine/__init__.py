@@ -5,6 +5,12 @@ No ORM and no clock in here: everything time-dependent takes ``as_of``.
 
 from __future__ import annotations
 
+from pathways.engine import _compiled
+
+# The compiled build of these same sources, when there is an up-to-date one
+# (optional: python3 dev.py compile; VCFTRACK_ENGINE, see _compiled.py).
+__path__ = _compiled.search_path(__path__)
+
 from pathways.engine.engine import evaluate
 from pathways.engine.facts import (
     BoneDensityFact,

@@ -30,6 +30,11 @@ from pathways.engine.facts import (
 from patients.drugs import ANALGESICS as ANALGESICS
 from patients.drugs import ANTI_OSTEOPOROSIS as ANTI_OSTEOPOROSIS
 from patients.drugs import BISPHOSPHONATES as BISPHOSPHONATES
+from patients.drugs import CALCITONIN as CALCITONIN
+from patients.drugs import CALCIUM as CALCIUM
+from patients.drugs import DENOSUMAB as DENOSUMAB
+from patients.drugs import OPIOID as OPIOID
+from patients.drugs import VITAMIN_D as VITAMIN_D
 
 AUGMENTATION = frozenset({"vertebroplasty", "kyphoplasty"})
 
@@ -125,6 +130,10 @@ class Context:
         self.twelve_months = add_months(facts.identified_date, 12)
         self._watch: list[date] = []
         self._bmd: list[BmdChange] | None = None
+        # Rules ask for the same drug classes again and again (about a dozen
+        # times an evaluation): each class's records are filtered once.
+        self._meds: dict[frozenset[str] | set[str], list[MedicationFact]] = {}
+        self._course: dict[tuple[frozenset[str], date], date | None] = {}
         # Facts dated after as_of did not exist yet on as_of: a replay of the
         # past must not see the future. A fact dated after as_of (a replay of
         # the past) changes the evaluation on its date, and so does a
@@ -217,14 +226,29 @@ class Context:
 
     # -- medications ------------------------------------------------------
     def meds(self, drugs: frozenset[str] | set[str]) -> list[MedicationFact]:
-        return [m for m in self.medications if m.drug in drugs]
+        if not isinstance(drugs, frozenset):
+            return [m for m in self.medications if m.drug in drugs]
+        hit = self._meds.get(drugs)
+        if hit is None:
+            hit = self._meds[drugs] = [m for m in self.medications if m.drug in drugs]
+        return hit
 
     def active(self, drugs: frozenset[str] | set[str], day: date) -> list[MedicationFact]:
         return [m for m in self.medications if m.drug in drugs and m.active_on(day)]
 
     def course_start(self, drugs: frozenset[str] | set[str], day: date) -> date | None:
         """Start of the continuous course of ``drugs`` that is active on ``day``."""
-        records = sorted(self.meds(drugs), key=lambda m: m.start_date)
+        if isinstance(drugs, frozenset):
+            key = (drugs, day)
+            if key in self._course:
+                return self._course[key]
+            self._course[key] = start = self._course_start(drugs, day)
+            return start
+        return self._course_start(drugs, day)
+
+    def _course_start(self, drugs: frozenset[str] | set[str], day: date) -> date | None:
+        # self.medications is already in start-date order (see _as_of).
+        records = self.meds(drugs)
         if not any(m.active_on(day) for m in records):
             return None
         start: date | None = None

@@ -10,6 +10,8 @@ from pathways.engine.result import Evaluation, TaskSpec
 from pathways.engine.ruleset import Planned, Rule, RuleSet
 
 _ONE_DAY = timedelta(days=1)
+# What made an open task missed (its reason is worded only when it is).
+_BY_NOTHING, _BY_WINDOW, _BY_SUPERSEDING, _BY_EXPIRY = range(4)
 
 
 class _RuleFacts:
@@ -99,8 +101,9 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
             planned_keys.add(key)
             if spec.status == "open":
                 existing = stored.get(key)
+                lead = rf.lead_delta if spec.lead_days == rf.lead else timedelta(spec.lead_days)
                 if (existing is None or existing.status != "open") and not ctx.reached(
-                    spec.due_date - timedelta(days=spec.lead_days)
+                    spec.due_date - lead
                 ):
                     projected.append(spec)
                     continue
@@ -186,22 +189,22 @@ def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> Task
             existing.outcome, triggers, existing.closed_on,
         )  # fmt: skip
     # The date an open task is missed: the end of its window, the day a later
-    # occurrence or review supersedes it, or the 12-month expiry.
+    # occurrence or review supersedes it, or the 12-month expiry. The reason
+    # is worded only when the task is missed (most occurrences are not).
     missed_on: date | None = None
-    missed_why = ""
+    missed_by = _BY_NOTHING
     window_end = planned.window_end
     if window_end is not None:
-        missed_on, missed_why = window_end + _ONE_DAY, f"Window closed on {window_end}"
+        missed_on, missed_by = window_end + _ONE_DAY, _BY_WINDOW
     superseded_on = planned.superseded_on
     if superseded_on is not None and (missed_on is None or superseded_on < missed_on):
-        missed_on = superseded_on
-        missed_why = planned.superseded_why.capitalize() or "Superseded"
+        missed_on, missed_by = superseded_on, _BY_SUPERSEDING
     if (
         rf.expires
         and (missed_on is None or expiry < missed_on)
         and not (rf.raises_after_expiry and due - rf.lead_delta >= expiry)
     ):
-        missed_on, missed_why = expiry, f"Expired 12 months after identification ({expiry})"
+        missed_on, missed_by = expiry, _BY_EXPIRY
     done = planned.done
     if done is not None:
         on, why = done
@@ -214,10 +217,18 @@ def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> Task
             )  # fmt: skip
     if missed_on is not None and ctx.reached(missed_on):
         return TaskSpec(
-            code, occurrence, due, grace, lead, priority, "missed", missed_why, "", triggers,
-            missed_on,
+            code, occurrence, due, grace, lead, priority, "missed",
+            _missed_why(missed_by, planned, window_end, expiry), "", triggers, missed_on,
         )  # fmt: skip
     return TaskSpec(code, occurrence, due, grace, lead, priority, "open", "", "", triggers)
+
+
+def _missed_why(by: int, planned: Planned, window_end: date | None, expiry: date) -> str:
+    if by == _BY_WINDOW:
+        return f"Window closed on {window_end}"
+    if by == _BY_SUPERSEDING:
+        return planned.superseded_why.capitalize() or "Superseded"
+    return f"Expired 12 months after identification ({expiry})"
 
 
 def _deceased(facts: EpisodeFacts, ctx: Context) -> Evaluation:

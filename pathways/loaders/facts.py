@@ -25,11 +25,13 @@ from pathways.engine import (
 )
 from pathways.loaders.rows import (
     PROGRAMME_COLUMNS,
+    PatientRows,
     fetch_episode_rows,
     fetch_fact_rows,
     fetch_owner_rows,
     fetch_rows,
     fetch_task_rows,
+    programme_query,
 )
 from pathways.models import (
     Programme,
@@ -44,7 +46,10 @@ class Loaded:
 
 
 def load_facts(
-    episode_ids: Sequence[uuid.UUID | str], *, task_rows: list[dict[str, Any]] | None = None
+    episode_ids: Sequence[uuid.UUID | str],
+    *,
+    task_rows: list[dict[str, Any]] | None = None,
+    rows: PatientRows | None = None,
 ) -> dict[str, Loaded]:
     """Facts of many episodes in a fixed number of queries (8, whatever the
     batch; 7 given ``task_rows``, every task of their patients), keyed by
@@ -52,43 +57,36 @@ def load_facts(
 
     On PostgreSQL the rows come as tuples from plain SQL with one array
     parameter per query (no model instances, no UUID objects, no per-value
-    quoting); elsewhere (SQLite) from the ORM.
+    quoting); elsewhere (SQLite) from the ORM. Given ``rows`` (every row of
+    whole patients, read at once by ``fetch_patient_rows``), no query.
     """
     from pathways.levels import mask_to_levels
 
     ids = [str(i) for i in episode_ids]
-    episodes = fetch_episode_rows(ids)
+    if rows is None:
+        rows = _read_rows(ids, task_rows)
+    episodes = rows.episodes
     if not episodes:
         return {}
-    patient_ids = list({e["patient_id"] for e in episodes})
     obs: dict[str, list[ObservationFact]] = defaultdict(list)
-    for oid, eid, kind, vnum, vbool, day in fetch_fact_rows("observations", ids):
+    for oid, eid, kind, vnum, vbool, day in rows.facts["observations"]:
         obs[eid].append(ObservationFact(oid, kind, vbool if vbool is not None else vnum, day))
     imaging: dict[str, list[ImagingFact]] = defaultdict(list)
-    for iid, eid, modality, day, contrast, region, edema in fetch_fact_rows("imaging", ids):
+    for iid, eid, modality, day, contrast, region, edema in rows.facts["imaging"]:
         imaging[eid].append(ImagingFact(iid, modality, day, contrast, region, edema))
     procedures: dict[str, list[ProcedureFact]] = defaultdict(list)
-    for pid, eid, kind, day, level in fetch_fact_rows("procedures", ids):
+    for pid, eid, kind, day, level in rows.facts["procedures"]:
         procedures[eid].append(ProcedureFact(pid, kind, day, level))
     meds: dict[str, list[MedicationFact]] = defaultdict(list)
-    for mid, pat, drug, start, stop, unverified in fetch_fact_rows("medications", patient_ids):
+    for mid, pat, drug, start, stop, unverified in rows.facts["medications"]:
         meds[pat].append(MedicationFact(mid, drug, start, stop, unverified))
     dxa: dict[str, list[BoneDensityFact]] = defaultdict(list)
-    for bid, pat, day, site, bmd, tscore in fetch_fact_rows("bone_density", patient_ids):
+    for bid, pat, day, site, bmd, tscore in rows.facts["bone_density"]:
         dxa[pat].append(
             BoneDensityFact(bid, day, site, float(bmd), None if tscore is None else float(tscore))
         )
-    tasks: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
-    wanted = set(ids)
-    for row in fetch_task_rows("episode_id", ids) if task_rows is None else task_rows:
-        if row["episode_id"] in wanted:
-            tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
-    # Patient-level rules (v1) live on the patient's most recent open episode.
-    owner: dict[str, tuple[date, datetime, str]] = {}
-    for pat, eid, identified, created in fetch_owner_rows(patient_ids):
-        key = (identified, created, eid)
-        if pat not in owner or key > owner[pat]:
-            owner[pat] = key
+    tasks = _tasks_by_episode(rows.tasks, set(ids))
+    owner = _owners(rows.owners)
 
     out: dict[str, Loaded] = {}
     for ep in episodes:
@@ -121,6 +119,40 @@ def load_facts(
     return out
 
 
+def _tasks_by_episode(
+    rows: list[dict[str, Any]], wanted: set[str]
+) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
+    tasks: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    for row in rows:
+        if row["episode_id"] in wanted:
+            tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
+    return tasks
+
+
+def _owners(rows: list[tuple[Any, ...]]) -> dict[str, tuple[date, datetime, str]]:
+    """Patient-level rules (v1) live on the patient's most recent open episode."""
+    owner: dict[str, tuple[date, datetime, str]] = {}
+    for pat, eid, identified, created in rows:
+        key = (identified, created, eid)
+        if pat not in owner or key > owner[pat]:
+            owner[pat] = key
+    return owner
+
+
+def _read_rows(ids: list[str], task_rows: list[dict[str, Any]] | None) -> PatientRows:
+    """The rows of these episodes, read kind by kind (7 queries; 6 given
+    ``task_rows``): SQLite, and episodes of patients without a programme."""
+    episodes = fetch_episode_rows(ids)
+    patient_ids = list({e["patient_id"] for e in episodes})
+    if not episodes:
+        return PatientRows([], {}, [], [], [])
+    facts = {name: fetch_fact_rows(name, ids) for name in ("observations", "imaging", "procedures")}
+    for name in ("medications", "bone_density"):
+        facts[name] = fetch_fact_rows(name, patient_ids)
+    tasks = fetch_task_rows("episode_id", ids) if task_rows is None else task_rows
+    return PatientRows(episodes, facts, tasks, fetch_owner_rows(patient_ids), [])
+
+
 @dataclass
 class LoadedProgramme:
     row: dict[str, Any]
@@ -149,37 +181,36 @@ class LoadedProgramme:
 
 
 def load_programmes(
-    patient_ids: Sequence[uuid.UUID | str], *, task_rows: list[dict[str, Any]] | None = None
+    patient_ids: Sequence[uuid.UUID | str],
+    *,
+    task_rows: list[dict[str, Any]] | None = None,
+    rows: PatientRows | None = None,
 ) -> dict[str, LoadedProgramme]:
     """The programmes of these patients with their tasks (2 queries; 1 given
     ``task_rows``, every task of the patients), keyed by patient id as text."""
     keys = [str(p) for p in patient_ids]
+    if rows is not None:
+        task_rows = rows.tasks
     if connection.vendor == "postgresql":
-        rows = {
+        found = {
             r[1]: dict(zip(PROGRAMME_COLUMNS, r, strict=True))
-            for r in fetch_rows(
-                "SELECT p.id, p.patient_id, p.clinic_id, c.timezone, p.rule_set, p.started_on, "
-                "p.status, p.end_reason, p.ended_at FROM pathways_programme p "
-                "JOIN patients_clinic c ON c.id = p.clinic_id "
-                "WHERE p.patient_id = ANY(%s::uuid[])",
-                [keys],
-            )
+            for r in (rows.programmes if rows is not None else fetch_rows(*programme_query(keys)))
         }
     else:
-        rows = {}
+        found = {}
         for row in Programme.objects.filter(patient_id__in=keys).values(*PROGRAMME_COLUMNS):
             for name in ("id", "patient_id", "clinic_id"):
                 row[name] = str(row[name])
-            rows[row["patient_id"]] = row
-    if not rows:
+            found[row["patient_id"]] = row
+    if not found:
         return {}
     tasks: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
     # Series that ran under version 1 before the hand-over (V2.1): the
     # patient-level rules of the patient's episodes' tasks.
     history: dict[str, set[str]] = defaultdict(set)
-    for task in fetch_task_rows("patient_id", list(rows)) if task_rows is None else task_rows:
+    for task in fetch_task_rows("patient_id", list(found)) if task_rows is None else task_rows:
         pat = task["patient_id"]
-        if pat not in rows:
+        if pat not in found:
             continue
         if task["episode_id"] is None:
             tasks[pat][(task["rule"], task["occurrence"])] = task
@@ -187,7 +218,7 @@ def load_programmes(
             history[pat].add(task["rule"])
     return {
         pid: LoadedProgramme(row, tasks.get(pid, {}), frozenset(history.get(pid, ())))
-        for pid, row in rows.items()
+        for pid, row in found.items()
     }
 
 

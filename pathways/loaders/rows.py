@@ -5,6 +5,7 @@ elsewhere)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -100,50 +101,89 @@ class _UuidAsText(TextLoader):
     rules (perf notes: 110-135 µs an episode), and ids are only keys here."""
 
 
+Query = tuple[str, list[Any]]
+
+
+def _cursor(raw: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
+    # A server-side-binding cursor: the arrays of ids travel as parameters,
+    # not quoted into the statement text (Django's cursors bind client-side).
+    cur = psycopg.Cursor(raw)
+    cur.adapters.register_loader("uuid", _UuidAsText)
+    # Django reads jsonb as text and decodes it itself; here psycopg does.
+    cur.adapters.register_loader("jsonb", JsonbLoader)
+    return cur
+
+
+def _raw() -> psycopg.Connection[Any]:
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    return raw
+
+
 def fetch_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Rows of a raw PostgreSQL query on Django's connection (and so in its
     transaction), as tuples, uuid columns as text. Django's query wrappers
     (``django_assert_num_queries``, debug logging) do not see these."""
-    connection.ensure_connection()
-    raw = connection.connection
-    assert raw is not None
-    # A server-side-binding cursor: the arrays of ids travel as parameters,
-    # not quoted into the statement text (Django's cursors bind client-side).
-    with psycopg.Cursor(raw) as cur:
-        cur.adapters.register_loader("uuid", _UuidAsText)
-        # Django reads jsonb as text and decodes it itself; here psycopg does.
-        cur.adapters.register_loader("jsonb", JsonbLoader)
+    with _cursor(_raw()) as cur:
         cur.execute(sql, params)
         return cur.fetchall()
+
+
+def fetch_many(queries: Sequence[Query]) -> list[list[tuple[Any, ...]]]:
+    """The rows of several independent queries, sent together in psycopg's
+    pipeline mode: the server runs the later queries while this process
+    turns the earlier ones' rows into tuples (one round trip in all)."""
+    raw = _raw()
+    cursors = [_cursor(raw) for _query in queries]
+    try:
+        with raw.pipeline():
+            for cur, (sql, params) in zip(cursors, queries, strict=True):
+                cur.execute(sql, params)
+            return [cur.fetchall() for cur in cursors]
+    finally:
+        for cur in cursors:
+            cur.close()
+
+
+def fact_query(name: str, keys: list[str]) -> Query:
+    model, key, columns = FACT_COLUMNS[name]
+    return (
+        f"SELECT {', '.join(columns)} FROM {model._meta.db_table} "  # noqa: S608 - model names
+        f"WHERE {key} = ANY(%s::uuid[]) AND deleted_at IS NULL",
+        [keys],
+    )
 
 
 def fetch_fact_rows(name: str, keys: list[str]) -> list[tuple[Any, ...]]:
     """The alive rows of one fact table whose key is in ``keys``: one query."""
     model, key, columns = FACT_COLUMNS[name]
     if connection.vendor == "postgresql":
-        table = model._meta.db_table
-        return fetch_rows(
-            f"SELECT {', '.join(columns)} FROM {table} "  # noqa: S608 - names from the model
-            f"WHERE {key} = ANY(%s::uuid[]) AND deleted_at IS NULL",
-            [keys],
-        )
+        return fetch_rows(*fact_query(name, keys))
     rows = model._default_manager.filter(**{f"{key}__in": keys, "deleted_at__isnull": True})
     return [(str(r[0]), str(r[1]), *r[2:]) for r in rows.values_list(*columns)]
 
 
+def episode_query(episode_ids: list[str]) -> Query:
+    return (
+        "SELECT e.id, e.patient_id, e.clinic_id, c.timezone, e.levels_mask, e.onset_date, "
+        "e.identified_date, e.recorded_on, e.etiology, e.neuro_status, e.status, "
+        "e.close_reason, e.closed_at, e.phase, e.pathway_version, e.flags, e.version, "
+        "e.programme_id, p.deceased_date, e.next_review_at, e.sweep_failures, e.sweep_error "
+        "FROM pathways_episode e "
+        "JOIN patients_clinic c ON c.id = e.clinic_id "
+        "JOIN patients_patient p ON p.id = e.patient_id WHERE e.id = ANY(%s::uuid[])",
+        [episode_ids],
+    )
+
+
+def episode_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(EPISODE_COLUMNS, row, strict=True)) for row in rows]
+
+
 def fetch_episode_rows(episode_ids: list[str]) -> list[dict[str, Any]]:
     if connection.vendor == "postgresql":
-        rows = fetch_rows(
-            "SELECT e.id, e.patient_id, e.clinic_id, c.timezone, e.levels_mask, e.onset_date, "
-            "e.identified_date, e.recorded_on, e.etiology, e.neuro_status, e.status, "
-            "e.close_reason, e.closed_at, e.phase, e.pathway_version, e.flags, e.version, "
-            "e.programme_id, p.deceased_date, e.next_review_at, e.sweep_failures, e.sweep_error "
-            "FROM pathways_episode e "
-            "JOIN patients_clinic c ON c.id = e.clinic_id "
-            "JOIN patients_patient p ON p.id = e.patient_id WHERE e.id = ANY(%s::uuid[])",
-            [episode_ids],
-        )
-        return [dict(zip(EPISODE_COLUMNS, row, strict=True)) for row in rows]
+        return episode_dicts(fetch_rows(*episode_query(episode_ids)))
     out = list(Episode.objects.filter(id__in=episode_ids).values(*EPISODE_COLUMNS))
     for row in out:
         for name in ("id", "patient_id", "clinic_id", "programme_id"):
@@ -152,30 +192,37 @@ def fetch_episode_rows(episode_ids: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+_LIGHT = len(CLOSED_TASK_COLUMNS)
+_STATUS = CLOSED_TASK_COLUMNS.index("status")
+
+
+def task_query(key: str, keys: list[str]) -> Query:
+    heavy = ", ".join(f"CASE WHEN status = 'open' THEN {c} END" for c in OPEN_TASK_COLUMNS[_LIGHT:])
+    return (
+        f"SELECT {', '.join(CLOSED_TASK_COLUMNS)}, {heavy} "  # noqa: S608 - fixed names
+        f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[])",
+        [keys],
+    )
+
+
+def task_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [
+        dict(zip(OPEN_TASK_COLUMNS, row, strict=True))
+        if row[_STATUS] == "open"
+        # A closed row: its light columns only (zip stops at the shorter).
+        else dict(zip(CLOSED_TASK_COLUMNS, row))  # noqa: B905
+        for row in rows
+    ]
+
+
 def fetch_task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
     """Task rows by episode (``key="episode_id"``) or every task of patients,
     their episodes' and their programmes' (``key="patient_id"``): one query.
     Closed tasks are loaded light (no schedule fields): a closed task is only
     ever re-opened or moved to another closed status, and then every field
     comes from the engine."""
-    light = len(CLOSED_TASK_COLUMNS)
     if connection.vendor == "postgresql":
-        heavy = ", ".join(
-            f"CASE WHEN status = 'open' THEN {c} END" for c in OPEN_TASK_COLUMNS[light:]
-        )
-        rows = fetch_rows(
-            f"SELECT {', '.join(CLOSED_TASK_COLUMNS)}, {heavy} "  # noqa: S608 - fixed names
-            f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[])",
-            [keys],
-        )
-        status = CLOSED_TASK_COLUMNS.index("status")
-        return [
-            dict(zip(OPEN_TASK_COLUMNS, row, strict=True))
-            if row[status] == "open"
-            # A closed row: its light columns only (zip stops at the shorter).
-            else dict(zip(CLOSED_TASK_COLUMNS, row))  # noqa: B905
-            for row in rows
-        ]
+        return task_dicts(fetch_rows(*task_query(key, keys)))
     base = FollowUpTask.objects.filter(**{f"{key}__in": keys})
     out = [
         dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
@@ -192,13 +239,17 @@ def fetch_task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+def owner_query(patient_ids: list[str]) -> Query:
+    return (
+        "SELECT patient_id, id, identified_date, created_at FROM pathways_episode "
+        "WHERE patient_id = ANY(%s::uuid[]) AND status = 'active' AND deleted_at IS NULL",
+        [patient_ids],
+    )
+
+
 def fetch_owner_rows(patient_ids: list[str]) -> list[tuple[Any, ...]]:
     if connection.vendor == "postgresql":
-        return fetch_rows(
-            "SELECT patient_id, id, identified_date, created_at FROM pathways_episode "
-            "WHERE patient_id = ANY(%s::uuid[]) AND status = 'active' AND deleted_at IS NULL",
-            [patient_ids],
-        )
+        return fetch_rows(*owner_query(patient_ids))
     return [
         (str(pat), str(eid), identified, created)
         for pat, eid, identified, created in Episode.objects.active()
@@ -218,3 +269,57 @@ PROGRAMME_COLUMNS = (
     "end_reason",
     "ended_at",
 )
+
+
+def programme_query(patient_ids: list[str]) -> Query:
+    return (
+        "SELECT p.id, p.patient_id, p.clinic_id, c.timezone, p.rule_set, p.started_on, "
+        "p.status, p.end_reason, p.ended_at FROM pathways_programme p "
+        "JOIN patients_clinic c ON c.id = p.clinic_id "
+        "WHERE p.patient_id = ANY(%s::uuid[])",
+        [patient_ids],
+    )
+
+
+@dataclass
+class PatientRows:
+    """Every row an evaluation of whole patients reads: their episodes, the
+    episodes' facts, the patients' drugs and DXAs, every task of the
+    patients, the open episodes (who owns the v1 patient-level rules) and
+    the programmes."""
+
+    episodes: list[dict[str, Any]]
+    facts: dict[str, list[tuple[Any, ...]]]
+    tasks: list[dict[str, Any]]
+    owners: list[tuple[Any, ...]]
+    programmes: list[tuple[Any, ...]]
+
+
+def fetch_patient_rows(episode_ids: list[str], patient_ids: list[str]) -> PatientRows | None:
+    """On PostgreSQL, the 9 reads of a batch of whole patients in one
+    pipeline (``fetch_many``); ``None`` elsewhere (the loaders then read
+    kind by kind)."""
+    if connection.vendor != "postgresql":
+        return None
+    by_episode = ("observations", "imaging", "procedures")
+    by_patient = ("medications", "bone_density")
+    results = fetch_many(
+        [
+            episode_query(episode_ids),
+            *(fact_query(name, episode_ids) for name in by_episode),
+            *(fact_query(name, patient_ids) for name in by_patient),
+            task_query("patient_id", patient_ids),
+            owner_query(patient_ids),
+            programme_query(patient_ids),
+        ]
+    )
+    episodes, obs, imaging, procedures, meds, dxa, tasks, owners, programmes = results
+    return PatientRows(
+        episodes=episode_dicts(episodes),
+        facts=dict(
+            zip((*by_episode, *by_patient), (obs, imaging, procedures, meds, dxa), strict=True)
+        ),
+        tasks=task_dicts(tasks),
+        owners=owners,
+        programmes=programmes,
+    )

@@ -28,7 +28,7 @@ from pathways.engine import (
 )
 from pathways.engine.dates import overdue_from
 from pathways.loaders.facts import Loaded, load_facts, load_programmes
-from pathways.loaders.rows import fetch_task_rows
+from pathways.loaders.rows import fetch_patient_rows, fetch_task_rows
 from pathways.models import (
     ActorKind,
     Episode,
@@ -245,10 +245,13 @@ def evaluate_patients(
         .values_list("id", flat=True)
     )
     # Every task of the patients in one query: their episodes' tasks, their
-    # programmes' and the v1 history of the hand-over.
-    task_rows = fetch_task_rows("patient_id", [str(p) for p in patient_ids])
-    loaded = load_facts(episode_ids, task_rows=task_rows)
-    programmes = load_programmes(patient_ids, task_rows=task_rows)
+    # programmes' and the v1 history of the hand-over. On PostgreSQL every
+    # read of the batch goes in one pipeline (rows.fetch_patient_rows).
+    patients = [str(p) for p in patient_ids]
+    rows = fetch_patient_rows([str(e) for e in episode_ids], patients)
+    task_rows = rows.tasks if rows is not None else fetch_task_rows("patient_id", patients)
+    loaded = load_facts(episode_ids, task_rows=task_rows, rows=rows)
+    programmes = load_programmes(patient_ids, task_rows=task_rows, rows=rows)
     by_patient: dict[str, list[Loaded]] = defaultdict(list)
     for item in loaded.values():
         by_patient[item.episode["patient_id"]].append(item)

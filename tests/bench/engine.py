@@ -172,6 +172,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pathway", choices=["v1", "v2", "both"], default="both")
     args = parser.parse_args()
+    from pathways.engine._compiled import in_use
+
+    print(f"engine: {in_use()} (VCFTRACK_ENGINE=python or compiled to choose; dev.py compile)")
 
     rnd = random.Random(args.seed)
     kinds = [k for k, _w, _a in MIX]

@@ -541,7 +541,12 @@ def main() -> None:
     raw.autocommit = True
     raw.execute("VACUUM ANALYZE")
     raw.autocommit = prev
-    print(f"panel: {Episode.objects.active().count()} active episodes ({args.pathway})")
+    from pathways.engine._compiled import in_use
+
+    print(
+        f"panel: {Episode.objects.active().count()} active episodes ({args.pathway}); "
+        f"engine: {in_use()}"
+    )
     rng = random.Random()
 
     # (a) nothing due

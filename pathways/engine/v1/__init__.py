@@ -11,10 +11,12 @@ planner; the rule set lists them in the specification's order.
 
 from __future__ import annotations
 
-from pathways.engine.ruleset import RuleSet
+from pathways.engine.ruleset import Rule, RuleSet
 from pathways.engine.v1 import acute, bone_health, branches, conservative, phases, triage
 
-RULES = triage.RULES + branches.RULES + acute.RULES + conservative.RULES + bone_health.RULES
+RULES: tuple[Rule, ...] = (
+    triage.RULES + branches.RULES + acute.RULES + conservative.RULES + bone_health.RULES
+)
 
 # Rules the branches suppress: "While an episode is in surgical or
 # pathologic_workup, the conservative rules (calcitonin, 3-month augmentation

@@ -4,7 +4,15 @@ management", first half)."""
 
 from __future__ import annotations
 
-from pathways.engine.context import ANTI_OSTEOPOROSIS, Context, fmt_value
+from pathways.engine.context import (
+    ANTI_OSTEOPOROSIS,
+    CALCITONIN,
+    CALCIUM,
+    OPIOID,
+    VITAMIN_D,
+    Context,
+    fmt_value,
+)
 from pathways.engine.dates import add_days
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
 
@@ -16,7 +24,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
             why_not=f"presented on day {presented_day} after onset: calcitonin window passed"
         )
     window_end = add_days(ctx.onset, 5)
-    started = [m for m in ctx.meds({"calcitonin"}) if ctx.onset <= m.start_date <= window_end]
+    started = [m for m in ctx.meds(CALCITONIN) if ctx.onset <= m.start_date <= window_end]
     done = (
         (started[0].start_date, f"calcitonin started on {started[0].start_date}")
         if started
@@ -30,7 +38,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-CALCITONIN_START = Rule(
+CALCITONIN_START: Rule = Rule(
     code="calcitonin_start",
     title="Start calcitonin for acute pain (4 weeks)",
     guidance="Calcitonin 200 IU nasal spray or suppository daily for 4 weeks "
@@ -52,7 +60,7 @@ CALCITONIN_START = Rule(
 
 
 def plan_calcitonin_stop(ctx: Context, rule: Rule) -> Plan:
-    courses = [m for m in ctx.meds({"calcitonin"}) if m.start_date >= ctx.onset]
+    courses = [m for m in ctx.meds(CALCITONIN) if m.start_date >= ctx.onset]
     if not courses:
         return Plan(why_not="calcitonin not started")
     course = courses[0]
@@ -66,7 +74,7 @@ def plan_calcitonin_stop(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-CALCITONIN_STOP = Rule(
+CALCITONIN_STOP: Rule = Rule(
     code="calcitonin_stop",
     title="Stop calcitonin after 4 weeks; review pain",
     guidance="Stop calcitonin after the 4-week course and review pain.",
@@ -96,7 +104,7 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("no anti-osteoporosis drug active",), done=done)
 
 
-OSTEOPOROSIS_RX_START = Rule(
+OSTEOPOROSIS_RX_START: Rule = Rule(
     code="osteoporosis_rx_start",
     title="Start anti-osteoporosis pharmacotherapy now",
     guidance="Start pharmacotherapy now; do not wait for the pain to settle (20 % risk "
@@ -118,8 +126,8 @@ OSTEOPOROSIS_RX_START = Rule(
 
 
 def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
-    calcium = ctx.meds({"calcium"})
-    vitamin_d = ctx.meds({"vitamin_d"})
+    calcium = ctx.meds(CALCIUM)
+    vitamin_d = ctx.meds(VITAMIN_D)
     done = None
     if calcium and vitamin_d:
         on = max(calcium[0].start_date, vitamin_d[0].start_date, ctx.identified)
@@ -127,7 +135,7 @@ def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("every fracture episode",), done=done)
 
 
-CALCIUM_VITAMIN_D = Rule(
+CALCIUM_VITAMIN_D: Rule = Rule(
     code="calcium_vitamin_d",
     title="Calcium and vitamin D",
     guidance="Calcium 1000-1200 mg/day and vitamin D 800 IU/day; avoid high pulse "
@@ -147,7 +155,7 @@ def plan_always_day0(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("every fracture episode",))
 
 
-MOBILISATION = Rule(
+MOBILISATION: Rule = Rule(
     code="mobilisation",
     title="Mobilise: avoid bed rest",
     guidance="Avoid bed rest (about 1 % bone loss a week); walking in 10-minute periods, "
@@ -163,7 +171,7 @@ MOBILISATION = Rule(
 
 
 def plan_opioid_review(ctx: Context, rule: Rule) -> Plan:
-    opioids = [m for m in ctx.meds({"opioid"}) if m.start_date >= ctx.onset]
+    opioids = [m for m in ctx.meds(OPIOID) if m.start_date >= ctx.onset]
     if not opioids:
         return Plan(why_not="no opioid in the analgesic regimen")
     return Plan(
@@ -178,7 +186,7 @@ def plan_opioid_review(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-OPIOID_REVIEW = Rule(
+OPIOID_REVIEW: Rule = Rule(
     code="opioid_review",
     title="Review opioid use",
     guidance="Review opioid use: sedation, nausea, falls and deconditioning in elderly "
@@ -233,7 +241,7 @@ PAIN_REVIEW_3W = Rule(
 )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     CALCITONIN_START,
     CALCITONIN_STOP,
     OSTEOPOROSIS_RX_START,

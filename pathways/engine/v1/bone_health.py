@@ -11,6 +11,8 @@ from pathways.engine.context import (
     ANTI_OSTEOPOROSIS,
     BISPHOSPHONATES,
     BMD_DECLINE_PCT_PER_YEAR,
+    CALCITONIN,
+    DENOSUMAB,
     BmdChange,
     Context,
 )
@@ -22,7 +24,7 @@ from pathways.engine.v1.acute import plan_always_day0
 def treatment_start(ctx: Context) -> tuple[date, str] | None:
     """First start of anti-osteoporosis treatment (or long-term calcitonin)."""
     starts = [(m.start_date, m.drug) for m in ctx.meds(ANTI_OSTEOPOROSIS)]
-    for med in ctx.meds({"calcitonin"}):
+    for med in ctx.meds(CALCITONIN):
         # Calcitonin beyond the 4-week acute course is osteoporosis treatment
         # (seed 004 monitors its BMD yearly).
         long_term = add_days(med.start_date, 28)
@@ -40,7 +42,7 @@ def on_treatment(ctx: Context) -> bool:
         return True
     return any(
         m.active_on(ctx.as_of) and ctx.reached(add_days(m.start_date, 28))
-        for m in ctx.meds({"calcitonin"})
+        for m in ctx.meds(CALCITONIN)
     )
 
 
@@ -83,7 +85,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-BMD_DXA = Rule(
+BMD_DXA: Rule = Rule(
     code="bmd_dxa",
     title="Yearly bone density (DXA)",
     guidance="Yearly bone mineral density (DXA) while on treatment.",
@@ -124,7 +126,7 @@ def plan_calcitonin_switch(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_SWITCH = Rule(
+CALCITONIN_SWITCH: Rule = Rule(
     code="calcitonin_switch",
     title="Switch calcitonin to a bisphosphonate",
     guidance="BMD fell more than 4 % a year on two successive yearly DXAs on calcitonin: "
@@ -141,7 +143,7 @@ CALCITONIN_SWITCH = Rule(
 
 
 def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
-    stopped = [m.stop_date for m in ctx.meds({"calcitonin"}) if m.stop_date is not None]
+    stopped = [m.stop_date for m in ctx.meds(CALCITONIN) if m.stop_date is not None]
     if not stopped:
         return Plan(why_not="calcitonin never stopped")
     stop = max(stopped)
@@ -165,7 +167,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_RESTART = Rule(
+CALCITONIN_RESTART: Rule = Rule(
     code="calcitonin_restart",
     title="Consider restarting calcitonin",
     guidance="Calcitonin was stopped and the latest yearly BMD fell more than 4 %: "
@@ -188,7 +190,7 @@ def plan_bisphosphonate_duration(ctx: Context, rule: Rule) -> Plan:
     return single_plan(add_months(start, 36), (f"bisphosphonate course since {start}",))
 
 
-BISPHOSPHONATE_DURATION_REVIEW = Rule(
+BISPHOSPHONATE_DURATION_REVIEW: Rule = Rule(
     code="bisphosphonate_duration_review",
     title="Review bisphosphonate duration",
     guidance="Review treatment duration: 3-5 years initially, longer if still at high "
@@ -230,7 +232,7 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-RENAL_FUNCTION = Rule(
+RENAL_FUNCTION: Rule = Rule(
     code="renal_function",
     title="Check renal function (bisphosphonate)",
     guidance="Check renal function on chronic bisphosphonate therapy.",
@@ -247,7 +249,7 @@ RENAL_FUNCTION = Rule(
 
 
 def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
-    doses = sorted(ctx.meds({"denosumab"}), key=lambda m: m.start_date)
+    doses = sorted(ctx.meds(DENOSUMAB), key=lambda m: m.start_date)
     if not doses:
         return Plan(why_not="denosumab not started")
     occurrences = []
@@ -268,7 +270,7 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-DENOSUMAB_DOSE = Rule(
+DENOSUMAB_DOSE: Rule = Rule(
     code="denosumab_dose",
     title="Next denosumab 60 mg SC dose",
     guidance="Next denosumab 60 mg SC dose, every 6 months. Do not let it lapse: "
@@ -291,7 +293,7 @@ def plan_new_fracture_screen(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.twelve_months, ("12 months after identification",))
 
 
-NEW_FRACTURE_SCREEN = Rule(
+NEW_FRACTURE_SCREEN: Rule = Rule(
     code="new_fracture_screen_12m",
     title="Screen for a new vertebral fracture (12 months)",
     guidance="Screen for a new vertebral fracture (20 % risk within 12 months): height "
@@ -306,7 +308,7 @@ NEW_FRACTURE_SCREEN = Rule(
 )
 
 
-FALLS_PREVENTION = Rule(
+FALLS_PREVENTION: Rule = Rule(
     code="falls_prevention",
     title="Falls risk assessment and prevention",
     guidance="Fall-risk assessment and fall-prevention education.",
@@ -319,7 +321,7 @@ FALLS_PREVENTION = Rule(
 )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     BMD_DXA,
     CALCITONIN_SWITCH,
     CALCITONIN_RESTART,

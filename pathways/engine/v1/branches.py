@@ -59,7 +59,7 @@ def plan_surgical_consult_urgent(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-SURGICAL_CONSULT_URGENT = Rule(
+SURGICAL_CONSULT_URGENT: Rule = Rule(
     code="surgical_consult_urgent",
     title="Immediate surgical consultation",
     guidance="Immediate surgical consultation. Conservative management is "
@@ -100,7 +100,7 @@ def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
     return single_plan(triggers[0].on, tuple(t.text for t in triggers))
 
 
-SURGICAL_CONSULT = Rule(
+SURGICAL_CONSULT: Rule = Rule(
     code="surgical_consult",
     title="Surgical consultation for deformity",
     guidance="Surgical consultation for spinal deformity (kyphosis >= 15 %, vertebral "
@@ -158,7 +158,7 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
     return single_plan(branch_due(ctx, rule, trig), (trig.text,), done=done)
 
 
-MALIGNANCY_WORKUP = Rule(
+MALIGNANCY_WORKUP: Rule = Rule(
     code="malignancy_workup",
     title="Malignancy work-up: MRI whole spine with contrast",
     guidance="MRI of the complete spine without and with IV contrast; image-guided "
@@ -200,7 +200,7 @@ def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
     return single_plan(branch_due(ctx, rule, trig), (trig.text, f"recommended: {advice}"))
 
 
-ONCOLOGY_MDT = Rule(
+ONCOLOGY_MDT: Rule = Rule(
     code="oncology_mdt",
     title="Oncology referral for pathologic fracture",
     guidance="Radiation oncology consult if asymptomatic; multidisciplinary "
@@ -217,4 +217,9 @@ ONCOLOGY_MDT = Rule(
 )
 
 
-RULES = (SURGICAL_CONSULT_URGENT, SURGICAL_CONSULT, MALIGNANCY_WORKUP, ONCOLOGY_MDT)
+RULES: tuple[Rule, ...] = (
+    SURGICAL_CONSULT_URGENT,
+    SURGICAL_CONSULT,
+    MALIGNANCY_WORKUP,
+    ONCOLOGY_MDT,
+)

@@ -49,7 +49,7 @@ def plan_nerve_root_block(ctx: Context, rule: Rule) -> Plan:
     return Plan(why_not="no pain >= 7/10 on a review at or after day 28")
 
 
-NERVE_ROOT_BLOCK_CONSIDER = Rule(
+NERVE_ROOT_BLOCK_CONSIDER: Rule = Rule(
     code="nerve_root_block_consider",
     title="Consider an L2 nerve root block",
     guidance="Consider an L2 nerve root block for an L3 or L4 fracture with pain "
@@ -156,7 +156,7 @@ def plan_augmentation_consider_early(ctx: Context, rule: Rule) -> Plan:
     return single_plan(triggers[0].on, tuple(t.text for t in triggers))
 
 
-AUGMENTATION_CONSIDER_EARLY = Rule(
+AUGMENTATION_CONSIDER_EARLY: Rule = Rule(
     code="augmentation_consider_early",
     title="Consider vertebral augmentation before 3 months",
     guidance="Consider vertebral augmentation before 3 months: deformity (kyphosis >= "
@@ -217,7 +217,7 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-REPEAT_MRI = Rule(
+REPEAT_MRI: Rule = Rule(
     code="repeat_mri",
     title="Repeat MRI: new fracture?",
     guidance="Repeat MRI to look for a new fracture. Do not assume all pain comes from "
@@ -235,7 +235,7 @@ REPEAT_MRI = Rule(
 )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     NERVE_ROOT_BLOCK_CONSIDER,
     AUGMENTATION_REVIEW_3M,
     AUGMENTATION_CONSIDER_EARLY,

@@ -24,7 +24,7 @@ def plan_neuro_exam(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
-NEURO_EXAM = Rule(
+NEURO_EXAM: Rule = Rule(
     code="neuro_exam",
     title="Document a complete neurological exam",
     guidance="Document a complete neurological exam: motor function, sensory levels, "
@@ -53,7 +53,7 @@ def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
-RED_FLAG_SCREEN = Rule(
+RED_FLAG_SCREEN: Rule = Rule(
     code="red_flag_screen",
     title="Screen red flags",
     guidance="Screen red flags: known malignancy, neurological symptoms, signs of "
@@ -85,7 +85,7 @@ def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-MRI_INITIAL = Rule(
+MRI_INITIAL: Rule = Rule(
     code="mri_initial",
     title="MRI spine without contrast",
     guidance="MRI of the spine without contrast: bone marrow edema means an acute "
@@ -102,4 +102,4 @@ MRI_INITIAL = Rule(
 )
 
 
-RULES = (NEURO_EXAM, RED_FLAG_SCREEN, MRI_INITIAL)
+RULES: tuple[Rule, ...] = (NEURO_EXAM, RED_FLAG_SCREEN, MRI_INITIAL)

@@ -5,7 +5,7 @@ version 1."""
 
 from __future__ import annotations
 
-from pathways.engine.context import Context, fmt_value
+from pathways.engine.context import CALCITONIN, Context, fmt_value
 from pathways.engine.dates import add_days
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Rule, single_plan
 from pathways.engine.v1.acute import plan_always_day0, plan_calcitonin_stop, plan_opioid_review
@@ -22,7 +22,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     if presented_day > rule.window_days:
         return Plan(why_not=f"presented on day {presented_day} after onset: past the 4-week window")
     window_end = add_days(ctx.identified, rule.window_days)
-    started = [m for m in ctx.meds({"calcitonin"}) if ctx.onset <= m.start_date <= window_end]
+    started = [m for m in ctx.meds(CALCITONIN) if ctx.onset <= m.start_date <= window_end]
     done = (
         (started[0].start_date, f"calcitonin started on {started[0].start_date}")
         if started
@@ -44,7 +44,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-CALCITONIN_START = Rule(
+CALCITONIN_START: Rule = Rule(
     code="calcitonin_start",
     title="Start calcitonin for acute pain (4 weeks)",
     guidance="The seeds disagree on the window. Within 0-5 days of onset: calcitonin "
@@ -67,7 +67,7 @@ CALCITONIN_START = Rule(
 )
 
 
-CALCITONIN_STOP = Rule(
+CALCITONIN_STOP: Rule = Rule(
     code="calcitonin_stop",
     title="Stop calcitonin after 4 weeks; review pain",
     guidance="Calcitonin is given daily for 4 weeks (004:26); stop it then and review the pain.",
@@ -98,7 +98,7 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
     return single_plan(ctx.identified, ("no anti-osteoporosis drug on treatment",), done=done)
 
 
-OSTEOPOROSIS_RX_START = Rule(
+OSTEOPOROSIS_RX_START: Rule = Rule(
     code="osteoporosis_rx_start",
     title="Start anti-osteoporosis pharmacotherapy now",
     guidance="Do not delay osteoporosis pharmacotherapy: 20 % risk of another vertebral "
@@ -133,7 +133,7 @@ OSTEOPOROSIS_RX_START = Rule(
 )
 
 
-MOBILISATION = Rule(
+MOBILISATION: Rule = Rule(
     code="mobilisation",
     title="Mobilise: avoid prolonged bed rest",
     guidance="Avoid prolonged bed rest (000:32, 001:28): about 1 % bone loss a week "
@@ -163,7 +163,7 @@ MOBILISATION = Rule(
 )
 
 
-OPIOID_REVIEW = Rule(
+OPIOID_REVIEW: Rule = Rule(
     code="opioid_review",
     title="Review opioid use",
     guidance="Exercise caution with opioids: sedation, nausea, decreased physical "
@@ -217,7 +217,7 @@ PAIN_REVIEW_3W = Rule(
 )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     CALCITONIN_START,
     CALCITONIN_STOP,
     OSTEOPOROSIS_RX_START,

@@ -56,7 +56,7 @@ def plan_surgical_consult_urgent(ctx: Context, rule: Rule) -> Plan:
     return reraised(ctx, rule, triggers)
 
 
-SURGICAL_CONSULT_URGENT = Rule(
+SURGICAL_CONSULT_URGENT: Rule = Rule(
     code="surgical_consult_urgent",
     title="Immediate surgical consultation",
     guidance="Immediate surgical referral is mandatory for any neurological deficit, with "
@@ -116,7 +116,7 @@ def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
     return single_plan(triggers[0].on, tuple(t.text for t in triggers))
 
 
-SURGICAL_CONSULT = Rule(
+SURGICAL_CONSULT: Rule = Rule(
     code="surgical_consult",
     title="Surgical consultation",
     guidance="Surgical consultation for spinal deformity: 15 % or more kyphosis, 20 % or "
@@ -170,7 +170,7 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
     return single_plan(branch_due(ctx, rule, trig), (trig.text,), done=done)
 
 
-MALIGNANCY_WORKUP = Rule(
+MALIGNANCY_WORKUP: Rule = Rule(
     code="malignancy_workup",
     title="Malignancy work-up: MRI whole spine with contrast",
     guidance="If malignancy is suspected, obtain MRI of the complete spine without and "
@@ -218,7 +218,7 @@ def plan_oncology_mdt(ctx: Context, rule: Rule) -> Plan:
     return single_plan(branch_due(ctx, rule, trig), (trig.text, f"suggested: {advice}"))
 
 
-ONCOLOGY_MDT = Rule(
+ONCOLOGY_MDT: Rule = Rule(
     code="oncology_mdt",
     title="Oncology referral for pathologic fracture",
     guidance="Asymptomatic pathologic fracture: radiation oncology consultation or "
@@ -241,4 +241,9 @@ ONCOLOGY_MDT = Rule(
 )
 
 
-RULES = (SURGICAL_CONSULT_URGENT, SURGICAL_CONSULT, MALIGNANCY_WORKUP, ONCOLOGY_MDT)
+RULES: tuple[Rule, ...] = (
+    SURGICAL_CONSULT_URGENT,
+    SURGICAL_CONSULT,
+    MALIGNANCY_WORKUP,
+    ONCOLOGY_MDT,
+)

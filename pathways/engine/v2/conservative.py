@@ -45,7 +45,7 @@ SEVERE_PAIN_FROM_DAY = 21
 SEVERE_PAIN_SCORES = 2
 
 
-NERVE_ROOT_BLOCK_CONSIDER = Rule(
+NERVE_ROOT_BLOCK_CONSIDER: Rule = Rule(
     code="nerve_root_block_consider",
     title="Consider an L2 nerve root block",
     guidance="The seeds differ on when: an option for L3 or L4 fractures with acute "
@@ -169,7 +169,7 @@ def plan_augmentation_consider_early(ctx: Context, rule: Rule) -> Plan:
     return reraised(ctx, rule, triggers)
 
 
-AUGMENTATION_CONSIDER_EARLY = Rule(
+AUGMENTATION_CONSIDER_EARLY: Rule = Rule(
     code="augmentation_consider_early",
     title="Consider vertebral augmentation before 3 months",
     guidance="Indications for earlier intervention: spinal deformity (15 % or more "
@@ -227,7 +227,7 @@ def plan_augmentation_reconsider(ctx: Context, rule: Rule) -> Plan:
     return reraised(ctx, rule, sorted(triggers, key=lambda t: t.on))
 
 
-AUGMENTATION_RECONSIDER = Rule(
+AUGMENTATION_RECONSIDER: Rule = Rule(
     code="augmentation_reconsider",
     title="Reconsider vertebral augmentation",
     guidance="Conservative care was continued at the 3-month review, and pain is severe "
@@ -284,7 +284,7 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-REPEAT_MRI = Rule(
+REPEAT_MRI: Rule = Rule(
     code="repeat_mri",
     title="Repeat MRI: new fracture?",
     guidance="Do not assume all pain is from the known fracture: obtain an MRI if "
@@ -307,7 +307,7 @@ REPEAT_MRI = Rule(
 )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     NERVE_ROOT_BLOCK_CONSIDER,
     AUGMENTATION_REVIEW_3M,
     AUGMENTATION_CONSIDER_EARLY,

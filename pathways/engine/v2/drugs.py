@@ -4,7 +4,7 @@ denosumab dose that must not lapse."""
 
 from __future__ import annotations
 
-from pathways.engine.context import BISPHOSPHONATES, Context
+from pathways.engine.context import BISPHOSPHONATES, DENOSUMAB, Context
 from pathways.engine.dates import add_months
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
@@ -30,7 +30,7 @@ def plan_bisphosphonate_duration(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-BISPHOSPHONATE_DURATION_REVIEW = Rule(
+BISPHOSPHONATE_DURATION_REVIEW: Rule = Rule(
     code="bisphosphonate_duration_review",
     title="Review bisphosphonate duration",
     guidance="Bisphosphonates are prescribed for 3-5 years initially, longer in patients "
@@ -61,7 +61,7 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-RENAL_FUNCTION = Rule(
+RENAL_FUNCTION: Rule = Rule(
     code="renal_function",
     title="Check renal function (bisphosphonate)",
     guidance="Monitor renal function with chronic bisphosphonate use (004:87).",
@@ -78,7 +78,7 @@ RENAL_FUNCTION = Rule(
 
 
 def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
-    doses = sorted(ctx.meds({"denosumab"}), key=lambda m: m.start_date)
+    doses = sorted(ctx.meds(DENOSUMAB), key=lambda m: m.start_date)
     if not doses:
         return Plan(why_not="denosumab not started")
     occurrences = []
@@ -108,7 +108,7 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-DENOSUMAB_DOSE = Rule(
+DENOSUMAB_DOSE: Rule = Rule(
     code="denosumab_dose",
     title="Next denosumab 60 mg SC dose",
     guidance="Denosumab 60 mg subcutaneously every 6 months (003:42). A dose more than "
@@ -128,4 +128,4 @@ DENOSUMAB_DOSE = Rule(
 )
 
 
-RULES = (BISPHOSPHONATE_DURATION_REVIEW, RENAL_FUNCTION, DENOSUMAB_DOSE)
+RULES: tuple[Rule, ...] = (BISPHOSPHONATE_DURATION_REVIEW, RENAL_FUNCTION, DENOSUMAB_DOSE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.engine.context import ANTI_OSTEOPOROSIS, BmdChange, Context
+from pathways.engine.context import ANTI_OSTEOPOROSIS, CALCITONIN, BmdChange, Context
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
@@ -24,7 +24,7 @@ OTHER_THERAPY = ANTI_OSTEOPOROSIS
 def treatment_start(ctx: Context) -> tuple[date, str] | None:
     """First start of anti-osteoporosis treatment (long-term calcitonin counts)."""
     starts = [(m.start_date, m.drug) for m in ctx.meds(ANTI_OSTEOPOROSIS)]
-    for med in ctx.meds({"calcitonin"}):
+    for med in ctx.meds(CALCITONIN):
         if exposure.used_beyond_course(med, ctx.as_of):
             starts.append((med.start_date, "calcitonin"))
         elif med.stop_date is None:
@@ -66,7 +66,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-BMD_DXA = Rule(
+BMD_DXA: Rule = Rule(
     code="bmd_dxa",
     title="Yearly bone density (DXA)",
     guidance="Monitor bone mineral density yearly while on treatment (004:53).",
@@ -132,7 +132,7 @@ def plan_calcitonin_switch(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_SWITCH = Rule(
+CALCITONIN_SWITCH: Rule = Rule(
     code="calcitonin_switch",
     title="Switch calcitonin to a bisphosphonate",
     guidance="If bone mineral density falls more than 4 % per year over two successive "
@@ -154,7 +154,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
     latest yearly interval fell > 4 % and no other therapy is active."""
     stopped = [
         m
-        for m in ctx.meds({"calcitonin"})
+        for m in ctx.meds(CALCITONIN)
         if m.stop_date is not None and exposure.used_beyond_course(m, ctx.as_of)
     ]
     if not stopped:
@@ -179,7 +179,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(Planned(n, on, (hits[on],)) for n, on in enumerate(sorted(hits), start=1)))
 
 
-CALCITONIN_RESTART = Rule(
+CALCITONIN_RESTART: Rule = Rule(
     code="calcitonin_restart",
     title="Consider restarting calcitonin",
     guidance="After stopping calcitonin, restart it if yearly bone mineral density falls "
@@ -197,4 +197,4 @@ CALCITONIN_RESTART = Rule(
 )
 
 
-RULES = (BMD_DXA, CALCITONIN_SWITCH, CALCITONIN_RESTART)
+RULES: tuple[Rule, ...] = (BMD_DXA, CALCITONIN_SWITCH, CALCITONIN_RESTART)

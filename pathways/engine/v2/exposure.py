@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from pathways.engine.context import ANTI_OSTEOPOROSIS, Context
+from pathways.engine.context import ANTI_OSTEOPOROSIS, CALCITONIN, Context
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.facts import MedicationFact
 
@@ -61,7 +61,7 @@ def on_treatment(ctx: Context, drugs: frozenset[str], day: date) -> list[Medicat
 def long_term_calcitonin(ctx: Context, day: date) -> list[MedicationFact]:
     """Calcitonin records used beyond the 4-week analgesic course, active on ``day``."""
     out = []
-    for med in ctx.meds({"calcitonin"}):
+    for med in ctx.meds(CALCITONIN):
         beyond = add_days(med.start_date, CALCITONIN_COURSE_DAYS)
         if not med.active_on(day):
             if med.stop_date is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.engine.context import Context, ProgrammeContext
+from pathways.engine.context import CALCIUM, VITAMIN_D, Context, ProgrammeContext
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
@@ -51,8 +51,8 @@ def series(rule: Rule, first_due: date, why: str, ctx: Context) -> Plan:
 
 def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
     p = programme_context(ctx)
-    calcium = ctx.meds({"calcium"})
-    vitamin_d = ctx.meds({"vitamin_d"})
+    calcium = ctx.meds(CALCIUM)
+    vitamin_d = ctx.meds(VITAMIN_D)
     done = None
     if calcium and vitamin_d:
         on = max(calcium[0].start_date, vitamin_d[0].start_date, p.first_identified)
@@ -63,7 +63,7 @@ def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
     )  # fmt: skip
 
 
-CALCIUM_VITAMIN_D = Rule(
+CALCIUM_VITAMIN_D: Rule = Rule(
     code="calcium_vitamin_d",
     title="Calcium and vitamin D",
     guidance="Calcium 1000-1200 mg/day and vitamin D 800 IU/day, avoiding high pulse "
@@ -87,7 +87,7 @@ def plan_falls_prevention(ctx: Context, rule: Rule) -> Plan:
     )
 
 
-FALLS_PREVENTION = Rule(
+FALLS_PREVENTION: Rule = Rule(
     code="falls_prevention",
     title="Falls risk assessment and prevention",
     guidance="Fall prevention education and measures are part of long-term management (001:75).",
@@ -107,7 +107,7 @@ def plan_new_fracture_screen(ctx: Context, rule: Rule) -> Plan:
     return series(rule, first, f"yearly since the fracture of {p.first_identified}", ctx)
 
 
-NEW_FRACTURE_SCREEN = Rule(
+NEW_FRACTURE_SCREEN: Rule = Rule(
     code="new_fracture_screen",
     title="Yearly screen for a new vertebral fracture",
     guidance="Regular follow-up to monitor for new fractures (001:76): 20 % risk of "
@@ -155,7 +155,7 @@ def plan_treatment_failure_review(ctx: Context, rule: Rule) -> Plan:
     return Plan(tuple(occurrences))
 
 
-TREATMENT_FAILURE_REVIEW = Rule(
+TREATMENT_FAILURE_REVIEW: Rule = Rule(
     code="treatment_failure_review",
     title="Fracture on treatment: review the therapy",
     guidance="A fracture while on anti-osteoporosis treatment: review adherence (project "
@@ -198,7 +198,7 @@ def plan_medication_reconciliation(ctx: Context, rule: Rule) -> Plan:
     return Plan((Planned(1, p.entered_on, (f"imported prescriptions not verified: {names}",)),))
 
 
-MEDICATION_RECONCILIATION = Rule(
+MEDICATION_RECONCILIATION: Rule = Rule(
     code="medication_reconciliation",
     title="Reconcile imported prescriptions",
     guidance="Failure to treat the underlying osteoporosis can result in future "
