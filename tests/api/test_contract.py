@@ -250,13 +250,12 @@ def _choices(field: Any) -> list[Any]:
 def _contracts() -> list[Any]:
     """(the write's input serializer, its parser, the parser checks required fields)."""
     from pathways.api.episodes import EpisodeCloseSerializer, EpisodeUpdateSerializer
-    from pathways.inputs.episodes import parse_close, parse_episode, parse_episode_changes
-
     from pathways.api.fact_inputs import (
         ImagingWriteSerializer,
         ObservationWriteSerializer,
         ProcedureWriteSerializer,
     )
+    from pathways.inputs.episodes import parse_close, parse_episode, parse_episode_changes
     from pathways.inputs.facts import parse_imaging, parse_observation, parse_procedure
 
     return [
