@@ -16,11 +16,8 @@ from django.db import transaction
 from pathways.engine import get_ruleset
 from pathways.engine.dates import overdue_from
 from pathways.events import publish_task_assigned, publish_task_changes
-from pathways.inputs.facts import parse_fact
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import schedule_reevaluation
-from pathways.services.facts import fact_record
-from pathways.services.patient_facts import bone_density_record, medication_record
 from patients.models import Membership
 from patients.services import check_date, check_text
 from patients.sync import stamp
@@ -126,7 +123,7 @@ def _log(
     )
 
 
-def _require_writer(actor: Any, task: FollowUpTask) -> None:
+def require_writer(actor: Any, task: FollowUpTask) -> None:
     if not can_write(actor, task.clinic_id):
         raise PermissionDenied("Your role in this clinic cannot change tasks.")
 
@@ -135,7 +132,7 @@ def task_complete(
     *, task: FollowUpTask, actor: Any, outcome: Any = "", note: Any = "", now: datetime
 ) -> FollowUpTask:
     """Close a task as done by a person, with the outcome a decision task requires."""
-    _require_writer(actor, task)
+    require_writer(actor, task)
     rule = get_ruleset(task.rule_set).get(task.rule)
     errors = FieldErrors()
     outcome = check_text(errors, "outcome", outcome, max_length=48, required=bool(rule.outcomes))
@@ -166,7 +163,7 @@ def task_complete(
 def task_not_applicable(
     *, task: FollowUpTask, actor: Any, reason: Any, now: datetime
 ) -> FollowUpTask:
-    _require_writer(actor, task)
+    require_writer(actor, task)
     errors = FieldErrors()
     reason = check_text(errors, "reason", reason, max_length=2000, required=True)
     errors.raise_if_any()
@@ -207,7 +204,7 @@ def _close(
 def task_snooze(
     *, task: FollowUpTask, actor: Any, until: Any, reason: Any, now: datetime
 ) -> FollowUpTask:
-    _require_writer(actor, task)
+    require_writer(actor, task)
     today = task.clinic.today(now)
     errors = FieldErrors()
     reason = check_text(errors, "reason", reason, max_length=2000, required=True)
@@ -243,7 +240,7 @@ def _snooze(task: FollowUpTask, until: date) -> None:
 
 
 def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime) -> FollowUpTask:
-    _require_writer(actor, task)
+    require_writer(actor, task)
     errors = FieldErrors()
     user = None
     if assignee not in (None, ""):
@@ -288,7 +285,7 @@ def task_call(
 ) -> FollowUpTask:
     """Record a phone call about the task. A call to try again later snoozes
     the task to the retry date, so it leaves "Overdue" until then."""
-    _require_writer(actor, task)
+    require_writer(actor, task)
     today = task.clinic.today(now)
     errors = FieldErrors()
     if outcome not in CallOutcome.values:
@@ -316,7 +313,7 @@ def task_call(
 
 def task_reopen(*, task: FollowUpTask, actor: Any, reason: Any, now: datetime) -> FollowUpTask:
     """Open again a task a person closed (done or not applicable), with the reason."""
-    _require_writer(actor, task)
+    require_writer(actor, task)
     errors = FieldErrors()
     reason = check_text(errors, "reason", reason, max_length=2000, required=True)
     errors.raise_if_any()
@@ -348,7 +345,7 @@ def task_reopen(*, task: FollowUpTask, actor: Any, reason: Any, now: datetime) -
 
 def task_undo(*, task: FollowUpTask, actor: Any, now: datetime) -> FollowUpTask:
     """Take back the person's own last action on the task, right after it."""
-    _require_writer(actor, task)
+    require_writer(actor, task)
     with transaction.atomic():
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock(task)
@@ -374,32 +371,3 @@ def task_undo(*, task: FollowUpTask, actor: Any, now: datetime) -> FollowUpTask:
         last.save(update_fields=["undone"])
         _log(locked, actor=actor, action="undo", before=before, now=now, reason=last.action)
     return locked
-
-
-def task_record_result(
-    *, task: FollowUpTask, actor: Any, form: str, data: dict[str, Any], now: datetime
-) -> Any:
-    """Record the result a task asks for (a DXA, a drug start, an MRI, a pain
-    score, the neuro exam) from the task itself; the re-evaluation after
-    commit closes the task as done by that fact, so the record and the task
-    never disagree (a DXA task is never "done" with no DXA recorded)."""
-    _require_writer(actor, task)
-    if task.status != TaskStatus.OPEN:
-        raise DomainError(f"The task is already {task.get_status_display().lower()}.")
-    episode = task.episode
-    patient = task.patient
-    patient.clinic = task.clinic
-    if form == "dxa":
-        return bone_density_record(patient=patient, data=data, now=now, actor_id=actor.pk)
-    if form == "medication":
-        return medication_record(patient=patient, data=data, now=now, actor_id=actor.pk)
-    if episode is None:
-        # A programme task is the patient's: its results are the patient's
-        # drugs and DXAs; an episode's fact cannot close it.
-        raise DomainError("This task is not closed by recording a result.")
-    if form in ("imaging", "pain", "neuro"):
-        # The fact's one parser, as the chart's and the API's.
-        found = FieldErrors()
-        values = parse_fact("imaging" if form == "imaging" else "observation", data, found)
-        return fact_record(episode=episode, values=values, now=now, actor_id=actor.pk, errors=found)
-    raise DomainError("This task is not closed by recording a result.")

@@ -38,7 +38,7 @@ from pathways.services import (
     task_undo,
 )
 from pathways.services.locks import lock_rows
-from pathways.services.tasks import task_record_result
+from pathways.services.task_results import task_record_result
 from pathways.worklist import lookups, selectors
 from pathways.worklist.context import (
     preset_until,
