@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypedDict
 
+from patients.models import Drug, DxaSite, Medication, Route, Sex
 from vcftrack.core.errors import FieldErrors
 
 EARLIEST_DATE = date(1850, 1, 1)
@@ -105,3 +107,186 @@ def check_day(
         errors.add(field, f"Must not be before {EARLIEST_DATE.isoformat()}.")
     if not_before is not None and value < not_before[0]:
         errors.add(field, f"Must not be before {not_before[1]} ({not_before[0].isoformat()}).")
+
+
+# --------------------------------------------------------------- patients --
+class PatientValues(TypedDict):
+    """The keyword arguments ``patient_create`` takes from a parsed input."""
+
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date | None
+    sex: str
+    # None: not deceased.
+    deceased_date: date | None
+    phone: str
+    phone_alt: str
+    contact_time: str
+
+
+class PatientChanges(TypedDict, total=False):
+    """The keyword arguments ``patient_update`` takes: the fields sent."""
+
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date | None
+    sex: str
+    deceased_date: date | None
+    phone: str
+    phone_alt: str
+    contact_time: str
+
+
+PATIENT_FIELDS = tuple(PatientValues.__annotations__)
+PHONE_CHARS = set("0123456789+-() ./")
+
+
+def _phone(errors: FieldErrors, field: str, value: Any) -> str:
+    """Phone numbers as people write them (+49 30 1234-567), checked loosely:
+    only phone characters, and enough digits to dial."""
+    text = parse_text(errors, field, value, max_length=32, required=False)
+    if text and (set(text) - PHONE_CHARS or sum(c.isdigit() for c in text) < 5):
+        errors.add(field, "Enter a phone number: digits, spaces, + - ( ) only, 5 digits at least.")
+    return text
+
+
+def _patient_field(errors: FieldErrors, field: str, value: Any) -> Any:
+    if field == "mrn":
+        return parse_text(errors, field, value, max_length=64, required=True)
+    if field in ("given_name", "family_name"):
+        return parse_text(errors, field, value, max_length=100, required=True)
+    if field in ("birth_date", "deceased_date"):
+        return parse_date(errors, field, value, required=field == "birth_date")
+    if field == "sex":
+        return parse_choice(errors, field, value, Sex.values)
+    if field in ("phone", "phone_alt"):
+        return _phone(errors, field, value)
+    return parse_text(errors, field, value, max_length=100, required=False)
+
+
+def parse_patient(data: Mapping[str, Any], errors: FieldErrors) -> PatientValues:
+    """A new patient's details; each bad one is named in ``errors``."""
+    refuse_unknown(errors, data, PATIENT_FIELDS)
+    # Absent or blank sex: "unknown".
+    sent = {**data, "sex": data.get("sex") or "unknown"}
+    return PatientValues(
+        **{field: _patient_field(errors, field, sent.get(field)) for field in PATIENT_FIELDS}  # type: ignore[typeddict-item]
+    )
+
+
+def parse_patient_changes(data: Mapping[str, Any], errors: FieldErrors) -> PatientChanges:
+    """The details a change sends (the others stay as they are)."""
+    refuse_unknown(errors, data, PATIENT_FIELDS)
+    changes = PatientChanges()
+    for field in PATIENT_FIELDS:
+        if field in data:
+            changes[field] = _patient_field(errors, field, data[field])  # type: ignore[literal-required]
+    return changes
+
+
+# ------------------------------------------------------------ medications --
+class MedicationValues(TypedDict):
+    """The keyword arguments ``medication_record`` and ``medication_update`` take."""
+
+    drug: str
+    start_date: date | None
+    # None: still taken.
+    stop_date: date | None
+    dose: str
+    route: str
+
+
+MEDICATION_FIELDS = tuple(MedicationValues.__annotations__)
+
+
+def parse_medication(data: Mapping[str, Any], errors: FieldErrors) -> MedicationValues:
+    """A medication's fields; each bad one is named in ``errors``."""
+    refuse_unknown(errors, data, MEDICATION_FIELDS)
+    return MedicationValues(
+        drug=parse_choice(errors, "drug", data.get("drug"), Drug.values),
+        start_date=parse_date(errors, "start_date", data.get("start_date")),
+        stop_date=parse_date(errors, "stop_date", data.get("stop_date"), required=False),
+        dose=parse_text(errors, "dose", data.get("dose"), max_length=100, required=False),
+        route=parse_choice(errors, "route", data.get("route") or "", Route.values, required=False),
+    )
+
+
+def parse_medication_change(
+    medication: Medication, data: Mapping[str, Any], errors: FieldErrors
+) -> MedicationValues:
+    """The medication as it will be: the stored fields, the sent ones over them."""
+    current = {name: getattr(medication, name) for name in MEDICATION_FIELDS}
+    return parse_medication({**current, **data}, errors)
+
+
+# ------------------------------------------------------------ bone density --
+class BoneDensityValues(TypedDict):
+    """The keyword arguments ``bone_density_record`` takes."""
+
+    performed_date: date | None
+    site: str
+    bmd_g_cm2: Decimal | None
+    t_score: Decimal | None
+
+
+DXA_FIELDS = tuple(BoneDensityValues.__annotations__)
+
+
+def _decimal(
+    errors: FieldErrors,
+    field: str,
+    value: Any,
+    *,
+    low: Decimal,
+    high: Decimal,
+    places: int,
+    required: bool,
+) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            errors.add(field, REQUIRED)
+        return None
+    if isinstance(value, bool):
+        errors.add(field, "Must be a number.")
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.add(field, "Must be a number.")
+        return None
+    if not number.is_finite():
+        errors.add(field, "Must be a finite number.")
+        return None
+    if number < low or number > high:
+        errors.add(field, f"Must be between {low} and {high}.")
+        return None
+    return number.quantize(Decimal(1).scaleb(-places))
+
+
+def parse_bone_density(data: Mapping[str, Any], errors: FieldErrors) -> BoneDensityValues:
+    """A DXA scan's fields; each bad one is named in ``errors``."""
+    refuse_unknown(errors, data, DXA_FIELDS)
+    return BoneDensityValues(
+        performed_date=parse_date(errors, "performed_date", data.get("performed_date")),
+        site=parse_choice(errors, "site", data.get("site"), DxaSite.values),
+        bmd_g_cm2=_decimal(
+            errors,
+            "bmd_g_cm2",
+            data.get("bmd_g_cm2"),
+            low=Decimal("0.1"),
+            high=Decimal("2.5"),
+            places=3,
+            required=True,
+        ),
+        t_score=_decimal(
+            errors,
+            "t_score",
+            data.get("t_score"),
+            low=Decimal("-7"),
+            high=Decimal("5"),
+            places=1,
+            required=False,
+        ),
+    )

@@ -107,7 +107,7 @@ def patient(clinic_a: Any, now: dt.datetime) -> Any:
         mrn="A-0001",
         given_name="Greta",
         family_name="Hartmann",
-        birth_date="1946-03-02",
+        birth_date=dt.date(1946, 3, 2),
         sex="female",
         now=now,
     )

@@ -39,6 +39,7 @@ from pathways.services import episode_create
 from pathways.worklist.context import task_action_context
 from pathways.worklist.lookups import assignable_by_clinic
 from pathways.worklist.selectors import make_row
+from patients.inputs import parse_patient
 from patients.models import Clinic, Medication, Patient
 from patients.services import (
     patient_create,
@@ -277,9 +278,13 @@ def patient_new(request: HttpRequest) -> HttpResponse:
         else:
             data = form.data_for_service()
             data.pop("clinic", None)
+            found = FieldErrors()
+            values = parse_patient(data, found)
             try:
                 # The scope's clinics are patients.models.Clinic rows.
-                patient = patient_create(clinic=cast(Clinic, clinic), now=now, **data)
+                patient = patient_create(
+                    clinic=cast(Clinic, clinic), **values, now=now, errors=found
+                )
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:

@@ -11,6 +11,7 @@ from pathways.models import FollowUpTask, TaskStatus
 from pathways.services.facts import fact_record
 from pathways.services.patient_facts import bone_density_record, medication_record
 from pathways.services.tasks import require_writer
+from patients.inputs import parse_bone_density, parse_medication
 from vcftrack.core.errors import DomainError, FieldErrors
 
 
@@ -27,17 +28,21 @@ def task_record_result(
     episode = task.episode
     patient = task.patient
     patient.clinic = task.clinic
+    # Each result goes through its one parser, as from the chart or the API.
+    found = FieldErrors()
     if form == "dxa":
-        return bone_density_record(patient=patient, data=data, now=now, actor_id=actor.pk)
+        scan = parse_bone_density(data, found)
+        return bone_density_record(
+            patient=patient, **scan, now=now, actor_id=actor.pk, errors=found
+        )
     if form == "medication":
-        return medication_record(patient=patient, data=data, now=now, actor_id=actor.pk)
+        drug = parse_medication(data, found)
+        return medication_record(patient=patient, **drug, now=now, actor_id=actor.pk, errors=found)
     if episode is None:
         # A programme task is the patient's: its results are the patient's
         # drugs and DXAs; an episode's fact cannot close it.
         raise DomainError("This task is not closed by recording a result.")
     if form in ("imaging", "pain", "neuro"):
-        # The fact's one parser, as the chart's and the API's.
-        found = FieldErrors()
         values = parse_fact("imaging" if form == "imaging" else "observation", data, found)
         return fact_record(episode=episode, values=values, now=now, actor_id=actor.pk, errors=found)
     raise DomainError("This task is not closed by recording a result.")

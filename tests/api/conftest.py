@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.factories import NOW, fact_values
+from tests.factories import NOW, dxa_values, fact_values, medication_values
 from vcftrack.core.api.services import token_create
 
 
@@ -127,12 +127,14 @@ def world(
             ),
         )
         medication = medication_record(
-            patient=patient, now=now, data={"drug": "calcium", "start_date": "2026-11-20"}
+            patient=patient,
+            now=now,
+            **medication_values({"drug": "calcium", "start_date": "2026-11-20"}),
         )
         scan = bone_density_record(
             patient=patient,
             now=now,
-            data={"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.7},
+            **dxa_values({"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.7}),
         )
     task = episode.tasks.filter(status="open").order_by("rule").first()
     webhook, delivery = _webhook_of(patient.clinic, now)

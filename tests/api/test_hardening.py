@@ -5,6 +5,7 @@ and bulk writes that took their locks in the wrong order (deadlocks)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -229,7 +230,7 @@ def two_episodes(make_episode, patient):
             mrn="A-2",
             given_name="B",
             family_name="C",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=NOW,
         )
         second = make_episode(patient=other)

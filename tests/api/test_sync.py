@@ -18,7 +18,7 @@ from pathways.services import episode_create, episode_delete, episode_update, fa
 from pathways.services.patient_facts import patient_delete, patient_update
 from patients.models import Patient
 from patients.services import patient_create
-from tests.factories import fact_values
+from tests.factories import fact_values, patient_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def make_patients(clinic, now, count, prefix="P"):
             mrn=f"{prefix}{i:03d}",
             given_name="G",
             family_name=f"F{i}",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=now,
         )
         for i in range(count)
@@ -94,14 +94,14 @@ def test_pages_follow_the_change_sequence_and_writes_during_the_sync_are_not_los
     # Writes commit while the client pages: one seen row changes, one unseen row is
     # deleted, a new row appears.
     later = now + timedelta(minutes=1)
-    patient_update(patient=patients[0], data={"given_name": "Changed"}, now=later)
+    patient_update(patient=patients[0], **patient_changes({"given_name": "Changed"}), now=later)
     patient_delete(patient=patients[5], now=later)
     newcomer = patient_create(
         clinic=clinic_a,
         mrn="NEW",
         given_name="N",
         family_name="N",
-        birth_date="1950-01-01",
+        birth_date=dt.date(1950, 1, 1),
         now=later,
     )
     cursor, _ = sync(as_alice, "patients", replica, first["next_cursor"])
@@ -116,7 +116,7 @@ def test_pages_follow_the_change_sequence_and_writes_during_the_sync_are_not_los
     assert again["next"] is None
     assert again["next_cursor"] == cursor
     # One change: exactly that row.
-    patient_update(patient=patients[1], data={"family_name": "Z"}, now=later)
+    patient_update(patient=patients[1], **patient_changes({"family_name": "Z"}), now=later)
     delta = as_alice.get("/api/v1/patients/", cursor=cursor).json()
     assert [p["id"] for p in delta["results"]] == [str(patients[1].id)]
 
@@ -258,7 +258,9 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # 
                     p = rng.choice(mine_patients)
                     p.refresh_from_db()
                     patient_update(
-                        patient=p, data={"given_name": f"G{rng.randint(0, 999)}"}, now=now
+                        patient=p,
+                        **patient_changes({"given_name": f"G{rng.randint(0, 999)}"}),
+                        now=now,
                     )
                 elif choice < 0.45 and mine_episodes:
                     e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
@@ -290,7 +292,7 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # 
                         mrn=f"W{worker}-{made}",
                         given_name="W",
                         family_name="W",
-                        birth_date="1950-01-01",
+                        birth_date=dt.date(1950, 1, 1),
                         now=now,
                     )
                     mine_patients.append(p)

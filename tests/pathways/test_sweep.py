@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from pathways.models import Episode, FollowUpTask, PhaseTransition
 from pathways.services import pathway_sweep, pathway_sweep_helpers
-from tests.factories import fact_values
+from tests.factories import fact_values, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -214,7 +214,7 @@ def test_people_recording_facts_while_the_sweep_runs_never_deadlock(make_episode
             )
             medication_record(
                 patient=episode.patient,
-                data={"drug": "alendronate", "start_date": "2026-11-20"},
+                **medication_values({"drug": "alendronate", "start_date": "2026-11-20"}),
                 now=now,
             )
             task = FollowUpTask.objects.filter(

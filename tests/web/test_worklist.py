@@ -4,6 +4,7 @@ actions, bulk assign, CSV, and a query budget that does not grow with the panel.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
@@ -56,7 +57,7 @@ def test_filters_search_and_sort(alice, bob, patient, make_episode, login, now):
         mrn="A-0002",
         given_name="Anna",
         family_name="Zimmermann",
-        birth_date="1940-01-01",
+        birth_date=dt.date(1940, 1, 1),
         now=now,
     )
     make_episode(patient=other)

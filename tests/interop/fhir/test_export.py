@@ -20,7 +20,7 @@ from pathways.services import (
     task_snooze,
 )
 from pathways.services.patient_facts import bone_density_record, medication_record
-from tests.factories import fact_values
+from tests.factories import dxa_values, fact_values, medication_values
 from vcftrack.core.errors import FieldErrors
 
 # These pin version 1's episode semantics; the programme's are tested in
@@ -83,27 +83,33 @@ def full_episode(make_episode, now, alice, django_capture_on_commit_callbacks):
         )
         medication_record(
             patient=episode.patient,
-            data={
-                "drug": "alendronate",
-                "start_date": "2026-11-01",
-                "dose": "70 mg weekly",
-                "route": "oral",
-            },
+            **medication_values(
+                {
+                    "drug": "alendronate",
+                    "start_date": "2026-11-01",
+                    "dose": "70 mg weekly",
+                    "route": "oral",
+                }
+            ),
             now=now,
         )
         medication_record(
             patient=episode.patient,
-            data={"drug": "nsaid", "start_date": "2026-10-30", "stop_date": "2026-11-10"},
+            **medication_values(
+                {"drug": "nsaid", "start_date": "2026-10-30", "stop_date": "2026-11-10"}
+            ),
             now=now,
         )
         bone_density_record(
             patient=episode.patient,
-            data={
-                "performed_date": "2026-11-05",
-                "site": "lumbar_spine",
-                "bmd_g_cm2": "0.812",
-                "t_score": "-2.7",
-            },
+            **dxa_values(
+                {
+                    "performed_date": "2026-11-05",
+                    "site": "lumbar_spine",
+                    "bmd_g_cm2": "0.812",
+                    "t_score": "-2.7",
+                }
+            ),
             now=now,
         )
     with django_capture_on_commit_callbacks(execute=True):
@@ -316,12 +322,12 @@ def test_a_deceased_patient_and_an_unverified_prescription(
     with django_capture_on_commit_callbacks(execute=True):
         medication_record(
             patient=episode.patient,
-            data={"drug": "alendronate", "start_date": "2019-01-10"},
+            **medication_values({"drug": "alendronate", "start_date": "2019-01-10"}),
             now=now,
             unverified=True,
         )
         patient_record_death(
-            patient=episode.patient, deceased_date="2026-11-21", actor=None, now=now
+            patient=episode.patient, deceased_date=dt.date(2026, 11, 21), actor=None, now=now
         )
     bundle = episode_bundle(episode, now=now)
     Bundle.model_validate(bundle)
