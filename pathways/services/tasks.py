@@ -18,8 +18,8 @@ from pathways.engine.dates import overdue_from
 from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import schedule_reevaluation
+from patients.inputs import check_day
 from patients.models import Membership
-from patients.services import check_date, check_text
 from patients.sync import stamp
 from vcftrack.core.errors import DomainError, FieldErrors, PermissionDenied
 from vcftrack.core.labels import label
@@ -129,17 +129,24 @@ def require_writer(actor: Any, task: FollowUpTask) -> None:
 
 
 def task_complete(
-    *, task: FollowUpTask, actor: Any, outcome: Any = "", note: Any = "", now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    outcome: str = "",
+    note: str = "",
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
-    """Close a task as done by a person, with the outcome a decision task requires."""
+    """Close a task as done by a person, with the outcome a decision task
+    requires (parsed by ``pathways.inputs.tasks.parse_complete``)."""
     require_writer(actor, task)
     rule = get_ruleset(task.rule_set).get(task.rule)
-    errors = FieldErrors()
-    outcome = check_text(errors, "outcome", outcome, max_length=48, required=bool(rule.outcomes))
+    errors = errors if errors is not None else FieldErrors()
+    if rule.outcomes and not outcome and "outcome" not in errors.errors:
+        errors.add("outcome", "This field is required.")
     # A task a recorded result closes (a DXA, an MRI, a drug start) is done
     # by recording that result; closing it by hand says where it was done.
     done_elsewhere = bool(rule.completes_by and not rule.outcomes)
-    note = check_text(errors, "note", note, max_length=2000, required=False)
     if done_elsewhere and not note:
         errors.add(
             "note",
@@ -161,12 +168,15 @@ def task_complete(
 
 
 def task_not_applicable(
-    *, task: FollowUpTask, actor: Any, reason: Any, now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    reason: str,
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
     require_writer(actor, task)
-    errors = FieldErrors()
-    reason = check_text(errors, "reason", reason, max_length=2000, required=True)
-    errors.raise_if_any()
+    _reason_given(errors, reason)
     if task.rule in PHYSICIAN_DECISIONS and role_in(actor, task.clinic_id) != Role.PHYSICIAN:
         raise PermissionDenied("Only a physician records the augmentation decision.")
     with transaction.atomic():
@@ -202,15 +212,23 @@ def _close(
 
 
 def task_snooze(
-    *, task: FollowUpTask, actor: Any, until: Any, reason: Any, now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    until: date | None,
+    reason: str,
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
     require_writer(actor, task)
     today = task.clinic.today(now)
-    errors = FieldErrors()
-    reason = check_text(errors, "reason", reason, max_length=2000, required=True)
-    until_date = _check_later(errors, "until", until, today=today, required=True)
-    errors.raise_if_any()
-    assert until_date is not None
+    errors = errors if errors is not None else FieldErrors()
+    if until is None and "until" not in errors.errors:
+        errors.add("until", "This field is required.")
+    _check_later(errors, "until", until, today=today)
+    _reason_given(errors, reason)
+    assert until is not None  # named above
+    until_date = until
     with transaction.atomic():
         locked = _lock_open(task)
         before = _snapshot(locked)
@@ -222,16 +240,21 @@ def task_snooze(
     return locked
 
 
-def _check_later(
-    errors: FieldErrors, field: str, value: Any, *, today: date, required: bool
-) -> date | None:
+def _check_later(errors: FieldErrors, field: str, day: date | None, *, today: date) -> None:
     """A date after today and at most a year ahead (a snooze, a call's retry)."""
-    day = check_date(errors, field, value, today=date.max, required=required)
+    check_day(errors, field, day, today=date.max)
     if day is not None and day <= today:
         errors.add(field, f"Choose a date after today ({today:%-d %b %Y}).")
     if day is not None and (day - today).days > 366:
         errors.add(field, "Choose a date at most a year ahead.")
-    return day
+
+
+def _reason_given(errors: FieldErrors | None, reason: str) -> None:
+    """Raise every bad field; a direct caller's empty reason is named too."""
+    errors = errors if errors is not None else FieldErrors()
+    if not reason.strip() and "reason" not in errors.errors:
+        errors.add("reason", "This field is required.")
+    errors.raise_if_any()
 
 
 def _snooze(task: FollowUpTask, until: date) -> None:
@@ -239,27 +262,33 @@ def _snooze(task: FollowUpTask, until: date) -> None:
     task.overdue_from = overdue_from(task.due_date, until, task.grace_days)
 
 
-def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime) -> FollowUpTask:
+def task_assign(
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    assignee: int | None,
+    now: datetime,
+    errors: FieldErrors | None = None,
+) -> FollowUpTask:
+    """Assign the task to a user id (``parse_assign``), or unassign (None)."""
     require_writer(actor, task)
-    errors = FieldErrors()
+    errors = errors if errors is not None else FieldErrors()
     user = None
-    if assignee not in (None, ""):
-        # One message whether the id is malformed, unknown, someone of
-        # another clinic or a viewer here: the answer must not tell a caller
-        # which user ids exist. Only those who can act on tasks (as the web
-        # app's choice offers) can be assigned one.
-        membership = None
-        if isinstance(assignee, int | str) and str(assignee).isdigit():
-            membership = (
-                Membership.objects.select_related("user")
-                .filter(
-                    user_id=int(assignee),
-                    clinic_id=task.clinic_id,
-                    role__in=WRITE_ROLES,
-                    user__is_active=True,
-                )
-                .first()
+    if assignee is not None:
+        # One message whether the id is unknown, someone of another clinic
+        # or a viewer here: the answer must not tell a caller which user ids
+        # exist. Only those who can act on tasks (as the web app's choice
+        # offers) can be assigned one.
+        membership = (
+            Membership.objects.select_related("user")
+            .filter(
+                user_id=assignee,
+                clinic_id=task.clinic_id,
+                role__in=WRITE_ROLES,
+                user__is_active=True,
             )
+            .first()
+        )
         if membership is None:
             errors.add("assignee", "Choose a coordinator or physician of this task's clinic.")
         else:
@@ -276,25 +305,27 @@ def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime)
     return locked
 
 
-# Calls that need another try (a retry date); the others stand on their own.
-RETRY_OUTCOMES = (CallOutcome.NO_ANSWER, CallOutcome.LEFT_MESSAGE)
-
-
 def task_call(
-    *, task: FollowUpTask, actor: Any, outcome: Any, retry_on: Any, note: Any = "", now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    outcome: str,
+    retry_on: date | None,
+    note: str = "",
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
-    """Record a phone call about the task. A call to try again later snoozes
-    the task to the retry date, so it leaves "Overdue" until then."""
+    """Record a phone call about the task (``parse_call``). A call to try
+    again later snoozes the task to the retry date, so it leaves "Overdue"
+    until then."""
     require_writer(actor, task)
     today = task.clinic.today(now)
-    errors = FieldErrors()
-    if outcome not in CallOutcome.values:
+    errors = errors if errors is not None else FieldErrors()
+    if outcome not in CallOutcome.values and "call_outcome" not in errors.errors:
         errors.add("call_outcome", "Choose what happened on the call.")
-    note = check_text(errors, "note", note, max_length=2000, required=False)
-    retry = _check_later(
-        errors, "retry_on", retry_on, today=today, required=outcome in RETRY_OUTCOMES
-    )
+    _check_later(errors, "retry_on", retry_on, today=today)
     errors.raise_if_any()
+    retry = retry_on
     with transaction.atomic():
         locked = _lock_open(task)
         before = _snapshot(locked)
@@ -311,12 +342,17 @@ def task_call(
     return locked
 
 
-def task_reopen(*, task: FollowUpTask, actor: Any, reason: Any, now: datetime) -> FollowUpTask:
+def task_reopen(
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    reason: str,
+    now: datetime,
+    errors: FieldErrors | None = None,
+) -> FollowUpTask:
     """Open again a task a person closed (done or not applicable), with the reason."""
     require_writer(actor, task)
-    errors = FieldErrors()
-    reason = check_text(errors, "reason", reason, max_length=2000, required=True)
-    errors.raise_if_any()
+    _reason_given(errors, reason)
     with transaction.atomic():
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock(task)

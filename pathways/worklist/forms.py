@@ -51,3 +51,11 @@ def result_data(form: str, post: Any) -> dict[str, Any]:
             "effective_date": post.get("effective_date"),
         }
     return {}
+
+
+def user_choice(value: Any) -> Any:
+    """A chosen person's id as the integer the parser takes ("" or None:
+    nobody); anything else passes through for the parser to name."""
+    if value in (None, ""):
+        return None
+    return int(value) if isinstance(value, str) and value.isdigit() else value

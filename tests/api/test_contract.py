@@ -257,8 +257,16 @@ def _contracts() -> list[Any]:
         ObservationWriteSerializer,
         ProcedureWriteSerializer,
     )
+    from pathways.api.tasks import (
+        TaskAssignSerializer,
+        TaskCompleteSerializer,
+        TaskNotApplicableSerializer,
+        TaskReopenSerializer,
+        TaskSnoozeSerializer,
+    )
     from pathways.inputs.episodes import parse_close, parse_episode, parse_episode_changes
     from pathways.inputs.facts import parse_imaging, parse_observation, parse_procedure
+    from pathways.inputs.tasks import parse_assign, parse_complete, parse_reason, parse_snooze
     from patients.api.facts import BoneDensityWriteSerializer, MedicationWriteSerializer
     from patients.api.patients import PatientCreateSerializer, PatientUpdateSerializer
     from patients.inputs import (
@@ -269,6 +277,11 @@ def _contracts() -> list[Any]:
     )
 
     return [
+        pytest.param(TaskCompleteSerializer, parse_complete, True, id="task-complete"),
+        pytest.param(TaskNotApplicableSerializer, parse_reason, True, id="task-not-applicable"),
+        pytest.param(TaskSnoozeSerializer, parse_snooze, True, id="task-snooze"),
+        pytest.param(TaskReopenSerializer, parse_reason, True, id="task-reopen"),
+        pytest.param(TaskAssignSerializer, parse_assign, True, id="task-assign"),
         pytest.param(PatientCreateSerializer, parse_patient, True, id="patient-create"),
         pytest.param(PatientUpdateSerializer, parse_patient_changes, False, id="patient-change"),
         pytest.param(MedicationWriteSerializer, parse_medication, True, id="medication"),

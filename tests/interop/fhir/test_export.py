@@ -132,7 +132,7 @@ def full_episode(make_episode, now, alice, django_capture_on_commit_callbacks):
         task_snooze(
             task=tasks["falls_prevention"],
             actor=alice,
-            until="2026-12-01",
+            until=dt.date(2026, 12, 1),
             reason="Patient in rehab until December",
             now=now,
         )
