@@ -1,7 +1,8 @@
 """The result a task asks for, recorded from its worklist row.
 
 Like the chart's forms, these only turn the browser's strings into the types
-the services take; the services validate.
+the parsers take (``pathways.inputs``, ``patients.inputs``); the parsers and
+then the services validate.
 """
 
 from __future__ import annotations
