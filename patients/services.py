@@ -1,12 +1,14 @@
-"""Writes of the patient record, and the checks of its fields.
+"""Writes of the patient record, and the checks of its fields that need the
+database or the clinic's date (the shape of each field is its parser's:
+``patients.inputs``).
 
 This app sits below the pathway app and imports nothing of it. A write that
 changes what a pathway sees of the patient - the date of death, a
 medication, a DXA, deleting the patient - re-evaluates their episodes, so it
 lives one layer up (``patient_facts`` among the pathway services), which
 marks the episodes and then calls the checks and writes here
-(``patient_changes`` + ``patient_change``, ``medication_values``,
-``bone_density_values``, ...).
+(``patient_changes`` + ``patient_change``, ``check_medication``,
+``check_bone_density``, ...).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from patients.events import publish_patient_updated
-from patients.inputs import PatientChanges, check_day, parse_choice, parse_date, parse_text
+from patients.inputs import PatientChanges, check_day, parse_text
 from patients.models import (
     Clinic,
     Medication,
@@ -28,32 +30,6 @@ from patients.sync import stamp
 from vcftrack.core.errors import FieldErrors
 
 MAX_AGE_YEARS = 130
-
-
-def check_text(
-    errors: FieldErrors, field: str, value: Any, *, max_length: int, required: bool
-) -> str:
-    return parse_text(errors, field, value, max_length=max_length, required=required)
-
-
-def check_date(
-    errors: FieldErrors,
-    field: str,
-    value: Any,
-    *,
-    today: date,
-    required: bool = True,
-    not_before: tuple[date, str] | None = None,
-) -> date | None:
-    parsed = parse_date(errors, field, value, required=required)
-    check_day(errors, field, parsed, today=today, not_before=not_before)
-    return parsed
-
-
-def check_choice(
-    errors: FieldErrors, field: str, value: Any, choices: list[str], *, required: bool = True
-) -> str:
-    return parse_choice(errors, field, value, choices, required=required)
 
 
 def _now_date(clinic: Clinic, now: datetime) -> date:
@@ -239,6 +215,6 @@ def lock_row(row: Patient | Medication) -> None:
 def check_void_reason(reason: Any) -> str:
     """A void always says why (a mistyped value, the wrong patient, ...)."""
     errors = FieldErrors()
-    text = check_text(errors, "reason", reason, max_length=2000, required=True)
+    text = parse_text(errors, "reason", reason, max_length=2000, required=True)
     errors.raise_if_any()
     return text
