@@ -334,3 +334,27 @@ def test_each_parser_takes_exactly_what_the_schema_shows(serializer, parse, full
         if full:
             missing = errors_of({k: v for k, v in body.items() if k != name})
             assert (name in missing) == field.required, (name, missing)
+
+
+def test_the_api_and_the_chart_form_name_a_bad_episode_alike(as_alice, alice, patient, frozen):
+    """One parser per write: the REST API and the chart's form refuse the
+    same bad episode with the same plain-English messages, and write nothing."""
+    from django.test import Client
+
+    from pathways.models import Episode
+
+    bad = {"levels": ["L1"], "onset_date": "2026-12-01", "identified_date": "21/11/2026"}
+    api = as_alice.post("/api/v1/episodes/", {"patient": str(patient.id), **bad})
+    errors = _errors(api, bulk=False)
+    assert set(errors) == {"onset_date", "identified_date"}, errors
+    web = Client()
+    web.force_login(alice)
+    page = web.post(
+        f"/patients/{patient.id}/episodes/", {f"episode-{k}": v for k, v in bad.items()}
+    )
+    assert page.status_code == 422
+    html = page.content.decode()
+    for messages in errors.values():
+        for message in messages:
+            assert message in html, message
+    assert not Episode.objects.exists()
