@@ -23,12 +23,12 @@ from notifications import webhooks
 from notifications.models import WebhookDelivery, WebhookSubscription
 from patients.models import Clinic
 from vcftrack.core import audit
-from vcftrack.core.api.errors import field_error, not_found
+from vcftrack.core.api.errors import field_error, flatten, invalid, not_found
 from vcftrack.core.api.idempotency import check_idempotency_key
 from vcftrack.core.api.parsers import SafeJSONParser
 from vcftrack.core.errors import PermissionDenied
 from vcftrack.core.events import PUBLIC_EVENT_TYPES
-from vcftrack.core.scoping import can_write, clinic_ids_for
+from vcftrack.core.scoping import can_write, clinic_ids_for, may_write, roles_for
 
 DELIVERY_LOG_LIMIT = 100
 
@@ -56,7 +56,13 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
 
 
 class SubscriptionCreateSerializer(serializers.Serializer[Any]):
-    clinic = serializers.CharField(help_text="The clinic's id or code.")
+    clinic = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="The clinic's id or code. You may leave it out if you belong to one clinic, "
+        "or can add webhooks in only one of your clinics: the subscription goes to that "
+        "clinic. If you can add webhooks in more than one clinic, it is required.",
+    )
     url = serializers.URLField()
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=PUBLIC_EVENT_TYPES), min_length=1
@@ -127,13 +133,41 @@ class _Base(APIView):
 
 
 def _body(request: Request, serializer: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+    """The checked body; every unknown, missing or bad field is named in one answer."""
     data = request.data if isinstance(request.data, dict) else {}
-    unknown = set(data) - set(serializer().fields)
-    if unknown:
-        raise field_error(sorted(unknown)[0], "Unknown field.")
-    checked = serializer(data=data)
-    checked.is_valid(raise_exception=True)
+    known = set(serializer().fields)
+    errors = {name: ["Unknown field."] for name in sorted(set(data) - known)}
+    checked = serializer(data={k: v for k, v in data.items() if k in known})
+    if not checked.is_valid():
+        errors.update(flatten(checked.errors))
+    if errors:
+        raise invalid(errors)
     return dict(checked.validated_data)
+
+
+def _clinic_for(user: Any, value: str | None) -> Clinic:
+    """The clinic a new subscription goes to: the one named (id or code), else the
+    one clinic the user can add webhooks in (or belongs to)."""
+    clinics = Clinic.objects.filter(id__in=clinic_ids_for(user))
+    if value is None:
+        roles = roles_for(user)
+        writable = [cid for cid, role in roles.items() if may_write(role)]
+        if len(roles) == 1 or len(writable) == 1:
+            return clinics.get(pk=writable[0] if writable else next(iter(roles)))
+        raise field_error(
+            "clinic",
+            "This field is required (you can add webhooks in more than one clinic)."
+            if writable
+            else "This field is required.",
+        )
+    try:
+        clinic = clinics.filter(id=uuid.UUID(value)).first()
+    except ValueError:
+        clinic = clinics.filter(code=value).first()
+    if clinic is None:
+        # Like any other object of another clinic: not found.
+        raise not_found("No such clinic among yours.")
+    return clinic
 
 
 class SubscriptionList(_Base):
@@ -157,14 +191,7 @@ class SubscriptionList(_Base):
     )
     def post(self, request: Request) -> Response:
         data = _body(request, SubscriptionCreateSerializer)
-        clinics = Clinic.objects.filter(id__in=clinic_ids_for(request.user))
-        try:
-            clinic = clinics.filter(id=uuid.UUID(data["clinic"])).first()
-        except ValueError:
-            clinic = clinics.filter(code=data["clinic"]).first()
-        if clinic is None:
-            # Like any other object of another clinic: not found.
-            raise not_found("No such clinic among yours.")
+        clinic = _clinic_for(request.user, data.get("clinic"))
         if not can_write(request.user, clinic.id):
             raise PermissionDenied("Your role in this clinic cannot add webhooks.")
         sub, secret = webhooks.subscription_create(

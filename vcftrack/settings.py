@@ -17,6 +17,11 @@ import django_stubs_ext
 
 from vcftrack.core.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
+# Groups of settings kept in their own modules; each lists its settings in __all__.
+from vcftrack.settings_parts.api import *  # noqa: F403 - REST_FRAMEWORK, SPECTACULAR_SETTINGS
+from vcftrack.settings_parts.celery import *  # noqa: F403 - CELERY_*, beat intervals
+from vcftrack.settings_parts.celery import broker as celery_broker
+
 # Generic admin/queryset classes at run time (ModelAdmin[Model], QuerySet[Model]).
 django_stubs_ext.monkeypatch()
 
@@ -265,67 +270,9 @@ EMAIL_PORT = envint("EMAIL_PORT", 25)
 # For the file-based backend (the worker test reads the mails a worker sent).
 EMAIL_FILE_PATH = envstr("EMAIL_FILE_PATH", "") or None
 
-# --- Celery -----------------------------------------------------------------
+# --- Celery (vcftrack/settings_parts/celery.py) ----------------------------------
 REDIS_URL = envstr("REDIS_URL")
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
-else:
-    # Embedded default: kombu's filesystem transport, same code path as Redis.
-    # All its state lives under ./var: the messages and the exchange tables
-    # (``control_folder``, else kombu writes ``./control`` in the working dir).
-    _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "control_folder": str(_broker_dir / "control"),
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "data_folder_processed": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
-CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_IGNORE_RESULT = True
-# Reliability: a task is acknowledged only after it ran, and re-queued if the
-# worker dies under it; one message at a time per process; JSON only, and task
-# arguments are ids (no patient data sits in the broker).
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 270, minimum=1)
-CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-SWEEP_INTERVAL_SECONDS = envint("SWEEP_INTERVAL_SECONDS", 300, minimum=1)
-OUTBOX_DISPATCH_INTERVAL_SECONDS = envint("OUTBOX_DISPATCH_INTERVAL_SECONDS", 10, minimum=1)
-DIGEST_INTERVAL_SECONDS = envint("DIGEST_INTERVAL_SECONDS", 600, minimum=1)
-CELERY_BEAT_SCHEDULE = {
-    "pathway-sweep": {
-        "task": "pathways.tasks.pathway_sweep_task",
-        "schedule": float(SWEEP_INTERVAL_SECONDS),
-    },
-    "due-task-notifications": {
-        "task": "notifications.tasks.notify_due_tasks_task",
-        "schedule": float(SWEEP_INTERVAL_SECONDS),
-    },
-    # Each person's digest goes at their own hour in their clinic's zone: the
-    # task runs often and queues the digests whose hour has come (once a day).
-    "daily-digest": {
-        "task": "notifications.tasks.send_daily_digest_task",
-        "schedule": float(DIGEST_INTERVAL_SECONDS),
-    },
-    # The outbox is also kicked after every commit that writes to it; this
-    # catches retries and anything a dead worker left behind.
-    "outbox-dispatch": {
-        "task": "notifications.tasks.dispatch_outbox_task",
-        "schedule": float(OUTBOX_DISPATCH_INTERVAL_SECONDS),
-    },
-}
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(REDIS_URL, VAR_DIR)
 
 # --- Notifications, outbox, webhooks ------------------------------------------
 # Links in e-mails point here.
@@ -365,48 +312,6 @@ CACHES: dict[str, Any] = {
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
     ),
-}
-
-# --- REST -----------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "vcftrack.core.api.schema.ApiAutoSchema",
-    # Token first: its WWW-Authenticate makes unauthenticated requests 401.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "vcftrack.core.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "vcftrack.core.api.errors.exception_handler",
-    # issue 9: a nesting limit on JSON bodies; throttles per token and per user.
-    "DEFAULT_PARSER_CLASSES": ["vcftrack.core.api.parsers.SafeJSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["vcftrack.core.api.throttling.ClientRateThrottle"],
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "vcftrack API",
-    "DESCRIPTION": "Follow-up tracker for osteoporotic vertebral compression fractures. "
-    "Error format, sync algorithm, ETags, idempotency and bulk writes: docs/api.md.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "PREPROCESSING_HOOKS": ["vcftrack.core.api.schema.only_the_api"],
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "vcftrack.core.api.schema.strict_request_bodies",
-    ],
-    "ENUM_NAME_OVERRIDES": {
-        "ObservationKindEnum": "pathways.models.ObservationKind",
-        "ProcedureKindEnum": "pathways.models.ProcedureKind",
-        "VertebralLevelEnum": "pathways.levels.LEVELS",
-        "TaskStatusEnum": "pathways.models.TaskStatus",
-        "EpisodeStatusEnum": "pathways.models.EpisodeStatus",
-        "CloseReasonEnum": "pathways.models.CloseReason",
-    },
-    # Swagger UI served from the sidecar package's static files (no CDN).
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {

@@ -134,10 +134,7 @@ def _errors(response: Any, bulk: bool) -> dict[str, list[str]]:
 
 
 # Known disagreements, each a defect to fix where the write lives.
-KNOWN = {
-    ("post", "/api/v1/webhooks/"): "clinic is required in the schema but defaults to "
-    "your one clinic in notifications.api (the patients API marks it optional)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture

@@ -220,9 +220,125 @@ def test_an_outsider_syncs_nothing_of_clinic_a(as_charlie, make_episode, frozen)
         assert body["results"] == [], name
 
 
+class Writer:
+    """One of the writers of the concurrent sync test: creates, updates and deletes its rows."""
+
+    def __init__(self, worker: int, clinic: Any, seed: list[Any], episodes: list[Any]) -> None:
+        self.worker = worker
+        self.clinic = clinic
+        self.rng = random.Random(worker)
+        self.patients = seed[worker::3]
+        self.episodes = [e for e in episodes if e.patient_id in {p.id for p in self.patients}]
+        self.made = 0
+
+    def run(self, stop: threading.Event, errors: list[BaseException]) -> None:
+        try:
+            while not stop.is_set():
+                self.step(timezone.now())
+                time.sleep(self.rng.random() * 0.01)
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def step(self, now: Any) -> None:
+        choice = self.rng.random()
+        if choice < 0.25:
+            self.rename_a_patient(now)
+        elif choice < 0.45 and self.episodes:
+            self.change_an_etiology(now)
+        elif choice < 0.7 and self.episodes:
+            self.record_pain(now)
+        elif choice < 0.85:
+            self.add_a_patient(now)
+        elif choice < 0.93 and self.episodes:
+            self.delete_an_episode(now)
+        else:
+            self.delete_a_patient_without_episodes(now)
+
+    def live_episode(self) -> Episode | None:
+        e = Episode.objects.get(pk=self.rng.choice(self.episodes).pk)
+        return e if e.deleted_at is None else None
+
+    def rename_a_patient(self, now: Any) -> None:
+        p = self.rng.choice(self.patients)
+        p.refresh_from_db()
+        given = f"G{self.rng.randint(0, 999)}"
+        patient_update(patient=p, **patient_changes({"given_name": given}), now=now)
+
+    def change_an_etiology(self, now: Any) -> None:
+        if e := self.live_episode():
+            etiology = self.rng.choice(["osteoporotic", "osteopenic"])
+            episode_update(episode=e, etiology=etiology, now=now)
+
+    def record_pain(self, now: Any) -> None:
+        if e := self.live_episode():
+            pain = {
+                "kind": "pain_nrs",
+                "value": self.rng.randint(0, 10),
+                "effective_date": "2026-01-10",
+            }
+            fact_record(episode=e, values=fact_values("observation", pain), now=now)
+
+    def add_a_patient(self, now: Any) -> None:
+        self.made += 1
+        p = patient_create(
+            clinic=self.clinic,
+            mrn=f"W{self.worker}-{self.made}",
+            given_name="W",
+            family_name="W",
+            birth_date=dt.date(1950, 1, 1),
+            now=now,
+        )
+        self.patients.append(p)
+        if self.rng.random() < 0.5:
+            self.episodes.append(
+                episode_create(patient=p, levels=["T12"], onset_date=dt.date(2026, 1, 5), now=now)
+            )
+
+    def delete_an_episode(self, now: Any) -> None:
+        if e := self.live_episode():
+            episode_delete(episode=e, now=now)
+
+    def delete_a_patient_without_episodes(self, now: Any) -> None:
+        bare = [p for p in self.patients if not Episode.objects.alive().filter(patient=p).exists()]
+        if bare:
+            p = Patient.objects.get(pk=self.rng.choice(bare).pk)
+            if p.deleted_at is None:
+                patient_delete(patient=p, now=now)
+
+
+def sync_while_writing(api: Any, writers: list[Writer], seconds: float) -> dict[str, Any]:
+    """Sync every feed, round after round, while the writers write; returns the replicas."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=w.run, args=(stop, errors)) for w in writers]
+    for t in threads:
+        t.start()
+    replicas: dict[str, dict[str, Any]] = {name: {} for name in FEEDS}
+    cursors: dict[str, str | None] = dict.fromkeys(FEEDS)
+    deadline = time.monotonic() + seconds
+    rounds = 0
+    try:
+        while time.monotonic() < deadline:
+            for name in FEEDS:
+                cursors[name], _ = sync(api, name, replicas[name], cursors[name], page_size=4)
+            rounds += 1
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    # Writers are done: one more incremental sync must make the replica exact.
+    for name in FEEDS:
+        cursors[name], _ = sync(api, name, replicas[name], cursors[name], page_size=50)
+    assert rounds > 2
+    return replicas
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # noqa: C901 - a long scripted scenario, split in a later change
+def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):
     """Writers create, update and delete while a client syncs; the final replica is exact.
 
     Writers commit between (and during) the client's page reads. Every row
@@ -242,110 +358,8 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):  # 
         )
         for p in seed[:8]
     ]
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def writer(worker: int) -> None:  # noqa: C901 - a long scripted scenario, split in a later change
-        rng = random.Random(worker)
-        mine_patients = seed[worker::3]
-        mine_episodes = [e for e in episodes if e.patient_id in {p.id for p in mine_patients}]
-        made = 0
-        try:
-            while not stop.is_set():
-                now = timezone.now()
-                choice = rng.random()
-                if choice < 0.25:
-                    p = rng.choice(mine_patients)
-                    p.refresh_from_db()
-                    patient_update(
-                        patient=p,
-                        **patient_changes({"given_name": f"G{rng.randint(0, 999)}"}),
-                        now=now,
-                    )
-                elif choice < 0.45 and mine_episodes:
-                    e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
-                    if e.deleted_at is None:
-                        episode_update(
-                            episode=e,
-                            etiology=rng.choice(["osteoporotic", "osteopenic"]),
-                            now=now,
-                        )
-                elif choice < 0.7 and mine_episodes:
-                    e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
-                    if e.deleted_at is None:
-                        fact_record(
-                            episode=e,
-                            now=now,
-                            values=fact_values(
-                                "observation",
-                                {
-                                    "kind": "pain_nrs",
-                                    "value": rng.randint(0, 10),
-                                    "effective_date": "2026-01-10",
-                                },
-                            ),
-                        )
-                elif choice < 0.85:
-                    made += 1
-                    p = patient_create(
-                        clinic=clinic_a,
-                        mrn=f"W{worker}-{made}",
-                        given_name="W",
-                        family_name="W",
-                        birth_date=dt.date(1950, 1, 1),
-                        now=now,
-                    )
-                    mine_patients.append(p)
-                    if rng.random() < 0.5:
-                        mine_episodes.append(
-                            episode_create(
-                                patient=p,
-                                levels=["T12"],
-                                onset_date=dt.date(2026, 1, 5),
-                                now=now,
-                            )
-                        )
-                elif choice < 0.93 and mine_episodes:
-                    e = Episode.objects.get(pk=rng.choice(mine_episodes).pk)
-                    if e.deleted_at is None:
-                        episode_delete(episode=e, now=now)
-                else:
-                    bare = [
-                        p
-                        for p in mine_patients
-                        if not Episode.objects.alive().filter(patient=p).exists()
-                    ]
-                    if bare:
-                        p = Patient.objects.get(pk=rng.choice(bare).pk)
-                        if p.deleted_at is None:
-                            patient_delete(patient=p, now=now)
-                time.sleep(rng.random() * 0.01)
-        except BaseException as exc:  # surfaced in the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    replicas: dict[str, dict[str, Any]] = {name: {} for name in FEEDS}
-    cursors: dict[str, str | None] = dict.fromkeys(FEEDS)
-    deadline = time.monotonic() + 6
-    rounds = 0
-    try:
-        while time.monotonic() < deadline:
-            for name in FEEDS:
-                cursors[name], _ = sync(api, name, replicas[name], cursors[name], page_size=4)
-            rounds += 1
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
-    assert not errors, errors
-    # Writers are done: one more incremental sync must make the replica exact.
-    for name in FEEDS:
-        cursors[name], _ = sync(api, name, replicas[name], cursors[name], page_size=50)
-    assert rounds > 2
+    writers = [Writer(i, clinic_a, seed, episodes) for i in range(3)]
+    replicas = sync_while_writing(api, writers, seconds=6)
     assert Patient.objects.filter(deleted_at__isnull=False).exists()
     assert Episode.objects.filter(deleted_at__isnull=False).exists()
     expected = {

@@ -22,8 +22,8 @@ import argparse
 import gc
 import random
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from pathways.engine import (
@@ -57,31 +57,43 @@ MIX = [
 ]
 
 
-def build(kind: str, age: int, rnd: random.Random, n: int) -> EpisodeFacts:  # noqa: C901 - a long scripted scenario, split in a later change
-    identified = TODAY - timedelta(days=age)
-    onset = identified - timedelta(days=rnd.choice([0, 1, 2, 3, 7, 14]))
-    ids = iter(range(1_000_000))
+# Kinds whose patients have had pain, analgesics and bone treatment.
+TREATED = ("acute", "conservative", "review", "bone_health", "historical", "branch")
 
-    def nid(prefix: str) -> str:
-        return f"{prefix}{n}-{next(ids)}"
 
-    def on(days: int) -> date:
-        return min(TODAY, identified + timedelta(days=days))
+@dataclass
+class _Facts:
+    """The facts of one benchmark episode, built in the order of the random draws."""
 
-    obs: list[ObservationFact] = []
-    imaging: list[ImagingFact] = []
-    procs: list[ProcedureFact] = []
-    meds: list[MedicationFact] = []
-    scans: list[BoneDensityFact] = []
-    neuro = "intact"
-    etiology = "osteoporotic"
-    recorded = identified
-    if kind != "new" or rnd.random() < 0.5:
-        obs.append(ObservationFact(nid("o"), "malignancy_suspected", False, identified))
-        imaging.append(ImagingFact(nid("i"), "mri", on(rnd.randint(0, 6)), False, "spine", True))
-    if kind in ("acute", "conservative", "review", "bone_health", "historical", "branch"):
+    n: int
+    identified: date
+    rnd: random.Random
+    ids: Iterator[int] = field(default_factory=lambda: iter(range(1_000_000)))
+    obs: list[ObservationFact] = field(default_factory=list)
+    imaging: list[ImagingFact] = field(default_factory=list)
+    procs: list[ProcedureFact] = field(default_factory=list)
+    meds: list[MedicationFact] = field(default_factory=list)
+    scans: list[BoneDensityFact] = field(default_factory=list)
+    neuro: str = "intact"
+    etiology: str = "osteoporotic"
+
+    def nid(self, prefix: str) -> str:
+        return f"{prefix}{self.n}-{next(self.ids)}"
+
+    def on(self, days: int) -> date:
+        return min(TODAY, self.identified + timedelta(days=days))
+
+    def screening(self) -> None:
+        nid, on = self.nid, self.on
+        self.obs.append(ObservationFact(nid("o"), "malignancy_suspected", False, self.identified))
+        self.imaging.append(
+            ImagingFact(nid("i"), "mri", on(self.rnd.randint(0, 6)), False, "spine", True)
+        )
+
+    def treatment(self, age: int) -> None:
+        rnd, nid, on, meds = self.rnd, self.nid, self.on, self.meds
         for d in range(7, min(age, 200), rnd.choice([7, 14, 21])):
-            obs.append(ObservationFact(nid("o"), "pain_nrs", float(rnd.randint(2, 9)), on(d)))
+            self.obs.append(ObservationFact(nid("o"), "pain_nrs", float(rnd.randint(2, 9)), on(d)))
         meds.append(MedicationFact(nid("m"), "nsaid", on(0), on(40)))
         if rnd.random() < 0.3:
             meds.append(MedicationFact(nid("m"), "opioid", on(2), on(30)))
@@ -92,43 +104,63 @@ def build(kind: str, age: int, rnd: random.Random, n: int) -> EpisodeFacts:  # n
         meds.append(MedicationFact(nid("m"), "calcium", on(0)))
         meds.append(MedicationFact(nid("m"), "vitamin_d", on(0)))
         if rnd.random() < 0.2:
-            obs.append(
+            self.obs.append(
                 ObservationFact(nid("o"), "kyphosis_pct", float(rnd.choice([8, 12, 16])), on(10))
             )
-    if kind in ("bone_health", "historical"):
+
+    def bone_health(self, age: int) -> None:
+        rnd, nid, on = self.rnd, self.nid, self.on
         if rnd.random() < 0.3:
             start = on(30)
             for k in range(0, age // 180):
-                meds.append(MedicationFact(nid("m"), "denosumab", add_months(start, 6 * k)))
+                self.meds.append(MedicationFact(nid("m"), "denosumab", add_months(start, 6 * k)))
         bmd = 0.9
         for y in range(1, age // 365 + 1):
             bmd *= rnd.choice([0.94, 0.97, 1.0, 1.01])
-            scans.append(
+            self.scans.append(
                 BoneDensityFact(nid("b"), on(365 * y + rnd.randint(-20, 20)), "lumbar_spine", bmd)
             )
         if rnd.random() < 0.5:
-            procs.append(ProcedureFact(nid("p"), "kyphoplasty", on(100)))
+            self.procs.append(ProcedureFact(nid("p"), "kyphoplasty", on(100)))
+
+    def branch(self) -> None:
+        if self.rnd.random() < 0.5:
+            self.neuro = "deficit"
+        else:
+            self.etiology = "pathologic_suspected"
+            self.obs.append(
+                ObservationFact(self.nid("o"), "malignancy_suspected", True, self.on(2))
+            )
+
+
+def build(kind: str, age: int, rnd: random.Random, n: int) -> EpisodeFacts:
+    identified = TODAY - timedelta(days=age)
+    onset = identified - timedelta(days=rnd.choice([0, 1, 2, 3, 7, 14]))
+    facts = _Facts(n, identified, rnd)
+    recorded = identified
+    if kind != "new" or rnd.random() < 0.5:
+        facts.screening()
+    if kind in TREATED:
+        facts.treatment(age)
+    if kind in ("bone_health", "historical"):
+        facts.bone_health(age)
     if kind == "historical":
         recorded = TODAY - timedelta(days=rnd.randint(0, 30))
     if kind == "branch":
-        if rnd.random() < 0.5:
-            neuro = "deficit"
-        else:
-            etiology = "pathologic_suspected"
-            obs.append(ObservationFact(nid("o"), "malignancy_suspected", True, on(2)))
+        facts.branch()
     return EpisodeFacts(
         episode_id=f"e{n}",
         levels=tuple(rnd.sample(["T11", "T12", "L1", "L2", "L3", "L4"], rnd.choice([1, 1, 2]))),
         onset_date=onset,
         identified_date=identified,
         recorded_on=recorded,
-        etiology=etiology,
-        neuro_status=neuro,
-        observations=tuple(obs),
-        imaging=tuple(imaging),
-        procedures=tuple(procs),
-        medications=tuple(meds),
-        bone_density=tuple(scans),
+        etiology=facts.etiology,
+        neuro_status=facts.neuro,
+        observations=tuple(facts.obs),
+        imaging=tuple(facts.imaging),
+        procedures=tuple(facts.procs),
+        medications=tuple(facts.meds),
+        bone_density=tuple(facts.scans),
     )
 
 

@@ -188,3 +188,49 @@ def test_a_malformed_url_is_a_400_naming_the_field(api, clinic_a, url):
     )
     assert response.status_code == 400
     assert "url" in response.json()["errors"]
+
+
+def test_the_clinic_may_be_left_out_when_only_one_clinic_can_be_chosen(
+    alice, clinic_a, clinic_b, receiver
+):
+    from django.contrib.auth import get_user_model
+
+    from tests.factories import MembershipFactory
+
+    def post(body):
+        client = APIClient()  # a fresh user: its clinics are read again
+        client.force_authenticate(get_user_model().objects.get(pk=alice.pk))
+        return client.post("/api/v1/webhooks/", body, format="json")
+
+    prefix = receiver.url.rsplit("/", 1)[0] + "/"
+    WebhookAllowedUrl.objects.create(clinic=clinic_a, url_prefix=prefix)
+    WebhookAllowedUrl.objects.create(clinic=clinic_b, url_prefix=prefix)
+    body = {"url": receiver.url, "event_types": ["task.created"]}
+    created = post(body)
+    assert created.status_code == 201, created.json()
+    assert created.json()["clinic"] == "clinic-a"
+
+    # A viewer in a second clinic still adds webhooks in one clinic only.
+    MembershipFactory(user=alice, clinic=clinic_b, role="viewer")
+    created = post({**body, "clinic": None})
+    assert created.status_code == 201, created.json()
+    assert created.json()["clinic"] == "clinic-a"
+
+    # Able to add them in two clinics: the API does not guess which.
+    alice.memberships.filter(clinic=clinic_b).update(role="coordinator")
+    refused = post(body)
+    assert refused.status_code == 400
+    assert refused.json()["errors"]["clinic"] == [
+        "This field is required (you can add webhooks in more than one clinic)."
+    ]
+    named = post({**body, "clinic": "clinic-b"})
+    assert named.status_code == 201, named.json()
+    assert named.json()["clinic"] == "clinic-b"
+
+
+def test_a_bad_body_names_every_bad_field_at_once(api, clinic_a):
+    response = api.post(
+        "/api/v1/webhooks/", {"zz": 1, "url": "not a url", "clinic": "clinic-a"}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"zz", "url", "event_types"}

@@ -1,5 +1,6 @@
-"""The patient's bone-health programme on the web: shown once, labelled as the
-patient's, on the patient page and the worklist (pathway-spec V2.1)."""
+"""The patient's bone-health programme on the worklist: its rows are labelled as
+the patient's, and their reasons name dates as the patient page does
+(pathway-spec V2.1)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,6 @@ from pathways.models import FollowUpTask
 from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
-
-
-def test_patient_page_shows_the_programme_once_for_two_fractures(
-    alice, patient, make_episode, login
-):
-    make_episode(onset_date="2025-06-01", identified_date="2025-06-02")
-    make_episode()
-    html = login(alice).get(f"/patients/{patient.id}/").content.decode()
-    assert html.count('id="h-programme"') == 1
-    programme = html[html.index('id="h-programme"') : html.index('id="h-episodes"')]
-    assert "Falls risk assessment and prevention" in programme
-    # Counted from the first fracture, not from the day the record was made.
-    assert "Active since the fracture of 2 Jun 2025" in programme
-    episodes = html[html.index('id="h-episodes"') :]
-    # Programme work is not repeated under each fracture.
-    assert "Falls risk assessment and prevention" not in episodes.split("<h2")[1]
-    assert FollowUpTask.objects.filter(patient=patient, rule="falls_prevention").count() == 1
 
 
 def test_worklist_labels_programme_rows_as_the_patients(alice, make_episode, login):
