@@ -18,6 +18,7 @@ from pathways.engine.dates import overdue_from
 from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import schedule_reevaluation
+from pathways.services.task_log import log_event, restore, snapshot
 from patients.inputs import check_day
 from patients.models import Membership
 from patients.sync import stamp
@@ -38,24 +39,6 @@ UNDO_SECONDS = 60
 # A task a person closed can be reopened; one the engine closed (done by a
 # recorded fact, missed, cancelled) follows the facts: void the fact instead.
 REOPENABLE = (TaskStatus.DONE, TaskStatus.NOT_APPLICABLE)
-# Fields an undo restores (the task's state a person can change).
-SNAPSHOT_FIELDS = (
-    "status",
-    "outcome",
-    "note",
-    "reason",
-    "snoozed_until",
-    "overdue_from",
-    "assignee_id",
-    "closed_at",
-    "closed_on",
-    "closed_by_id",
-    "closed_by_person",
-    "call_outcome",
-    "call_at",
-)
-DATE_FIELDS = ("snoozed_until", "overdue_from", "closed_on")
-DATETIME_FIELDS = ("closed_at", "call_at")
 
 
 def _lock(task: FollowUpTask) -> FollowUpTask:
@@ -88,38 +71,6 @@ def _reevaluate_after(task: FollowUpTask, *, now: datetime, actor_id: int | None
         patient_ids=[task.patient_id],
         now=now,
         actor_id=actor_id,
-    )
-
-
-def _snapshot(task: FollowUpTask) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in SNAPSHOT_FIELDS:
-        value = getattr(task, name)
-        out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
-
-
-def _restore(task: FollowUpTask, before: dict[str, Any]) -> None:
-    for name in SNAPSHOT_FIELDS:
-        value = before.get(name)
-        if value is not None and name in DATE_FIELDS:
-            value = date.fromisoformat(value)
-        elif value is not None and name in DATETIME_FIELDS:
-            value = datetime.fromisoformat(value)
-        setattr(task, name, value)
-
-
-def _log(
-    task: FollowUpTask,
-    *,
-    actor: Any,
-    action: str,
-    before: dict[str, Any],
-    now: datetime,
-    reason: str = "",
-) -> TaskEvent:
-    return TaskEvent.objects.create(
-        task=task, at=now, actor=actor, action=action, before=before, reason=reason
     )
 
 
@@ -161,9 +112,9 @@ def task_complete(
         # The phase can move on a person's decision (3-month review -> bone health).
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         _close(locked, TaskStatus.DONE, actor=actor, now=now, outcome=outcome, note=note)
-        _log(locked, actor=actor, action="complete", before=before, now=now)
+        log_event(locked, actor=actor, action="complete", before=before, now=now)
     return locked
 
 
@@ -182,9 +133,11 @@ def task_not_applicable(
     with transaction.atomic():
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         _close(locked, TaskStatus.NOT_APPLICABLE, actor=actor, now=now, reason=reason)
-        _log(locked, actor=actor, action="not_applicable", before=before, now=now, reason=reason)
+        log_event(
+            locked, actor=actor, action="not_applicable", before=before, now=now, reason=reason
+        )
     return locked
 
 
@@ -231,12 +184,12 @@ def task_snooze(
     until_date = until
     with transaction.atomic():
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         _snooze(locked, until_date)
         locked.note = f"Snoozed to {until_date:%-d %b %Y}: {reason}"
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="snooze", before=before, now=now, reason=reason)
+        log_event(locked, actor=actor, action="snooze", before=before, now=now, reason=reason)
     return locked
 
 
@@ -296,11 +249,11 @@ def task_assign(
     errors.raise_if_any()
     with transaction.atomic():
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         locked.assignee = user
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="assign", before=before, now=now)
+        log_event(locked, actor=actor, action="assign", before=before, now=now)
         publish_task_assigned(task_id=locked.pk, actor_id=actor.pk, now=now)
     return locked
 
@@ -328,7 +281,7 @@ def task_call(
     retry = retry_on
     with transaction.atomic():
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         locked.call_outcome = outcome
         locked.call_at = now
         label = CallOutcome(outcome).label
@@ -338,7 +291,7 @@ def task_call(
         locked.note = f"Call: {label}" + (f" — {note}" if note else "")
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="call", before=before, now=now, reason=note)
+        log_event(locked, actor=actor, action="call", before=before, now=now, reason=note)
     return locked
 
 
@@ -364,7 +317,7 @@ def task_reopen(
                 "the recorded fact instead.",
                 field="status",
             )
-        before = _snapshot(locked)
+        before = snapshot(locked)
         locked.status = TaskStatus.OPEN
         locked.outcome = ""
         locked.closed_at = None
@@ -375,7 +328,7 @@ def task_reopen(
         locked.note = f"Reopened: {reason}"
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="reopen", before=before, now=now, reason=reason)
+        log_event(locked, actor=actor, action="reopen", before=before, now=now, reason=reason)
     return locked
 
 
@@ -399,11 +352,11 @@ def task_undo(*, task: FollowUpTask, actor: Any, now: datetime) -> FollowUpTask:
             or now - last.at > timedelta(seconds=UNDO_SECONDS)
         ):
             raise DomainError("There is nothing of yours to undo on this task any more.")
-        before = _snapshot(locked)
-        _restore(locked, last.before)
+        before = snapshot(locked)
+        restore(locked, last.before)
         stamp([locked], now=now)
         locked.save()
         last.undone = True
         last.save(update_fields=["undone"])
-        _log(locked, actor=actor, action="undo", before=before, now=now, reason=last.action)
+        log_event(locked, actor=actor, action="undo", before=before, now=now, reason=last.action)
     return locked
