@@ -17,8 +17,10 @@ from django.utils import timezone
 from pathways.models import Episode, FollowUpTask, Imaging, Observation, PhaseTransition, Procedure
 from pathways.services.patient_facts import patient_update
 from patients.admin import PatientAdmin
+from patients.inputs import parse_patient_changes
 from patients.models import Patient
 from vcftrack.core.audit.admin import PatientDataAdmin
+from vcftrack.core.errors import FieldErrors
 
 
 class TransitionInline(admin.TabularInline[PhaseTransition, Episode]):
@@ -120,11 +122,10 @@ class PathwayPatientAdmin(PatientAdmin):
     patient's episodes (the engine closes what a deceased patient no longer needs)."""
 
     def write_death(self, request: HttpRequest, patient: Patient, death: Any) -> None:
+        found = FieldErrors()
+        changes = parse_patient_changes({"deceased_date": death}, found)
         patient_update(
-            patient=patient,
-            data={"deceased_date": death},
-            now=timezone.now(),
-            actor_id=request.user.pk,
+            patient=patient, now=timezone.now(), actor_id=request.user.pk, errors=found, **changes
         )
 
 

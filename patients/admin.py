@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 
+from patients.inputs import parse_patient_changes
 from patients.models import BoneDensity, Clinic, Medication, Membership, Patient
 from patients.services import check_death_date, patient_change, patient_changes
 from vcftrack.core.audit.admin import PatientDataAdmin
@@ -114,5 +115,7 @@ class PatientAdmin(PatientDataAdmin):
     def write_death(self, request: HttpRequest, patient: Patient, death: Any) -> None:
         now = timezone.now()
         today = patient.clinic.today(now)
-        values = patient_changes(patient=patient, data={"deceased_date": death}, today=today)
+        found = FieldErrors()
+        changes = parse_patient_changes({"deceased_date": death}, found)
+        values = patient_changes(patient=patient, changes=changes, today=today, errors=found)
         patient_change(patient=patient, values=values, today=today, now=now)

@@ -1,104 +1,35 @@
-"""Writes of the patient record, and the checks of its fields.
+"""Writes of the patient record, and the checks of its fields that need the
+database or the clinic's date (the shape of each field is its parser's:
+``patients.inputs``).
 
 This app sits below the pathway app and imports nothing of it. A write that
 changes what a pathway sees of the patient - the date of death, a
 medication, a DXA, deleting the patient - re-evaluates their episodes, so it
 lives one layer up (``patient_facts`` among the pathway services), which
 marks the episodes and then calls the checks and writes here
-(``patient_changes`` + ``patient_change``, ``medication_values``,
-``bone_density_values``, ...).
+(``patient_changes`` + ``patient_change``, ``check_medication``,
+``check_bone_density``, ...).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from patients.events import publish_patient_updated
+from patients.inputs import PatientChanges, check_day, parse_text
 from patients.models import (
     Clinic,
-    Drug,
-    DxaSite,
     Medication,
     Patient,
-    Route,
-    Sex,
 )
 from patients.sync import stamp
 from vcftrack.core.errors import FieldErrors
 
 MAX_AGE_YEARS = 130
-EARLIEST_DATE = date(1850, 1, 1)
-
-
-def check_text(
-    errors: FieldErrors, field: str, value: Any, *, max_length: int, required: bool
-) -> str:
-    if value is None or value == "":
-        if required:
-            errors.add(field, "This field is required.")
-        return ""
-    if not isinstance(value, str):
-        errors.add(field, "Must be a string.")
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors.add(field, "This field may not be blank.")
-    if len(value) > max_length:
-        errors.add(field, f"At most {max_length} characters.")
-    return value
-
-
-def check_date(
-    errors: FieldErrors,
-    field: str,
-    value: Any,
-    *,
-    today: date,
-    required: bool = True,
-    not_before: tuple[date, str] | None = None,
-) -> date | None:
-    if value is None or value == "":
-        if required:
-            errors.add(field, "This field is required.")
-        return None
-    if isinstance(value, datetime):
-        errors.add(field, "Must be a date (YYYY-MM-DD), not a timestamp.")
-        return None
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            errors.add(field, "Must be a date in the form YYYY-MM-DD.")
-            return None
-    if not isinstance(value, date):
-        errors.add(field, "Must be a date in the form YYYY-MM-DD.")
-        return None
-    if value > today:
-        errors.add(field, f"Must not be in the future (today is {today.isoformat()}).")
-    if value < EARLIEST_DATE:
-        # Also keeps the engine's date arithmetic (windows before a date) in range.
-        errors.add(field, f"Must not be before {EARLIEST_DATE.isoformat()}.")
-    if not_before is not None and value < not_before[0]:
-        errors.add(field, f"Must not be before {not_before[1]} ({not_before[0].isoformat()}).")
-    return value
-
-
-def check_choice(
-    errors: FieldErrors, field: str, value: Any, choices: list[str], *, required: bool = True
-) -> str:
-    if value is None or value == "":
-        if required:
-            errors.add(field, "This field is required.")
-        return ""
-    if not isinstance(value, str) or value not in choices:
-        errors.add(field, f"{value!r} is not one of: {', '.join(choices)}.")
-        return ""
-    return value
 
 
 def _now_date(clinic: Clinic, now: datetime) -> date:
@@ -109,47 +40,48 @@ def _now_date(clinic: Clinic, now: datetime) -> date:
 def patient_create(
     *,
     clinic: Clinic,
-    mrn: Any,
-    given_name: Any,
-    family_name: Any,
-    birth_date: Any,
-    sex: Any = "unknown",
-    deceased_date: Any = None,
-    phone: Any = "",
-    phone_alt: Any = "",
-    contact_time: Any = "",
+    mrn: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date | None,
+    sex: str = "unknown",
+    deceased_date: date | None = None,
+    phone: str = "",
+    phone_alt: str = "",
+    contact_time: str = "",
     now: datetime,
     patient_id: uuid.UUID | None = None,
+    errors: FieldErrors | None = None,
 ) -> Patient:
+    """Create a patient from parsed details (``patients.inputs.parse_patient``).
+
+    ``errors``: what the caller's parser found; raised with the service's own
+    (dates against the clinic's today, the MRN unique in the clinic)."""
     today = _now_date(clinic, now)
-    errors = FieldErrors()
-    contact = check_contact(
-        errors, {"phone": phone, "phone_alt": phone_alt, "contact_time": contact_time}
-    )
-    mrn = check_text(errors, "mrn", mrn, max_length=64, required=True)
-    given = check_text(errors, "given_name", given_name, max_length=100, required=True)
-    family = check_text(errors, "family_name", family_name, max_length=100, required=True)
-    birth = check_date(errors, "birth_date", birth_date, today=today)
-    if birth is not None and today.year - birth.year > MAX_AGE_YEARS:
+    errors = errors if errors is not None else FieldErrors()
+    _required(errors, "birth_date", birth_date)
+    check_day(errors, "birth_date", birth_date, today=today)
+    if birth_date is not None and today.year - birth_date.year > MAX_AGE_YEARS:
         errors.add("birth_date", f"More than {MAX_AGE_YEARS} years ago.")
-    sex = check_choice(errors, "sex", sex or "unknown", list(Sex.values))
-    death = check_death_date(errors, deceased_date, birth=birth, today=today)
+    check_death_date(errors, deceased_date, birth=birth_date, today=today)
     errors.raise_if_any()
     if Patient.objects.alive().filter(clinic=clinic, mrn=mrn).exists():
         errors.add("mrn", f"A patient with MRN {mrn!r} already exists in this clinic.")
         errors.raise_if_any()
-    assert birth is not None  # raise_if_any() refused a missing date
+    assert birth_date is not None  # raise_if_any() refused a missing date
     patient = Patient(
         id=patient_id or uuid.uuid4(),
         clinic=clinic,
         mrn=mrn,
-        given_name=given,
-        family_name=family,
-        birth_date=birth,
+        given_name=given_name,
+        family_name=family_name,
+        birth_date=birth_date,
         sex=sex,
-        deceased_date=death,
+        deceased_date=deceased_date,
         recorded_on=today,
-        **contact,
+        phone=phone,
+        phone_alt=phone_alt,
+        contact_time=contact_time,
     )
     try:
         with transaction.atomic():
@@ -162,6 +94,13 @@ def patient_create(
     return patient
 
 
+def _required(errors: FieldErrors, field: str, value: object) -> None:
+    """A required value the parser left None has been named by it; a direct
+    caller's None is named here."""
+    if value is None and field not in errors.errors:
+        errors.add(field, "This field is required.")
+
+
 def errors_exc(errors: FieldErrors) -> Exception:
     from django.core.exceptions import ValidationError
 
@@ -169,103 +108,45 @@ def errors_exc(errors: FieldErrors) -> Exception:
 
 
 def check_death_date(
-    errors: FieldErrors, value: Any, *, birth: date | None, today: date
-) -> date | None:
-    """A date of death: optional, not in the future, not before the birth date."""
-    return check_date(
-        errors,
-        "deceased_date",
-        value,
-        today=today,
-        required=False,
-        not_before=(birth, "the date of birth") if birth is not None else None,
-    )
-
-
-PATIENT_REQUIRED = ("mrn", "given_name", "family_name", "birth_date", "sex")
-# Contact details: a follow-up list is worked by calling.
-CONTACT_FIELDS = ("phone", "phone_alt", "contact_time")
-PHONE_CHARS = set("0123456789+-() ./")
-
-
-def check_contact(errors: FieldErrors, data: dict[str, Any]) -> dict[str, str]:
-    """Phone numbers as people write them (+49 30 1234-567), checked loosely:
-    only phone characters, and enough digits to dial."""
-    out: dict[str, str] = {}
-    for name in ("phone", "phone_alt"):
-        if name not in data:
-            continue
-        text = check_text(errors, name, data[name], max_length=32, required=False)
-        if text and (set(text) - PHONE_CHARS or sum(c.isdigit() for c in text) < 5):
-            errors.add(
-                name, "Enter a phone number: digits, spaces, + - ( ) only, 5 digits at least."
-            )
-        out[name] = text
-    if "contact_time" in data:
-        out["contact_time"] = check_text(
-            errors, "contact_time", data["contact_time"], max_length=100, required=False
-        )
-    return out
-
-
-# The fields a PUT must send are PATIENT_REQUIRED; deceased_date is optional
-# (null: not deceased), and so are the contact details.
-PATIENT_FIELDS = (*PATIENT_REQUIRED, *CONTACT_FIELDS, "deceased_date")
-
-
-def patient_changes(*, patient: Patient, data: dict[str, Any], today: date) -> dict[str, Any]:
-    """The checked new values of a change to a patient's details (raises on bad input)."""
-    errors = FieldErrors()
-    for field in data:
-        if field not in PATIENT_FIELDS:
-            errors.add(field, "Unknown or read-only field.")
-    values: dict[str, Any] = {}
-    if "mrn" in data:
-        values["mrn"] = check_text(errors, "mrn", data["mrn"], max_length=64, required=True)
-    for name in ("given_name", "family_name"):
-        if name in data:
-            values[name] = check_text(errors, name, data[name], max_length=100, required=True)
-    if "birth_date" in data:
-        values["birth_date"] = check_date(errors, "birth_date", data["birth_date"], today=today)
-    if "sex" in data:
-        values["sex"] = check_choice(errors, "sex", data["sex"], list(Sex.values))
-    _check_life_dates(errors, patient, data, values, today=today)
-    values.update(check_contact(errors, {k: v for k, v in data.items() if k in CONTACT_FIELDS}))
-    errors.raise_if_any()
-    if "mrn" in values and values["mrn"] != patient.mrn:
-        clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=values["mrn"])
-        if clash.exclude(pk=patient.pk).exists():
-            errors.add(
-                "mrn", f"A patient with MRN {values['mrn']!r} already exists in this clinic."
-            )
-            errors.raise_if_any()
-    return values
-
-
-def _check_life_dates(
-    errors: FieldErrors,
-    patient: Patient,
-    data: dict[str, Any],
-    values: dict[str, Any],
-    *,
-    today: date,
+    errors: FieldErrors, value: date | None, *, birth: date | None, today: date
 ) -> None:
-    """A new date of death (into ``values``), or a new birth date after the one held."""
-    birth = values.get("birth_date", patient.birth_date)
-    if "deceased_date" in data:
-        values["deceased_date"] = check_death_date(
-            errors, data["deceased_date"], birth=birth, today=today
-        )
-    elif "birth_date" in values and birth and patient.deceased_date:
+    """A date of death: not in the future, not before the birth date."""
+    born = (birth, "the date of birth") if birth is not None else None
+    check_day(errors, "deceased_date", value, today=today, not_before=born)
+
+
+def patient_changes(
+    *, patient: Patient, changes: PatientChanges, today: date, errors: FieldErrors | None = None
+) -> PatientChanges:
+    """Check parsed changes (``parse_patient_changes``) against the patient's
+    record and the clinic's today; raises every bad field, the parser's too."""
+    errors = errors if errors is not None else FieldErrors()
+    for field in ("mrn", "given_name", "family_name", "birth_date", "sex"):
+        if field in changes:
+            _required(errors, field, changes[field])
+    if "birth_date" in changes:
+        check_day(errors, "birth_date", changes["birth_date"], today=today)
+    birth = changes.get("birth_date", patient.birth_date)
+    if "deceased_date" in changes:
+        check_death_date(errors, changes["deceased_date"], birth=birth, today=today)
+    elif "birth_date" in changes and birth and patient.deceased_date:
         if birth > patient.deceased_date:
             errors.add(
                 "birth_date",
                 f"Must not be after the date of death ({patient.deceased_date.isoformat()}).",
             )
+    errors.raise_if_any()
+    mrn = changes.get("mrn")
+    if mrn is not None and mrn != patient.mrn:
+        clash = Patient.objects.alive().filter(clinic_id=patient.clinic_id, mrn=mrn)
+        if clash.exclude(pk=patient.pk).exists():
+            errors.add("mrn", f"A patient with MRN {mrn!r} already exists in this clinic.")
+            errors.raise_if_any()
+    return changes
 
 
 def patient_change(
-    *, patient: Patient, values: dict[str, Any], today: date, now: datetime
+    *, patient: Patient, values: PatientChanges, today: date, now: datetime
 ) -> Patient:
     """Write checked values (``patient_changes``) to the patient; call inside
     the caller's transaction, after it marked what the change re-evaluates."""
@@ -278,124 +159,50 @@ def patient_change(
     return patient
 
 
-def death_date_value(*, patient: Patient, deceased_date: Any, today: date) -> date:
+def death_date_value(
+    *, patient: Patient, deceased_date: date | None, today: date, errors: FieldErrors | None = None
+) -> date:
     """A date of death being recorded: required, not in the future, not before birth."""
-    errors = FieldErrors()
-    if deceased_date is None or deceased_date == "":
-        errors.add("deceased_date", "This field is required.")
-    death = check_death_date(errors, deceased_date, birth=patient.birth_date, today=today)
+    errors = errors if errors is not None else FieldErrors()
+    _required(errors, "deceased_date", deceased_date)
+    check_death_date(errors, deceased_date, birth=patient.birth_date, today=today)
     errors.raise_if_any()
-    assert death is not None  # raise_if_any() refused a missing date
-    return death
+    assert deceased_date is not None  # raise_if_any() refused a missing date
+    return deceased_date
 
 
 # ------------------------------------------------------------ medications --
-MEDICATION_FIELDS = ("drug", "start_date", "stop_date", "dose", "route")
-DXA_FIELDS = ("performed_date", "site", "bmd_g_cm2", "t_score")
-
-
 def _born(patient: Patient) -> tuple[date, str]:
     # pathway-spec V2.4: a clinical date before the patient's birth is bad input.
     return patient.birth_date, "the date of birth"
 
 
-def medication_values(
-    *, patient: Patient, data: dict[str, Any], today: date, errors: FieldErrors | None = None
-) -> dict[str, Any]:
-    """The checked fields of a medication (raises on bad input)."""
-    errors = errors if errors is not None else FieldErrors()
-    out: dict[str, Any] = {}
-    born = _born(patient)
-    out["drug"] = check_choice(errors, "drug", data.get("drug"), list(Drug.values))
-    out["start_date"] = check_date(
-        errors, "start_date", data.get("start_date"), today=today, not_before=born
-    )
-    out["stop_date"] = check_date(
-        errors, "stop_date", data.get("stop_date"), today=today, required=False, not_before=born
-    )
-    if out["start_date"] and out["stop_date"] and out["stop_date"] < out["start_date"]:
+def check_medication(
+    errors: FieldErrors,
+    *,
+    patient: Patient,
+    start_date: date | None,
+    stop_date: date | None,
+    today: date,
+) -> None:
+    """A medication's dates against the clinic's today and the patient's
+    birth, stopped not before started; raises every bad field."""
+    _required(errors, "start_date", start_date)
+    for field, value in (("start_date", start_date), ("stop_date", stop_date)):
+        check_day(errors, field, value, today=today, not_before=_born(patient))
+    if start_date and stop_date and stop_date < start_date:
         errors.add("stop_date", "Must not be before start_date.")
-    out["dose"] = check_text(errors, "dose", data.get("dose"), max_length=100, required=False)
-    out["route"] = check_choice(
-        errors, "route", data.get("route") or "", list(Route.values), required=False
-    )
     errors.raise_if_any()
-    return out
-
-
-def medication_changes(
-    *, medication: Medication, data: dict[str, Any], today: date
-) -> dict[str, Any]:
-    """The checked fields of a medication after a change (unknown fields refused)."""
-    merged: dict[str, Any] = {name: getattr(medication, name) for name in MEDICATION_FIELDS}
-    merged.update(data)
-    errors = FieldErrors()
-    for field in data:
-        if field not in MEDICATION_FIELDS:
-            errors.add(field, "Unknown or read-only field.")
-    return medication_values(patient=medication.patient, data=merged, today=today, errors=errors)
 
 
 # ------------------------------------------------------------ bone density --
-def bone_density_values(*, patient: Patient, data: dict[str, Any], today: date) -> dict[str, Any]:
-    """The checked fields of a DXA scan (raises on bad input)."""
-    errors = FieldErrors()
-    out: dict[str, Any] = {}
-    out["performed_date"] = check_date(
-        errors, "performed_date", data.get("performed_date"), today=today, not_before=_born(patient)
-    )
-    out["site"] = check_choice(errors, "site", data.get("site"), list(DxaSite.values))
-    out["bmd_g_cm2"] = _decimal(
-        errors,
-        "bmd_g_cm2",
-        data.get("bmd_g_cm2"),
-        low=Decimal("0.1"),
-        high=Decimal("2.5"),
-        places=3,
-        required=True,
-    )
-    out["t_score"] = _decimal(
-        errors,
-        "t_score",
-        data.get("t_score"),
-        low=Decimal("-7"),
-        high=Decimal("5"),
-        places=1,
-        required=False,
-    )
+def check_bone_density(
+    errors: FieldErrors, *, patient: Patient, performed_date: date | None, today: date
+) -> None:
+    """A DXA's date against the clinic's today and the patient's birth."""
+    _required(errors, "performed_date", performed_date)
+    check_day(errors, "performed_date", performed_date, today=today, not_before=_born(patient))
     errors.raise_if_any()
-    return out
-
-
-def _decimal(
-    errors: FieldErrors,
-    field: str,
-    value: Any,
-    *,
-    low: Decimal,
-    high: Decimal,
-    places: int,
-    required: bool,
-) -> Decimal | None:
-    if value is None or value == "":
-        if required:
-            errors.add(field, "This field is required.")
-        return None
-    if isinstance(value, bool):
-        errors.add(field, "Must be a number.")
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        errors.add(field, "Must be a number.")
-        return None
-    if not number.is_finite():
-        errors.add(field, "Must be a finite number.")
-        return None
-    if number < low or number > high:
-        errors.add(field, f"Must be between {low} and {high}.")
-        return None
-    return number.quantize(Decimal(1).scaleb(-places))
 
 
 def lock_row(row: Patient | Medication) -> None:
@@ -408,6 +215,6 @@ def lock_row(row: Patient | Medication) -> None:
 def check_void_reason(reason: Any) -> str:
     """A void always says why (a mistyped value, the wrong patient, ...)."""
     errors = FieldErrors()
-    text = check_text(errors, "reason", reason, max_length=2000, required=True)
+    text = parse_text(errors, "reason", reason, max_length=2000, required=True)
     errors.raise_if_any()
     return text

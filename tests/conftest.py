@@ -107,7 +107,7 @@ def patient(clinic_a: Any, now: dt.datetime) -> Any:
         mrn="A-0001",
         given_name="Greta",
         family_name="Hartmann",
-        birth_date="1946-03-02",
+        birth_date=dt.date(1946, 3, 2),
         sex="female",
         now=now,
     )
@@ -120,7 +120,9 @@ def make_episode(patient: Any, now: dt.datetime, request: Any) -> Any:
     New episodes get the current pathway version; a module marked
     ``pathway_v1`` pins version 1's episode semantics (v1 episodes keep their
     version until migrated, so that path stays tested)."""
+    from pathways.inputs.episodes import parse_episode
     from pathways.services import episode_create
+    from vcftrack.core.errors import FieldErrors
 
     pinned = "v1" if request.node.get_closest_marker("pathway_v1") else None
 
@@ -134,7 +136,12 @@ def make_episode(patient: Any, now: dt.datetime, request: Any) -> Any:
         on_patient = data.pop("patient", patient)
         at = data.pop("now", now)
         version = data.pop("pathway_version", None)
-        return episode_create(patient=on_patient, data=data, now=at, pathway_version=version)
+        # The parser every door uses: a bad value is named as the API would.
+        found = FieldErrors()
+        values = parse_episode(data, found)
+        return episode_create(
+            patient=on_patient, **values, now=at, pathway_version=version, errors=found
+        )
 
     return make
 

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from pathways.inputs.episodes import parse_close, parse_episode, parse_episode_changes
 from pathways.interop.fhir.export import episode_bundle
 from pathways.levels import LEVELS
 from pathways.models import CloseReason, Episode, EpisodeStatus, Etiology, NeuroStatus, Phase
@@ -34,6 +35,7 @@ from vcftrack.core.api.serializers import (
     writable_fields,
 )
 from vcftrack.core.api.views import ApiViewSet
+from vcftrack.core.errors import FieldErrors
 
 LEVEL_CHOICES = list(LEVELS)
 
@@ -182,9 +184,15 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
             self.run_service(lambda: None, errors)
         assert patient is not None  # run_service raised: errors name the patient
         self.require_writer(patient.clinic_id)
+        found = FieldErrors()
+        values = parse_episode(data, found)
         episode: Episode = self.run_service(
             lambda: episode_create(
-                patient=patient, data=data, now=self.now, actor_id=self.request.user.pk
+                patient=patient,
+                **values,
+                now=self.now,
+                actor_id=self.request.user.pk,
+                errors=found,
             ),
             errors,
         )
@@ -193,14 +201,18 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
     def update(
         self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
-        return self.change(
-            request,
-            EpisodeUpdateSerializer,
-            lambda episode, data: episode_update(
-                episode=episode, data=data, now=self.now, actor_id=self.request.user.pk
-            ),
-            partial=partial,
-        )
+        def change(episode: Episode, data: dict[str, Any]) -> Episode:
+            found = FieldErrors()
+            changes = parse_episode_changes(data, found)
+            return episode_update(
+                episode=episode,
+                now=self.now,
+                actor_id=self.request.user.pk,
+                errors=found,
+                **changes,
+            )
+
+        return self.change(request, EpisodeUpdateSerializer, change, partial=partial)
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
@@ -218,16 +230,15 @@ class EpisodeViewSet(HistoryMixin, ApiViewSet):
         data, errors = self.contract_body(request, EpisodeCloseSerializer)
 
         def close(episode: Episode) -> Episode:
-            note = data.get("note") or ""
-            if not isinstance(note, str) or len(note) > 200:
-                errors.setdefault("note", []).append("Must be a string of at most 200 characters.")
+            found = FieldErrors()
+            values = parse_close(data, found)
             closed: Episode = self.run_service(
                 lambda: episode_close(
                     episode=episode,
-                    reason=data.get("reason"),
-                    note=note if isinstance(note, str) else "",
+                    **values,
                     now=self.now,
                     actor_id=self.request.user.pk,
+                    errors=found,
                 ),
                 errors,
             )

@@ -34,6 +34,7 @@ from pathways.api.fact_inputs import (
     ProcedureSerializer,
     ProcedureWriteSerializer,
 )
+from pathways.inputs.facts import parse_fact, parse_fact_change
 from pathways.models import Episode, Imaging, Observation, Procedure
 from pathways.services import fact_delete, fact_record, fact_update, fact_void
 from pathways.services.locks import lock_rows
@@ -46,6 +47,7 @@ from vcftrack.core.api.serializers import (
     writable_fields,
 )
 from vcftrack.core.api.views import ApiViewSet
+from vcftrack.core.errors import FieldErrors
 
 Fact = Observation | Imaging | Procedure
 
@@ -100,13 +102,15 @@ class FactViewSet(HistoryMixin, ApiViewSet):
 
     def _record(self, episode: Episode, data: dict[str, Any], errors: Errors) -> Fact:
         self.require_writer(episode.clinic_id)
+        found = FieldErrors()
+        values = parse_fact(self.kind, data, found)
         fact: Fact = self.run_service(
             lambda: fact_record(
                 episode=episode,
-                kind=self.kind,
-                data=data,
+                values=values,
                 now=self.now,
                 actor_id=self.request.user.pk,
+                errors=found,
             ),
             errors,
         )
@@ -177,14 +181,14 @@ class FactWriteViewSet(FactViewSet):
     def update(
         self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
-        return self.change(
-            request,
-            self.write_serializer,
-            lambda fact, data: fact_update(
-                fact=fact, data=data, now=self.now, actor_id=self.request.user.pk
-            ),
-            partial=partial,
-        )
+        def change(fact: Fact, data: dict[str, Any]) -> Fact:
+            found = FieldErrors()
+            values = parse_fact_change(fact, data, found)
+            return fact_update(
+                fact=fact, values=values, now=self.now, actor_id=self.request.user.pk, errors=found
+            )
+
+        return self.change(request, self.write_serializer, change, partial=partial)
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)

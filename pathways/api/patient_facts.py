@@ -3,6 +3,8 @@ write re-evaluates the patient's pathway (``pathways.services.patient_facts``)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -26,12 +28,14 @@ from patients.api.facts import (
     MedicationWriteSerializer,
     PatientFactViewSet,
 )
+from patients.inputs import parse_bone_density, parse_medication, parse_medication_change
 from patients.models import BoneDensity, Medication
 from vcftrack.core.api.serializers import (
     VoidSerializer,
     list_of,
     writable_fields,
 )
+from vcftrack.core.errors import FieldErrors
 
 
 class PatientFactWriteViewSet(PatientFactViewSet):
@@ -75,9 +79,15 @@ class PatientMedicationViewSet(PatientFactWriteViewSet):
     def _create(self, request: Request) -> Response:
         data, errors = self.body(request, allowed=writable_fields(MedicationWriteSerializer))
         self.require_writer(self.patient.clinic_id)
+        found = FieldErrors()
+        values = parse_medication(data, found)
         med = self.run_service(
             lambda: medication_record(
-                patient=self.patient, data=data, now=self.now, actor_id=self.request.user.pk
+                patient=self.patient,
+                **values,
+                now=self.now,
+                actor_id=self.request.user.pk,
+                errors=found,
             ),
             errors,
         )
@@ -86,14 +96,18 @@ class PatientMedicationViewSet(PatientFactWriteViewSet):
     def update(
         self, request: Request, *args: object, partial: bool = False, **kwargs: object
     ) -> Response:
-        return self.change(
-            request,
-            MedicationWriteSerializer,
-            lambda medication, data: medication_update(
-                medication=medication, data=data, now=self.now, actor_id=self.request.user.pk
-            ),
-            partial=partial,
-        )
+        def change(medication: Medication, data: dict[str, Any]) -> Medication:
+            found = FieldErrors()
+            values = parse_medication_change(medication, data, found)
+            return medication_update(
+                medication=medication,
+                **values,
+                now=self.now,
+                actor_id=self.request.user.pk,
+                errors=found,
+            )
+
+        return self.change(request, MedicationWriteSerializer, change, partial=partial)
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
@@ -143,9 +157,15 @@ class PatientBoneDensityViewSet(PatientFactWriteViewSet):
     def _create(self, request: Request) -> Response:
         data, errors = self.body(request, allowed=writable_fields(BoneDensityWriteSerializer))
         self.require_writer(self.patient.clinic_id)
+        found = FieldErrors()
+        values = parse_bone_density(data, found)
         scan = self.run_service(
             lambda: bone_density_record(
-                patient=self.patient, data=data, now=self.now, actor_id=self.request.user.pk
+                patient=self.patient,
+                **values,
+                now=self.now,
+                actor_id=self.request.user.pk,
+                errors=found,
             ),
             errors,
         )

@@ -6,10 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
@@ -17,6 +16,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from pathways.inputs.tasks import (
+    parse_assign,
+    parse_complete,
+    parse_reason,
+    parse_snooze,
+)
 from pathways.models import FollowUpTask, TaskPriority, TaskState, TaskStatus
 from pathways.services import (
     task_assign,
@@ -26,12 +31,14 @@ from pathways.services import (
     task_snooze,
 )
 from vcftrack.core.api.history import HistoryMixin
-from vcftrack.core.api.inputs import MAX_SAFE_INT
 from vcftrack.core.api.serializers import (
     StrictModelSerializer,
     list_of,
 )
 from vcftrack.core.api.views import ApiViewSet
+from vcftrack.core.errors import FieldErrors
+
+V = TypeVar("V")
 
 
 class TaskSerializer(StrictModelSerializer):
@@ -185,14 +192,19 @@ class TaskViewSet(HistoryMixin, ApiViewSet):
         self,
         request: Request,
         contract: type[serializers.Serializer[Any]],
-        call: Callable[[FollowUpTask, dict[str, Any]], FollowUpTask],
+        parse: Callable[[dict[str, Any], FieldErrors], V],
+        call: Callable[[FollowUpTask, V, FieldErrors], FollowUpTask],
     ) -> Response:
-        """Check the body against the action's contract, then call its service."""
+        """Check the body against the action's contract, parse it with the
+        action's parser (the web's too), then call its service."""
         data, errors = self.contract_body(request, contract)
+        found = FieldErrors()
+        values = parse(data, found)
         return self.idempotent(
             request,
             lambda: self.write(
-                request, update=lambda task: self.run_service(lambda: call(task, data), errors)
+                request,
+                update=lambda task: self.run_service(lambda: call(task, values, found), errors),
             ),
         )
 
@@ -204,12 +216,9 @@ class TaskViewSet(HistoryMixin, ApiViewSet):
         return self._act(
             request,
             TaskCompleteSerializer,
-            lambda task, data: task_complete(
-                task=task,
-                actor=request.user,
-                outcome=data.get("outcome", ""),
-                note=data.get("note", ""),
-                now=self.now,
+            parse_complete,
+            lambda task, values, found: task_complete(
+                task=task, actor=request.user, **values, now=self.now, errors=found
             ),
         )
 
@@ -220,8 +229,9 @@ class TaskViewSet(HistoryMixin, ApiViewSet):
         return self._act(
             request,
             TaskNotApplicableSerializer,
-            lambda task, data: task_not_applicable(
-                task=task, actor=request.user, reason=data.get("reason"), now=self.now
+            parse_reason,
+            lambda task, values, found: task_not_applicable(
+                task=task, actor=request.user, **values, now=self.now, errors=found
             ),
         )
 
@@ -232,12 +242,9 @@ class TaskViewSet(HistoryMixin, ApiViewSet):
         return self._act(
             request,
             TaskSnoozeSerializer,
-            lambda task, data: task_snooze(
-                task=task,
-                actor=request.user,
-                until=data.get("until"),
-                reason=data.get("reason"),
-                now=self.now,
+            parse_snooze,
+            lambda task, values, found: task_snooze(
+                task=task, actor=request.user, **values, now=self.now, errors=found
             ),
         )
 
@@ -249,8 +256,9 @@ class TaskViewSet(HistoryMixin, ApiViewSet):
         return self._act(
             request,
             TaskReopenSerializer,
-            lambda task, data: task_reopen(
-                task=task, actor=request.user, reason=data.get("reason"), now=self.now
+            parse_reason,
+            lambda task, values, found: task_reopen(
+                task=task, actor=request.user, **values, now=self.now, errors=found
             ),
         )
 
@@ -258,15 +266,11 @@ class TaskViewSet(HistoryMixin, ApiViewSet):
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str | None = None) -> Response:
         """Assign to a member of the task's clinic (null: unassign)."""
-
-        def call(task: FollowUpTask, data: dict[str, Any]) -> FollowUpTask:
-            assignee = data.get("assignee")
-            if assignee is not None and (
-                isinstance(assignee, bool)
-                or not isinstance(assignee, int)
-                or not 1 <= assignee <= min(MAX_SAFE_INT, 2**31 - 1)
-            ):
-                raise ValidationError({"assignee": ["Must be a user id (integer) or null."]})
-            return task_assign(task=task, actor=request.user, assignee=assignee, now=self.now)
-
-        return self._act(request, TaskAssignSerializer, call)
+        return self._act(
+            request,
+            TaskAssignSerializer,
+            parse_assign,
+            lambda task, values, found: task_assign(
+                task=task, actor=request.user, **values, now=self.now, errors=found
+            ),
+        )

@@ -1,9 +1,10 @@
 """Web forms of the patient chart: a new episode and the episode's facts.
 
-As in ``pathways.chart.forms``, validation is the services' (the REST API's too);
-these forms only label the fields and convert the browser's strings into the
-types the services take (a number, a boolean), passing anything unparseable
-through unchanged so the service names the bad field.
+As in ``pathways.chart.forms``, validation is the write's one parser's
+(``pathways.inputs``, the REST API's too) and its service's; these forms only
+label the fields and convert the browser's strings into the types the parser
+takes (a number, a boolean), passing anything unparseable through unchanged
+so the parser names the bad field.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from pathways.chart.forms import (
 )
 from pathways.chart.selectors import describe_changes, episode_snapshot
 from pathways.chart.views import forbidden, patient_or_404, render_patient
+from pathways.inputs.facts import parse_fact
 from pathways.models import Episode, Imaging, Observation, Procedure
 from pathways.services import fact_record, fact_void
 from pathways.services.patient_facts import (
@@ -40,9 +41,15 @@ from pathways.services.patient_facts import (
     patient_fact_void,
     patient_record_death,
 )
+from patients.inputs import (
+    parse_bone_density,
+    parse_date,
+    parse_medication,
+    parse_medication_change,
+)
 from patients.models import BoneDensity, Medication, Patient
 from vcftrack.core import audit
-from vcftrack.core.errors import DomainError
+from vcftrack.core.errors import DomainError, FieldErrors
 from vcftrack.core.forms import apply_errors
 from vcftrack.core.labels import label as code_label
 from vcftrack.core.web import get_scope
@@ -102,33 +109,31 @@ def _save_episode_fact(entry: _Entry, form_key: str) -> tuple[str, str]:
     if chosen is None:
         raise ValidationError({"episode": ["Choose an open episode of this patient."]})
     chosen.clinic = entry.patient.clinic
+    found = FieldErrors()
+    values = parse_fact(kind, entry.form.fact_data(), found)
     created = fact_record(
-        episode=chosen,
-        kind=kind,
-        data=entry.form.fact_data(),
-        now=entry.now,
-        actor_id=entry.actor_id,
+        episode=chosen, values=values, now=entry.now, actor_id=entry.actor_id, errors=found
     )
     return f"{kind}:{created.id}", label
 
 
 def _save_medication(entry: _Entry, _key: str) -> tuple[str, str]:
+    found = FieldErrors()
+    values = parse_medication(entry.form.data_for_service(), found)
     created = medication_record(
-        patient=entry.patient,
-        data=entry.form.data_for_service(),
-        now=entry.now,
-        actor_id=entry.actor_id,
+        patient=entry.patient, **values, now=entry.now, actor_id=entry.actor_id, errors=found
     )
     return f"medication:{created.id}", f"{code_label(created.drug)} start"
 
 
 def _save_medication_stop(entry: _Entry, _key: str) -> tuple[str, str]:
     med = entry.chosen_medication("Choose a medication that is still active.")
+    found = FieldErrors()
+    values = parse_medication_change(
+        med, {"stop_date": entry.form.cleaned_data.get("stop_date")}, found
+    )
     medication_update(
-        medication=med,
-        data={"stop_date": entry.form.cleaned_data.get("stop_date")},
-        now=entry.now,
-        actor_id=entry.actor_id,
+        medication=med, **values, now=entry.now, actor_id=entry.actor_id, errors=found
     )
     return "", f"{code_label(med.drug)} stop"
 
@@ -140,21 +145,23 @@ def _save_medication_verify(entry: _Entry, _key: str) -> tuple[str, str]:
 
 
 def _save_death(entry: _Entry, _key: str) -> tuple[str, str]:
+    found = FieldErrors()
+    death = parse_date(found, "deceased_date", entry.form.cleaned_data.get("deceased_date"))
     patient_record_death(
         patient=entry.patient,
-        deceased_date=entry.form.cleaned_data.get("deceased_date"),
+        deceased_date=death,
         actor=entry.request.user,
         now=entry.now,
+        errors=found,
     )
     return "", "Date of death"
 
 
 def _save_dxa(entry: _Entry, _key: str) -> tuple[str, str]:
+    found = FieldErrors()
+    values = parse_bone_density(entry.form.data_for_service(), found)
     created = bone_density_record(
-        patient=entry.patient,
-        data=entry.form.data_for_service(),
-        now=entry.now,
-        actor_id=entry.actor_id,
+        patient=entry.patient, **values, now=entry.now, actor_id=entry.actor_id, errors=found
     )
     return f"dxa:{created.id}", "DXA"
 

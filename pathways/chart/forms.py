@@ -1,9 +1,10 @@
 """Web forms of the patient chart: the patient, medications, DXA, date of death.
 
-The forms render labelled fields and carry raw input; the validation is the
-services' own (the same the REST API uses), and a service's ValidationError
-is put back beside each field it names (``apply_errors``). Fields are
-therefore optional strings here: the service decides what is required.
+The forms render labelled fields and carry raw input; the write's one parser
+(``patients.inputs``, the same the REST API uses) and then its service
+validate, and their ValidationError is put back beside each field it names
+(``apply_errors``). Fields are therefore optional strings here: the parser
+decides what is required.
 """
 
 from __future__ import annotations

@@ -33,17 +33,20 @@ from pathways.chart.forms import (
     PatientForm,
 )
 from pathways.chart.selectors import patient_record
+from pathways.inputs.episodes import parse_episode
 from pathways.models import Episode, EpisodeStatus
 from pathways.services import episode_create
 from pathways.worklist.context import task_action_context
 from pathways.worklist.lookups import assignable_by_clinic
 from pathways.worklist.selectors import make_row
+from patients.inputs import parse_patient
 from patients.models import Clinic, Medication, Patient
 from patients.services import (
     patient_create,
 )
 from vcftrack.core import audit
 from vcftrack.core.audit.selectors import recent_for_patient
+from vcftrack.core.errors import FieldErrors
 from vcftrack.core.forms import apply_errors
 from vcftrack.core.labels import label as code_label
 from vcftrack.core.web import get_scope
@@ -275,9 +278,13 @@ def patient_new(request: HttpRequest) -> HttpResponse:
         else:
             data = form.data_for_service()
             data.pop("clinic", None)
+            found = FieldErrors()
+            values = parse_patient(data, found)
             try:
                 # The scope's clinics are patients.models.Clinic rows.
-                patient = patient_create(clinic=cast(Clinic, clinic), now=now, **data)
+                patient = patient_create(
+                    clinic=cast(Clinic, clinic), **values, now=now, errors=found
+                )
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -305,11 +312,12 @@ def episode_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         return forbidden("Your role in this clinic can read but not record.")
     form = EpisodeForm(request.POST, prefix="episode")
     form.is_valid()
-    data = {
-        k: v for k, v in form.data_for_service().items() if v not in ("", None) or k == "levels"
-    }
+    found = FieldErrors()
+    values = parse_episode(form.data_for_service(), found)
     try:
-        episode = episode_create(patient=patient, data=data, now=now, actor_id=request.user.pk)
+        episode = episode_create(
+            patient=patient, **values, now=now, actor_id=request.user.pk, errors=found
+        )
     except ValidationError as exc:
         apply_errors(form, exc)
         return render_patient(

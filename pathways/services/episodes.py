@@ -1,32 +1,33 @@
 """Episode writes: create, update, close, delete, migrate the pathway version.
 
-Input contract (decided for issue 12): the values are checked here, once, by
-the same parsers whatever the door - the API, the web forms, the FHIR
-importer - so a bad value gets the same message everywhere and a direct call
-is refused as an API call would be. The API's edge checks only the shape of
-the body against the write's input serializer (the OpenAPI schema: known
-fields, required ones; ``vcftrack.core.api.serializers``); ``EPISODE_FIELDS``
-must equal that serializer's fields (``tests/api/test_contract.py``).
+Input contract (issue 12): each write's input is parsed once, at the door,
+by its parser in ``pathways.inputs.episodes`` (types, formats, choices,
+unknown fields) - the same parser for the API, the web forms and the FHIR
+importer - and the service takes typed keyword arguments. The service checks
+what needs the database or the clinic's date: no date in the future of the
+clinic's today or before the patient's birth, identified not before onset,
+the patient not deleted. A caller whose parser found bad fields passes its
+``errors``: the service adds its own and raises them together (nothing is
+written), so one answer names every bad field.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Unpack
 
 from django.db import transaction
 
 from pathways.engine import CURRENT_VERSION, RuleSet, get_ruleset
 from pathways.events import publish_phase_changes, publish_task_changes
+from pathways.inputs.episodes import EpisodeChanges
 from pathways.levels import InvalidLevel, levels_to_mask
 from pathways.models import (
     ActorKind,
     CloseReason,
     Episode,
     EpisodeStatus,
-    Etiology,
-    NeuroStatus,
     Phase,
     PhaseTransition,
     Programme,
@@ -37,95 +38,96 @@ from pathways.services.evaluation import (
     evaluate_patients,
     schedule_reevaluation,
 )
+from patients.inputs import check_day, parse_choice
 from patients.models import Patient
-from patients.services import check_choice, check_date
 from patients.sync import stamp
 from vcftrack.core.errors import DomainError, FieldErrors
 
-EPISODE_FIELDS = ("levels", "onset_date", "identified_date", "etiology", "neuro_status")
+PROGRAMME_END_REASONS = ("deceased", "discharged", "transferred")
 
 
-def _check_levels(errors: FieldErrors, value: Any) -> int:
-    if value is None or value == [] or value == "":
-        errors.add("levels", "At least one vertebral level (T1-L5) is required.")
-        return 0
-    if isinstance(value, str):
-        value = [v for v in value.replace(" ", "").split(",") if v]
-    if not isinstance(value, list | tuple):
-        errors.add("levels", 'Must be a list of vertebral levels, e.g. ["T12", "L1"].')
+def _levels_mask(errors: FieldErrors, levels: list[str]) -> int:
+    """The stored mask of parsed levels (none: named, unless the parser did)."""
+    if not levels:
+        if "levels" not in errors.errors:
+            errors.add("levels", "At least one vertebral level (T1-L5) is required.")
         return 0
     try:
-        return levels_to_mask(value)
+        return levels_to_mask(levels)
     except InvalidLevel as exc:
         errors.add("levels", f"{exc}.")
         return 0
 
 
-def _validate(
+def _required(errors: FieldErrors, field: str, value: object) -> None:
+    """A required value the parser left None has been named by it; a direct
+    caller's None is named here."""
+    if value is None and field not in errors.errors:
+        errors.add(field, "This field is required.")
+
+
+def _check_dates(
     errors: FieldErrors,
-    data: dict[str, Any],
     *,
-    today: Any,
+    today: date,
     birth: date | None,
-    partial: bool = False,
-) -> dict[str, Any]:
-    # pathway-spec V2.4: a clinical date before the patient's birth is bad input.
+    onset_date: date | None,
+    identified_date: date | None,
+    sent: tuple[str, ...] = ("onset_date", "identified_date"),
+) -> None:
+    """The dates against the clinic's today and the patient's birth (pathway-spec
+    V2.4: a clinical date before birth is bad input); identified not before onset."""
     born = (birth, "the date of birth") if birth is not None else None
-    out: dict[str, Any] = {}
-    if not partial or "levels" in data:
-        out["levels_mask"] = _check_levels(errors, data.get("levels"))
-    if not partial or "onset_date" in data:
-        out["onset_date"] = check_date(
-            errors, "onset_date", data.get("onset_date"), today=today, not_before=born
-        )
-    if not partial or "identified_date" in data:
-        ident = data.get("identified_date")
-        if ident in (None, "") and not partial:
-            # "identified: defaults to the presentation date" (pathway-spec).
-            ident = today
-        out["identified_date"] = check_date(
-            errors, "identified_date", ident, today=today, not_before=born
-        )
-    if not partial or "etiology" in data:
-        out["etiology"] = check_choice(
-            errors, "etiology", data.get("etiology") or "unknown", list(Etiology.values)
-        )
-    if not partial or "neuro_status" in data:
-        out["neuro_status"] = check_choice(
-            errors, "neuro_status", data.get("neuro_status") or "unknown", list(NeuroStatus.values)
-        )
-    return out
+    for field, value in (("onset_date", onset_date), ("identified_date", identified_date)):
+        if field in sent:
+            check_day(errors, field, value, today=today, not_before=born)
+    if onset_date and identified_date and identified_date < onset_date:
+        errors.add("identified_date", "Must not be before onset_date.")
 
 
 def episode_create(
     *,
     patient: Patient,
-    data: dict[str, Any],
+    levels: list[str],
+    onset_date: date | None,
+    identified_date: date | None = None,
+    etiology: str = "unknown",
+    neuro_status: str = "unknown",
     now: datetime,
     actor_id: int | None = None,
     episode_id: uuid.UUID | None = None,
     pathway_version: str | None = None,
+    errors: FieldErrors | None = None,
 ) -> Episode:
     """Create an episode and evaluate it as of today, in one transaction.
 
-    A new episode gets the current pathway version unless a caller (a
-    migration tool, a test of version 1) names one.
+    ``identified_date`` None is the clinic's today. A new episode gets the
+    current pathway version unless a caller (a migration tool, a test of
+    version 1) names one.
 
     Dates in the past are fine (tasks whose dates have passed appear at once,
     with their original due dates); a date in the future is bad input.
     """
-    errors = FieldErrors()
-    for field in data:
-        if field not in EPISODE_FIELDS:
-            errors.add(field, "Unknown or read-only field.")
+    errors = errors if errors is not None else FieldErrors()
     if patient.deleted_at is not None:
         errors.add("patient", "The patient has been deleted.")
     today = patient.clinic.today(now)
-    values = _validate(errors, data, today=today, birth=patient.birth_date)
-    if values.get("onset_date") and values.get("identified_date"):
-        if values["identified_date"] < values["onset_date"]:
-            errors.add("identified_date", "Must not be before onset_date.")
+    if identified_date is None and "identified_date" not in errors.errors:
+        # "identified: defaults to the presentation date" (pathway-spec).
+        identified_date = today
+    _required(errors, "onset_date", onset_date)
+    mask = _levels_mask(errors, levels)
+    _check_dates(
+        errors,
+        today=today,
+        birth=patient.birth_date,
+        onset_date=onset_date,
+        identified_date=identified_date,
+    )
     errors.raise_if_any()
+    # Both were named above when None.
+    assert onset_date is not None
+    assert identified_date is not None
     version = pathway_version or CURRENT_VERSION
     ruleset = get_ruleset(version)
     episode = Episode(
@@ -140,7 +142,11 @@ def episode_create(
         # version 0 until the first evaluation records the opening transition.
         version=0,
         next_review_at=now,
-        **values,
+        levels_mask=mask,
+        onset_date=onset_date,
+        identified_date=identified_date,
+        etiology=etiology,
+        neuro_status=neuro_status,
     )
     with transaction.atomic():
         programme = _programme_for(patient, ruleset, now=now)
@@ -209,12 +215,12 @@ def _lock_programme(patient_id: uuid.UUID) -> None:
 
 
 def programme_end(
-    *, patient: Patient, reason: Any, now: datetime, actor_id: int | None = None
+    *, patient: Patient, reason: str, now: datetime, actor_id: int | None = None
 ) -> Programme:
     """End the patient's programme (a person, with a reason: V2.1); its open
     tasks are cancelled with the reason."""
     errors = FieldErrors()
-    reason = check_choice(errors, "reason", reason, ["deceased", "discharged", "transferred"])
+    reason = parse_choice(errors, "reason", reason, PROGRAMME_END_REASONS)
     errors.raise_if_any()
     with transaction.atomic():
         programme = Programme.objects.select_for_update().filter(patient_id=patient.id).first()
@@ -232,18 +238,30 @@ def programme_end(
 
 
 def episode_update(
-    *, episode: Episode, data: dict[str, Any], now: datetime, actor_id: int | None = None
+    *,
+    episode: Episode,
+    now: datetime,
+    actor_id: int | None = None,
+    errors: FieldErrors | None = None,
+    **changes: Unpack[EpisodeChanges],
 ) -> Episode:
-    errors = FieldErrors()
-    for field in data:
-        if field not in EPISODE_FIELDS:
-            errors.add(field, "Unknown or read-only field.")
+    """Change the fields given in ``changes`` (parsed by ``parse_episode_changes``)."""
+    errors = errors if errors is not None else FieldErrors()
     today = episode.clinic.today(now)
-    values = _validate(errors, data, today=today, birth=episode.patient.birth_date, partial=True)
-    onset = values.get("onset_date") or episode.onset_date
-    ident = values.get("identified_date") or episode.identified_date
-    if onset and ident and ident < onset:
-        errors.add("identified_date", "Must not be before onset_date.")
+    values: dict[str, object] = {k: v for k, v in changes.items() if k != "levels"}
+    if "levels" in changes:
+        values["levels_mask"] = _levels_mask(errors, changes["levels"])
+    for field in ("onset_date", "identified_date"):
+        if field in changes:
+            _required(errors, field, values[field])
+    _check_dates(
+        errors,
+        today=today,
+        birth=episode.patient.birth_date,
+        onset_date=changes.get("onset_date") or episode.onset_date,
+        identified_date=changes.get("identified_date") or episode.identified_date,
+        sent=tuple(changes),
+    )
     errors.raise_if_any()
     if episode.status != EpisodeStatus.ACTIVE:
         raise DomainError("A closed episode cannot be changed.", field="status")
@@ -260,14 +278,16 @@ def episode_update(
 def episode_close(
     *,
     episode: Episode,
-    reason: Any,
+    reason: str,
     now: datetime,
     actor_id: int | None = None,
     note: str = "",
+    errors: FieldErrors | None = None,
 ) -> Episode:
     """Closing is a person's act, with a reason; a closed episode raises nothing more."""
-    errors = FieldErrors()
-    reason = check_choice(errors, "reason", reason, list(CloseReason.values))
+    errors = errors if errors is not None else FieldErrors()
+    if reason not in CloseReason.values and "reason" not in errors.errors:
+        parse_choice(errors, "reason", reason, CloseReason.values)
     errors.raise_if_any()
     with transaction.atomic():
         _lock_programme(episode.patient_id)

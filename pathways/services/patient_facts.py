@@ -11,26 +11,27 @@ rows that need to.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Unpack
 
 from django.db import transaction
 
 from pathways.models import Episode
 from pathways.services.evaluation import schedule_reevaluation
+from patients.inputs import PatientChanges
 from patients.models import BoneDensity, Medication, Patient
 from patients.services import (
-    bone_density_values,
+    check_bone_density,
+    check_medication,
     check_void_reason,
     death_date_value,
     lock_row,
-    medication_changes,
-    medication_values,
     patient_change,
     patient_changes,
 )
 from patients.sync import stamp
-from vcftrack.core.errors import DomainError
+from vcftrack.core.errors import DomainError, FieldErrors
 
 __all__ = [
     "bone_density_delete",
@@ -55,11 +56,17 @@ def _reevaluate_patient(patient: Patient, *, now: datetime, actor_id: int | None
 
 # --------------------------------------------------------------- patients --
 def patient_update(
-    *, patient: Patient, data: dict[str, Any], now: datetime, actor_id: int | None = None
+    *,
+    patient: Patient,
+    now: datetime,
+    actor_id: int | None = None,
+    errors: FieldErrors | None = None,
+    **changes: Unpack[PatientChanges],
 ) -> Patient:
-    """Change a patient's details; a changed date of death re-evaluates their episodes."""
+    """Change a patient's details (parsed by ``parse_patient_changes``); a
+    changed date of death re-evaluates their episodes."""
     today = patient.clinic.today(now)
-    values = patient_changes(patient=patient, data=data, today=today)
+    values = patient_changes(patient=patient, changes=changes, today=today, errors=errors)
     with transaction.atomic():
         if "deceased_date" in values and values["deceased_date"] != patient.deceased_date:
             _reevaluate_patient(patient, now=now, actor_id=actor_id)
@@ -67,7 +74,12 @@ def patient_update(
 
 
 def patient_record_death(
-    *, patient: Patient, deceased_date: Any, actor: Any, now: datetime
+    *,
+    patient: Patient,
+    deceased_date: date | None,
+    actor: Any,
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> Patient:
     """Record the patient's date of death (or correct it).
 
@@ -77,7 +89,9 @@ def patient_record_death(
        the date. Recording the date already held changes nothing.
     """
     today = patient.clinic.today(now)
-    death = death_date_value(patient=patient, deceased_date=deceased_date, today=today)
+    death = death_date_value(
+        patient=patient, deceased_date=deceased_date, today=today, errors=errors
+    )
     with transaction.atomic():
         lock_row(patient)
         if death == patient.deceased_date:
@@ -103,25 +117,42 @@ def patient_delete(*, patient: Patient, now: datetime) -> Patient:
 def medication_record(
     *,
     patient: Patient,
-    data: dict[str, Any],
+    drug: str,
+    start_date: date | None,
+    stop_date: date | None = None,
+    dose: str = "",
+    route: str = "",
     now: datetime,
     actor_id: int | None = None,
     medication_id: uuid.UUID | None = None,
     unverified: bool = False,
+    errors: FieldErrors | None = None,
 ) -> Medication:
-    """Record a medication; every episode of the patient is re-evaluated after commit.
+    """Record a medication (parsed by ``parse_medication``); every episode of
+    the patient is re-evaluated after commit.
 
     ``unverified`` is for importers: a prescription with no recent evidence
     that a person has yet to confirm (pathway-spec V2.4).
     """
     today = patient.clinic.today(now)
-    values = medication_values(patient=patient, data=data, today=today)
+    check_medication(
+        errors if errors is not None else FieldErrors(),
+        patient=patient,
+        start_date=start_date,
+        stop_date=stop_date,
+        today=today,
+    )
+    assert start_date is not None  # check_medication refused a missing date
     med = Medication(
         id=medication_id or uuid.uuid4(),
         patient=patient,
         recorded_on=today,
         unverified=unverified,
-        **values,
+        drug=drug,
+        start_date=start_date,
+        stop_date=stop_date,
+        dose=dose,
+        route=route,
     )
     with transaction.atomic():
         _reevaluate_patient(patient, now=now, actor_id=actor_id)
@@ -131,11 +162,35 @@ def medication_record(
 
 
 def medication_update(
-    *, medication: Medication, data: dict[str, Any], now: datetime, actor_id: int | None = None
+    *,
+    medication: Medication,
+    drug: str,
+    start_date: date | None,
+    stop_date: date | None,
+    dose: str,
+    route: str,
+    now: datetime,
+    actor_id: int | None = None,
+    errors: FieldErrors | None = None,
 ) -> Medication:
+    """Change a medication to the given fields (the whole medication:
+    ``parse_medication_change``)."""
     patient = medication.patient
     today = patient.clinic.today(now)
-    values = medication_changes(medication=medication, data=data, today=today)
+    check_medication(
+        errors if errors is not None else FieldErrors(),
+        patient=patient,
+        start_date=start_date,
+        stop_date=stop_date,
+        today=today,
+    )
+    values = {
+        "drug": drug,
+        "start_date": start_date,
+        "stop_date": stop_date,
+        "dose": dose,
+        "route": route,
+    }
     with transaction.atomic():
         _reevaluate_patient(patient, now=now, actor_id=actor_id)
         for key, value in values.items():
@@ -179,14 +234,34 @@ def medication_delete(
 def bone_density_record(
     *,
     patient: Patient,
-    data: dict[str, Any],
+    performed_date: date | None,
+    site: str,
+    bmd_g_cm2: Decimal | None,
+    t_score: Decimal | None = None,
     now: datetime,
     actor_id: int | None = None,
     scan_id: uuid.UUID | None = None,
+    errors: FieldErrors | None = None,
 ) -> BoneDensity:
+    """Record a DXA scan (parsed by ``parse_bone_density``)."""
     today = patient.clinic.today(now)
-    values = bone_density_values(patient=patient, data=data, today=today)
-    scan = BoneDensity(id=scan_id or uuid.uuid4(), patient=patient, recorded_on=today, **values)
+    check_bone_density(
+        errors if errors is not None else FieldErrors(),
+        patient=patient,
+        performed_date=performed_date,
+        today=today,
+    )
+    assert performed_date is not None  # check_bone_density refused a missing date
+    assert bmd_g_cm2 is not None  # the parser refused a missing value
+    scan = BoneDensity(
+        id=scan_id or uuid.uuid4(),
+        patient=patient,
+        recorded_on=today,
+        performed_date=performed_date,
+        site=site,
+        bmd_g_cm2=bmd_g_cm2,
+        t_score=t_score,
+    )
     with transaction.atomic():
         _reevaluate_patient(patient, now=now, actor_id=actor_id)
         stamp([scan], now=now, new=True)

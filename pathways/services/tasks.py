@@ -18,10 +18,9 @@ from pathways.engine.dates import overdue_from
 from pathways.events import publish_task_assigned, publish_task_changes
 from pathways.models import CallOutcome, Episode, FollowUpTask, Programme, TaskEvent, TaskStatus
 from pathways.services.evaluation import schedule_reevaluation
-from pathways.services.facts import fact_record
-from pathways.services.patient_facts import bone_density_record, medication_record
+from pathways.services.task_log import log_event, restore, snapshot
+from patients.inputs import check_day
 from patients.models import Membership
-from patients.services import check_date, check_text
 from patients.sync import stamp
 from vcftrack.core.errors import DomainError, FieldErrors, PermissionDenied
 from vcftrack.core.labels import label
@@ -40,24 +39,6 @@ UNDO_SECONDS = 60
 # A task a person closed can be reopened; one the engine closed (done by a
 # recorded fact, missed, cancelled) follows the facts: void the fact instead.
 REOPENABLE = (TaskStatus.DONE, TaskStatus.NOT_APPLICABLE)
-# Fields an undo restores (the task's state a person can change).
-SNAPSHOT_FIELDS = (
-    "status",
-    "outcome",
-    "note",
-    "reason",
-    "snoozed_until",
-    "overdue_from",
-    "assignee_id",
-    "closed_at",
-    "closed_on",
-    "closed_by_id",
-    "closed_by_person",
-    "call_outcome",
-    "call_at",
-)
-DATE_FIELDS = ("snoozed_until", "overdue_from", "closed_on")
-DATETIME_FIELDS = ("closed_at", "call_at")
 
 
 def _lock(task: FollowUpTask) -> FollowUpTask:
@@ -93,55 +74,30 @@ def _reevaluate_after(task: FollowUpTask, *, now: datetime, actor_id: int | None
     )
 
 
-def _snapshot(task: FollowUpTask) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in SNAPSHOT_FIELDS:
-        value = getattr(task, name)
-        out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
-
-
-def _restore(task: FollowUpTask, before: dict[str, Any]) -> None:
-    for name in SNAPSHOT_FIELDS:
-        value = before.get(name)
-        if value is not None and name in DATE_FIELDS:
-            value = date.fromisoformat(value)
-        elif value is not None and name in DATETIME_FIELDS:
-            value = datetime.fromisoformat(value)
-        setattr(task, name, value)
-
-
-def _log(
-    task: FollowUpTask,
-    *,
-    actor: Any,
-    action: str,
-    before: dict[str, Any],
-    now: datetime,
-    reason: str = "",
-) -> TaskEvent:
-    return TaskEvent.objects.create(
-        task=task, at=now, actor=actor, action=action, before=before, reason=reason
-    )
-
-
-def _require_writer(actor: Any, task: FollowUpTask) -> None:
+def require_writer(actor: Any, task: FollowUpTask) -> None:
     if not can_write(actor, task.clinic_id):
         raise PermissionDenied("Your role in this clinic cannot change tasks.")
 
 
 def task_complete(
-    *, task: FollowUpTask, actor: Any, outcome: Any = "", note: Any = "", now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    outcome: str = "",
+    note: str = "",
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
-    """Close a task as done by a person, with the outcome a decision task requires."""
-    _require_writer(actor, task)
+    """Close a task as done by a person, with the outcome a decision task
+    requires (parsed by ``pathways.inputs.tasks.parse_complete``)."""
+    require_writer(actor, task)
     rule = get_ruleset(task.rule_set).get(task.rule)
-    errors = FieldErrors()
-    outcome = check_text(errors, "outcome", outcome, max_length=48, required=bool(rule.outcomes))
+    errors = errors if errors is not None else FieldErrors()
+    if rule.outcomes and not outcome and "outcome" not in errors.errors:
+        errors.add("outcome", "This field is required.")
     # A task a recorded result closes (a DXA, an MRI, a drug start) is done
     # by recording that result; closing it by hand says where it was done.
     done_elsewhere = bool(rule.completes_by and not rule.outcomes)
-    note = check_text(errors, "note", note, max_length=2000, required=False)
     if done_elsewhere and not note:
         errors.add(
             "note",
@@ -156,27 +112,32 @@ def task_complete(
         # The phase can move on a person's decision (3-month review -> bone health).
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         _close(locked, TaskStatus.DONE, actor=actor, now=now, outcome=outcome, note=note)
-        _log(locked, actor=actor, action="complete", before=before, now=now)
+        log_event(locked, actor=actor, action="complete", before=before, now=now)
     return locked
 
 
 def task_not_applicable(
-    *, task: FollowUpTask, actor: Any, reason: Any, now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    reason: str,
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
-    _require_writer(actor, task)
-    errors = FieldErrors()
-    reason = check_text(errors, "reason", reason, max_length=2000, required=True)
-    errors.raise_if_any()
+    require_writer(actor, task)
+    _reason_given(errors, reason)
     if task.rule in PHYSICIAN_DECISIONS and role_in(actor, task.clinic_id) != Role.PHYSICIAN:
         raise PermissionDenied("Only a physician records the augmentation decision.")
     with transaction.atomic():
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         _close(locked, TaskStatus.NOT_APPLICABLE, actor=actor, now=now, reason=reason)
-        _log(locked, actor=actor, action="not_applicable", before=before, now=now, reason=reason)
+        log_event(
+            locked, actor=actor, action="not_applicable", before=before, now=now, reason=reason
+        )
     return locked
 
 
@@ -204,36 +165,49 @@ def _close(
 
 
 def task_snooze(
-    *, task: FollowUpTask, actor: Any, until: Any, reason: Any, now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    until: date | None,
+    reason: str,
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
-    _require_writer(actor, task)
+    require_writer(actor, task)
     today = task.clinic.today(now)
-    errors = FieldErrors()
-    reason = check_text(errors, "reason", reason, max_length=2000, required=True)
-    until_date = _check_later(errors, "until", until, today=today, required=True)
-    errors.raise_if_any()
-    assert until_date is not None
+    errors = errors if errors is not None else FieldErrors()
+    if until is None and "until" not in errors.errors:
+        errors.add("until", "This field is required.")
+    _check_later(errors, "until", until, today=today)
+    _reason_given(errors, reason)
+    assert until is not None  # named above
+    until_date = until
     with transaction.atomic():
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         _snooze(locked, until_date)
         locked.note = f"Snoozed to {until_date:%-d %b %Y}: {reason}"
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="snooze", before=before, now=now, reason=reason)
+        log_event(locked, actor=actor, action="snooze", before=before, now=now, reason=reason)
     return locked
 
 
-def _check_later(
-    errors: FieldErrors, field: str, value: Any, *, today: date, required: bool
-) -> date | None:
+def _check_later(errors: FieldErrors, field: str, day: date | None, *, today: date) -> None:
     """A date after today and at most a year ahead (a snooze, a call's retry)."""
-    day = check_date(errors, field, value, today=date.max, required=required)
+    check_day(errors, field, day, today=date.max)
     if day is not None and day <= today:
         errors.add(field, f"Choose a date after today ({today:%-d %b %Y}).")
     if day is not None and (day - today).days > 366:
         errors.add(field, "Choose a date at most a year ahead.")
-    return day
+
+
+def _reason_given(errors: FieldErrors | None, reason: str) -> None:
+    """Raise every bad field; a direct caller's empty reason is named too."""
+    errors = errors if errors is not None else FieldErrors()
+    if not reason.strip() and "reason" not in errors.errors:
+        errors.add("reason", "This field is required.")
+    errors.raise_if_any()
 
 
 def _snooze(task: FollowUpTask, until: date) -> None:
@@ -241,27 +215,33 @@ def _snooze(task: FollowUpTask, until: date) -> None:
     task.overdue_from = overdue_from(task.due_date, until, task.grace_days)
 
 
-def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime) -> FollowUpTask:
-    _require_writer(actor, task)
-    errors = FieldErrors()
+def task_assign(
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    assignee: int | None,
+    now: datetime,
+    errors: FieldErrors | None = None,
+) -> FollowUpTask:
+    """Assign the task to a user id (``parse_assign``), or unassign (None)."""
+    require_writer(actor, task)
+    errors = errors if errors is not None else FieldErrors()
     user = None
-    if assignee not in (None, ""):
-        # One message whether the id is malformed, unknown, someone of
-        # another clinic or a viewer here: the answer must not tell a caller
-        # which user ids exist. Only those who can act on tasks (as the web
-        # app's choice offers) can be assigned one.
-        membership = None
-        if isinstance(assignee, int | str) and str(assignee).isdigit():
-            membership = (
-                Membership.objects.select_related("user")
-                .filter(
-                    user_id=int(assignee),
-                    clinic_id=task.clinic_id,
-                    role__in=WRITE_ROLES,
-                    user__is_active=True,
-                )
-                .first()
+    if assignee is not None:
+        # One message whether the id is unknown, someone of another clinic
+        # or a viewer here: the answer must not tell a caller which user ids
+        # exist. Only those who can act on tasks (as the web app's choice
+        # offers) can be assigned one.
+        membership = (
+            Membership.objects.select_related("user")
+            .filter(
+                user_id=assignee,
+                clinic_id=task.clinic_id,
+                role__in=WRITE_ROLES,
+                user__is_active=True,
             )
+            .first()
+        )
         if membership is None:
             errors.add("assignee", "Choose a coordinator or physician of this task's clinic.")
         else:
@@ -269,37 +249,39 @@ def task_assign(*, task: FollowUpTask, actor: Any, assignee: Any, now: datetime)
     errors.raise_if_any()
     with transaction.atomic():
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         locked.assignee = user
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="assign", before=before, now=now)
+        log_event(locked, actor=actor, action="assign", before=before, now=now)
         publish_task_assigned(task_id=locked.pk, actor_id=actor.pk, now=now)
     return locked
 
 
-# Calls that need another try (a retry date); the others stand on their own.
-RETRY_OUTCOMES = (CallOutcome.NO_ANSWER, CallOutcome.LEFT_MESSAGE)
-
-
 def task_call(
-    *, task: FollowUpTask, actor: Any, outcome: Any, retry_on: Any, note: Any = "", now: datetime
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    outcome: str,
+    retry_on: date | None,
+    note: str = "",
+    now: datetime,
+    errors: FieldErrors | None = None,
 ) -> FollowUpTask:
-    """Record a phone call about the task. A call to try again later snoozes
-    the task to the retry date, so it leaves "Overdue" until then."""
-    _require_writer(actor, task)
+    """Record a phone call about the task (``parse_call``). A call to try
+    again later snoozes the task to the retry date, so it leaves "Overdue"
+    until then."""
+    require_writer(actor, task)
     today = task.clinic.today(now)
-    errors = FieldErrors()
-    if outcome not in CallOutcome.values:
+    errors = errors if errors is not None else FieldErrors()
+    if outcome not in CallOutcome.values and "call_outcome" not in errors.errors:
         errors.add("call_outcome", "Choose what happened on the call.")
-    note = check_text(errors, "note", note, max_length=2000, required=False)
-    retry = _check_later(
-        errors, "retry_on", retry_on, today=today, required=outcome in RETRY_OUTCOMES
-    )
+    _check_later(errors, "retry_on", retry_on, today=today)
     errors.raise_if_any()
+    retry = retry_on
     with transaction.atomic():
         locked = _lock_open(task)
-        before = _snapshot(locked)
+        before = snapshot(locked)
         locked.call_outcome = outcome
         locked.call_at = now
         label = CallOutcome(outcome).label
@@ -309,16 +291,21 @@ def task_call(
         locked.note = f"Call: {label}" + (f" — {note}" if note else "")
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="call", before=before, now=now, reason=note)
+        log_event(locked, actor=actor, action="call", before=before, now=now, reason=note)
     return locked
 
 
-def task_reopen(*, task: FollowUpTask, actor: Any, reason: Any, now: datetime) -> FollowUpTask:
+def task_reopen(
+    *,
+    task: FollowUpTask,
+    actor: Any,
+    reason: str,
+    now: datetime,
+    errors: FieldErrors | None = None,
+) -> FollowUpTask:
     """Open again a task a person closed (done or not applicable), with the reason."""
-    _require_writer(actor, task)
-    errors = FieldErrors()
-    reason = check_text(errors, "reason", reason, max_length=2000, required=True)
-    errors.raise_if_any()
+    require_writer(actor, task)
+    _reason_given(errors, reason)
     with transaction.atomic():
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock(task)
@@ -330,7 +317,7 @@ def task_reopen(*, task: FollowUpTask, actor: Any, reason: Any, now: datetime) -
                 "the recorded fact instead.",
                 field="status",
             )
-        before = _snapshot(locked)
+        before = snapshot(locked)
         locked.status = TaskStatus.OPEN
         locked.outcome = ""
         locked.closed_at = None
@@ -341,13 +328,13 @@ def task_reopen(*, task: FollowUpTask, actor: Any, reason: Any, now: datetime) -
         locked.note = f"Reopened: {reason}"
         stamp([locked], now=now)
         locked.save()
-        _log(locked, actor=actor, action="reopen", before=before, now=now, reason=reason)
+        log_event(locked, actor=actor, action="reopen", before=before, now=now, reason=reason)
     return locked
 
 
 def task_undo(*, task: FollowUpTask, actor: Any, now: datetime) -> FollowUpTask:
     """Take back the person's own last action on the task, right after it."""
-    _require_writer(actor, task)
+    require_writer(actor, task)
     with transaction.atomic():
         _reevaluate_after(task, now=now, actor_id=actor.pk)
         locked = _lock(task)
@@ -365,41 +352,11 @@ def task_undo(*, task: FollowUpTask, actor: Any, now: datetime) -> FollowUpTask:
             or now - last.at > timedelta(seconds=UNDO_SECONDS)
         ):
             raise DomainError("There is nothing of yours to undo on this task any more.")
-        before = _snapshot(locked)
-        _restore(locked, last.before)
+        before = snapshot(locked)
+        restore(locked, last.before)
         stamp([locked], now=now)
         locked.save()
         last.undone = True
         last.save(update_fields=["undone"])
-        _log(locked, actor=actor, action="undo", before=before, now=now, reason=last.action)
+        log_event(locked, actor=actor, action="undo", before=before, now=now, reason=last.action)
     return locked
-
-
-def task_record_result(
-    *, task: FollowUpTask, actor: Any, form: str, data: dict[str, Any], now: datetime
-) -> Any:
-    """Record the result a task asks for (a DXA, a drug start, an MRI, a pain
-    score, the neuro exam) from the task itself; the re-evaluation after
-    commit closes the task as done by that fact, so the record and the task
-    never disagree (a DXA task is never "done" with no DXA recorded)."""
-    _require_writer(actor, task)
-    if task.status != TaskStatus.OPEN:
-        raise DomainError(f"The task is already {task.get_status_display().lower()}.")
-    episode = task.episode
-    patient = task.patient
-    patient.clinic = task.clinic
-    if form == "dxa":
-        return bone_density_record(patient=patient, data=data, now=now, actor_id=actor.pk)
-    if form == "medication":
-        return medication_record(patient=patient, data=data, now=now, actor_id=actor.pk)
-    if episode is None:
-        # A programme task is the patient's: its results are the patient's
-        # drugs and DXAs; an episode's fact cannot close it.
-        raise DomainError("This task is not closed by recording a result.")
-    if form == "imaging":
-        return fact_record(episode=episode, kind="imaging", data=data, now=now, actor_id=actor.pk)
-    if form in ("pain", "neuro"):
-        return fact_record(
-            episode=episode, kind="observation", data=data, now=now, actor_id=actor.pk
-        )
-    raise DomainError("This task is not closed by recording a result.")

@@ -27,6 +27,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from pathways.inputs.tasks import (
+    parse_assign,
+    parse_call,
+    parse_complete,
+    parse_reason,
+    parse_snooze,
+)
 from pathways.models import FollowUpTask
 from pathways.services import (
     task_assign,
@@ -38,16 +45,16 @@ from pathways.services import (
     task_undo,
 )
 from pathways.services.locks import lock_rows
-from pathways.services.tasks import task_record_result
+from pathways.services.task_results import task_record_result
 from pathways.worklist import lookups, selectors
 from pathways.worklist.context import (
     preset_until,
     task_action_context,
     worklist_context,
 )
-from pathways.worklist.forms import RESULT_LABELS, result_data
+from pathways.worklist.forms import RESULT_LABELS, result_data, user_choice
 from vcftrack.core import audit
-from vcftrack.core.errors import DomainError, PermissionDenied
+from vcftrack.core.errors import DomainError, FieldErrors, PermissionDenied
 from vcftrack.core.labels import FIELD_NAMES, label
 from vcftrack.core.web import get_scope, is_htmx
 
@@ -141,17 +148,15 @@ def _act(
     post = request.POST
     actor = request.user
     title = task.title
+    # Each action's one parser, as the API's.
+    found = FieldErrors()
     if action == "complete":
-        task = task_complete(
-            task=task,
-            actor=actor,
-            outcome=post.get("outcome", ""),
-            note=post.get("note", ""),
-            now=now,
-        )
+        done = parse_complete({"outcome": post.get("outcome"), "note": post.get("note")}, found)
+        task = task_complete(task=task, actor=actor, **done, now=now, errors=found)
         return task, f"Done: {title}" + (f" ({label(task.outcome)})" if task.outcome else "")
     if action == "not-applicable":
-        task = task_not_applicable(task=task, actor=actor, reason=post.get("reason", ""), now=now)
+        why = parse_reason({"reason": post.get("reason")}, found)
+        task = task_not_applicable(task=task, actor=actor, **why, now=now, errors=found)
         return task, f"Not applicable: {title}"
     if action == "snooze":
         until: Any = post.get("until", "")
@@ -160,23 +165,26 @@ def _act(
         if preset is not None:
             until = preset.isoformat()
             reason = reason or "Snoozed from the worklist"
-        task = task_snooze(task=task, actor=actor, until=until, reason=reason, now=now)
+        snooze = parse_snooze({"until": until, "reason": reason}, found)
+        task = task_snooze(task=task, actor=actor, **snooze, now=now, errors=found)
         return task, f"Snoozed to {task.snoozed_until:%-d %b %Y}: {title}"
     if action == "assign":
-        task = task_assign(task=task, actor=actor, assignee=post.get("assignee") or None, now=now)
+        chosen = parse_assign({"assignee": user_choice(post.get("assignee"))}, found)
+        task = task_assign(task=task, actor=actor, **chosen, now=now, errors=found)
         if task.assignee is None:
             return task, f"Unassigned: {title}"
         verb = "Sent to" if post.get("send") else "Assigned to"
         return task, f"{verb} {_who(task.assignee)}: {title}"
     if action == "call":
-        task = task_call(
-            task=task,
-            actor=actor,
-            outcome=post.get("call_outcome", ""),
-            retry_on=post.get("retry_on", ""),
-            note=post.get("note", ""),
-            now=now,
+        call = parse_call(
+            {
+                "outcome": post.get("call_outcome"),
+                "retry_on": post.get("retry_on"),
+                "note": post.get("note"),
+            },
+            found,
         )
+        task = task_call(task=task, actor=actor, **call, now=now, errors=found)
         return task, f"Call recorded ({label(task.call_outcome).lower()}): {title}"
     if action == "record":
         row = selectors.make_row(task, {task.clinic_id: task.clinic.today(now)})
@@ -189,7 +197,8 @@ def _act(
         )
         return task, f"{RESULT_LABELS.get(row.result_form, 'Result')} recorded: {title}"
     if action == "reopen":
-        task = task_reopen(task=task, actor=actor, reason=post.get("reason", ""), now=now)
+        why = parse_reason({"reason": post.get("reason")}, found)
+        task = task_reopen(task=task, actor=actor, **why, now=now, errors=found)
         return task, f"Reopened: {title}"
     task = task_undo(task=task, actor=actor, now=now)
     return task, f"Undone: {title}"
@@ -303,8 +312,12 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
                 # Every task's programme, episode and row in the lock order
                 # before the first assignment takes the change counter.
                 lock_rows(task_ids=[t.id for t in tasks])
+                found = FieldErrors()
+                chosen = parse_assign({"assignee": user_choice(assignee)}, found)
                 for task in tasks:
-                    task = task_assign(task=task, actor=request.user, assignee=assignee, now=now)
+                    task = task_assign(
+                        task=task, actor=request.user, **chosen, now=now, errors=found
+                    )
             n = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}"
             done = (
                 f"Assigned {n} to {_who(task.assignee)}." if task.assignee else f"Unassigned {n}."

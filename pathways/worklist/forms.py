@@ -1,7 +1,8 @@
 """The result a task asks for, recorded from its worklist row.
 
 Like the chart's forms, these only turn the browser's strings into the types
-the services take; the services validate.
+the parsers take (``pathways.inputs``, ``patients.inputs``); the parsers and
+then the services validate.
 """
 
 from __future__ import annotations
@@ -51,3 +52,11 @@ def result_data(form: str, post: Any) -> dict[str, Any]:
             "effective_date": post.get("effective_date"),
         }
     return {}
+
+
+def user_choice(value: Any) -> Any:
+    """A chosen person's id as the integer the parser takes ("" or None:
+    nobody); anything else passes through for the parser to name."""
+    if value in (None, ""):
+        return None
+    return int(value) if isinstance(value, str) and value.isdigit() else value

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from patients.inputs import parse_patient
 from patients.models import Clinic, Patient, Sex
 from patients.services import patient_create
 from vcftrack.core.api.errors import ApiError
@@ -23,6 +24,7 @@ from vcftrack.core.api.serializers import (
     writable_fields,
 )
 from vcftrack.core.api.views import ApiViewSet
+from vcftrack.core.errors import FieldErrors
 from vcftrack.core.scoping import may_write, roles_for
 
 
@@ -152,20 +154,10 @@ class PatientViewSet(HistoryMixin, ApiViewSet):
         if target is None:
             self.run_service(lambda: None, errors)
         assert target is not None  # run_service raised: errors name the clinic
+        found = FieldErrors()
+        values = parse_patient(data, found)
         patient = self.run_service(
-            lambda: patient_create(
-                clinic=target,
-                mrn=data.get("mrn"),
-                given_name=data.get("given_name"),
-                family_name=data.get("family_name"),
-                birth_date=data.get("birth_date"),
-                sex=data.get("sex", "unknown"),
-                deceased_date=data.get("deceased_date"),
-                phone=data.get("phone", ""),
-                phone_alt=data.get("phone_alt", ""),
-                contact_time=data.get("contact_time", ""),
-                now=self.now,
-            ),
+            lambda: patient_create(clinic=target, **values, now=self.now, errors=found),
             errors,
         )
         return self.object_response(patient, 201)

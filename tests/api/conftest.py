@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.factories import NOW
+from tests.factories import NOW, dxa_values, fact_values, medication_values
 from vcftrack.core.api.services import token_create
 
 
@@ -106,29 +106,35 @@ def world(
     with django_capture_on_commit_callbacks(execute=True):
         observation = fact_record(
             episode=episode,
-            kind="observation",
             now=now,
-            data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-21"}
+            ),
         )
         imaging = fact_record(
             episode=episode,
-            kind="imaging",
             now=now,
-            data={"modality": "mri", "performed_date": "2026-11-21", "edema": True},
+            values=fact_values(
+                "imaging", {"modality": "mri", "performed_date": "2026-11-21", "edema": True}
+            ),
         )
         procedure = fact_record(
             episode=episode,
-            kind="procedure",
             now=now,
-            data={"kind": "vertebroplasty", "level": "L1", "performed_date": "2026-11-21"},
+            values=fact_values(
+                "procedure",
+                {"kind": "vertebroplasty", "level": "L1", "performed_date": "2026-11-21"},
+            ),
         )
         medication = medication_record(
-            patient=patient, now=now, data={"drug": "calcium", "start_date": "2026-11-20"}
+            patient=patient,
+            now=now,
+            **medication_values({"drug": "calcium", "start_date": "2026-11-20"}),
         )
         scan = bone_density_record(
             patient=patient,
             now=now,
-            data={"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.7},
+            **dxa_values({"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.7}),
         )
     task = episode.tasks.filter(status="open").order_by("rule").first()
     webhook, delivery = _webhook_of(patient.clinic, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from pathways.models import Episode, Observation
@@ -18,7 +20,7 @@ def patients(clinic_a, now):
             mrn=f"B{i:03d}",
             given_name="B",
             family_name="B",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=now,
         )
         for i in range(5)

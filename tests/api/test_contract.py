@@ -15,6 +15,7 @@ Bulk operations are checked through their items (the per-item errors).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -207,30 +208,150 @@ def test_schema_and_validator_agree(as_alice, contract_world, frozen, method, pa
         )
 
 
-def test_the_services_field_tables_are_the_contracts_fields():
-    """The services refuse unknown fields when called directly (web forms,
-    FHIR importer); their tables name exactly the fields the schema does."""
-    from pathways.api.episodes import EpisodeUpdateSerializer
+def _sample(field: Any) -> Any:
+    """A value the schema allows for a serializer field (None: not the parser's)."""
+    from rest_framework import serializers
+
+    from pathways.api.fact_inputs import ObservationValueField
+
+    if field.field_name in ("phone", "phone_alt"):
+        return "+49 30 1234-567"  # a string the schema allows is not always a phone number
+    if isinstance(field, ObservationValueField):
+        return 1  # a number (the first kind, pain_nrs, is numeric)
+    if isinstance(field, serializers.ListField):
+        item = _sample(field.child)
+        return None if item is None else [item]
+    if isinstance(field, serializers.ChoiceField):
+        return next(iter(field.choices))
+    if isinstance(field, serializers.DateField):
+        return "2020-01-01"
+    if isinstance(field, serializers.BooleanField):
+        return True
+    if isinstance(field, serializers.IntegerField | serializers.FloatField):
+        return field.min_value if field.min_value is not None else 1
+    if isinstance(field, serializers.DecimalField):
+        return str(field.min_value if field.min_value is not None else 1)
+    if isinstance(field, serializers.CharField):
+        return "x"
+    return None  # a reference the API resolves itself (a UUID)
+
+
+def _choices(field: Any) -> list[Any]:
+    from rest_framework import serializers
+
+    if isinstance(field, serializers.ListField):
+        return [[c] for c in _choices(field.child)]
+    if isinstance(field, serializers.ChoiceField):
+        return [c for c in field.choices if c not in ("", None)]
+    return []
+
+
+def _contracts() -> list[Any]:
+    """(the write's input serializer, its parser, the parser checks required fields)."""
+    from pathways.api.episodes import EpisodeCloseSerializer, EpisodeUpdateSerializer
     from pathways.api.fact_inputs import (
         ImagingWriteSerializer,
         ObservationWriteSerializer,
         ProcedureWriteSerializer,
     )
-    from pathways.services.episodes import EPISODE_FIELDS
-    from pathways.services.facts import FACT_FIELDS
+    from pathways.api.tasks import (
+        TaskAssignSerializer,
+        TaskCompleteSerializer,
+        TaskNotApplicableSerializer,
+        TaskReopenSerializer,
+        TaskSnoozeSerializer,
+    )
+    from pathways.inputs.episodes import parse_close, parse_episode, parse_episode_changes
+    from pathways.inputs.facts import parse_imaging, parse_observation, parse_procedure
+    from pathways.inputs.tasks import parse_assign, parse_complete, parse_reason, parse_snooze
     from patients.api.facts import BoneDensityWriteSerializer, MedicationWriteSerializer
-    from patients.api.patients import PatientUpdateSerializer
-    from patients.services import DXA_FIELDS, MEDICATION_FIELDS, PATIENT_FIELDS
-    from vcftrack.core.api.serializers import writable_fields
+    from patients.api.patients import PatientCreateSerializer, PatientUpdateSerializer
+    from patients.inputs import (
+        parse_bone_density,
+        parse_medication,
+        parse_patient,
+        parse_patient_changes,
+    )
 
-    pairs = [
-        (EpisodeUpdateSerializer, EPISODE_FIELDS),
-        (ObservationWriteSerializer, FACT_FIELDS["observation"]),
-        (ImagingWriteSerializer, FACT_FIELDS["imaging"]),
-        (ProcedureWriteSerializer, FACT_FIELDS["procedure"]),
-        (PatientUpdateSerializer, PATIENT_FIELDS),
-        (MedicationWriteSerializer, MEDICATION_FIELDS),
-        (BoneDensityWriteSerializer, DXA_FIELDS),
+    return [
+        pytest.param(TaskCompleteSerializer, parse_complete, True, id="task-complete"),
+        pytest.param(TaskNotApplicableSerializer, parse_reason, True, id="task-not-applicable"),
+        pytest.param(TaskSnoozeSerializer, parse_snooze, True, id="task-snooze"),
+        pytest.param(TaskReopenSerializer, parse_reason, True, id="task-reopen"),
+        pytest.param(TaskAssignSerializer, parse_assign, True, id="task-assign"),
+        pytest.param(PatientCreateSerializer, parse_patient, True, id="patient-create"),
+        pytest.param(PatientUpdateSerializer, parse_patient_changes, False, id="patient-change"),
+        pytest.param(MedicationWriteSerializer, parse_medication, True, id="medication"),
+        pytest.param(BoneDensityWriteSerializer, parse_bone_density, True, id="bone-density"),
+        pytest.param(ObservationWriteSerializer, parse_observation, True, id="observation"),
+        pytest.param(ImagingWriteSerializer, parse_imaging, True, id="imaging"),
+        pytest.param(ProcedureWriteSerializer, parse_procedure, True, id="procedure"),
+        pytest.param(EpisodeUpdateSerializer, parse_episode, True, id="episode-create"),
+        pytest.param(EpisodeUpdateSerializer, parse_episode_changes, False, id="episode-change"),
+        pytest.param(EpisodeCloseSerializer, parse_close, True, id="episode-close"),
     ]
-    for serializer, table in pairs:
-        assert set(writable_fields(serializer)) == set(table), serializer.__name__
+
+
+@pytest.mark.parametrize(("serializer", "parse", "full"), _contracts())
+def test_each_parser_takes_exactly_what_the_schema_shows(serializer, parse, full):
+    """The web forms and the FHIR importer call the same parsers as the API:
+    a parser takes every field its write's schema names and no other, every
+    choice the schema lists and no other, a date where the schema says date,
+    and (a full write) misses exactly the fields the schema requires."""
+    from rest_framework import serializers
+
+    from vcftrack.core.errors import FieldErrors
+
+    fields = {
+        name: field
+        for name, field in serializer().fields.items()
+        if not field.read_only and _sample(field) is not None
+    }
+    body = {name: _sample(field) for name, field in fields.items()}
+
+    def errors_of(data: dict[str, Any]) -> dict[str, list[str]]:
+        found = FieldErrors()
+        parse(data, found)
+        return found.errors
+
+    assert errors_of(body) == {}, serializer.__name__
+    assert list(errors_of({**body, UNKNOWN: 1})) == [UNKNOWN]
+    # Every field it names reaches the service.
+    parsed = parse(body, FieldErrors())
+    taken = set(vars(parsed)) if dataclasses.is_dataclass(parsed) else set(parsed)
+    assert taken == set(fields), serializer.__name__
+    for name, field in fields.items():
+        for choice in _choices(field):
+            assert name not in errors_of({**body, name: choice}), (name, choice)
+        if _choices(field):
+            bad = [UNKNOWN] if isinstance(field, serializers.ListField) else UNKNOWN
+            assert name in errors_of({**body, name: bad}), name
+        if isinstance(field, serializers.DateField):
+            assert name in errors_of({**body, name: "21/11/2026"}), name
+        if full:
+            missing = errors_of({k: v for k, v in body.items() if k != name})
+            assert (name in missing) == field.required, (name, missing)
+
+
+def test_the_api_and_the_chart_form_name_a_bad_episode_alike(as_alice, alice, patient, frozen):
+    """One parser per write: the REST API and the chart's form refuse the
+    same bad episode with the same plain-English messages, and write nothing."""
+    from django.test import Client
+
+    from pathways.models import Episode
+
+    bad = {"levels": ["L1"], "onset_date": "2026-12-01", "identified_date": "21/11/2026"}
+    api = as_alice.post("/api/v1/episodes/", {"patient": str(patient.id), **bad})
+    errors = _errors(api, bulk=False)
+    assert set(errors) == {"onset_date", "identified_date"}, errors
+    web = Client()
+    web.force_login(alice)
+    page = web.post(
+        f"/patients/{patient.id}/episodes/", {f"episode-{k}": v for k, v in bad.items()}
+    )
+    assert page.status_code == 422
+    html = page.content.decode()
+    for messages in errors.values():
+        for message in messages:
+            assert message in html, message
+    assert not Episode.objects.exists()

@@ -5,6 +5,7 @@ and bulk writes that took their locks in the wrong order (deadlocks)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -13,7 +14,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from pathways.models import Episode, FollowUpTask, Observation
-from tests.factories import NOW, MembershipFactory, UserFactory
+from tests.factories import NOW, MembershipFactory, UserFactory, fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +208,7 @@ def _hold_episode_then_record(episode_id, held, results):
             held.set()
             # Let the bulk writer reach this episode first.
             time.sleep(1.0)
-            fact_record(episode=episode, kind="observation", data=OBS, now=NOW)
+            fact_record(episode=episode, values=fact_values("observation", OBS), now=NOW)
         results.append("single ok")
     except Exception as exc:  # a deadlock victim
         results.append(f"single failed: {type(exc).__name__}")
@@ -229,7 +230,7 @@ def two_episodes(make_episode, patient):
             mrn="A-2",
             given_name="B",
             family_name="C",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=NOW,
         )
         second = make_episode(patient=other)

@@ -8,6 +8,7 @@ import pytest
 
 from pathways.models import Episode
 from patients.models import BoneDensity, Medication, Patient
+from tests.factories import medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -288,7 +289,7 @@ def imported_med(patient, now):
 
     return medication_record(
         patient=patient,
-        data={"drug": "alendronate", "start_date": "2006-01-22", "route": "oral"},
+        **medication_values({"drug": "alendronate", "start_date": "2006-01-22", "route": "oral"}),
         now=now,
         unverified=True,
     )

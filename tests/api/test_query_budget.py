@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from pathways.services import episode_create, fact_record
 from pathways.services.patient_facts import bone_density_record, medication_record
 from patients.services import patient_create
+from tests.factories import dxa_values, fact_values, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -41,38 +43,43 @@ def grow(clinic, now, count, django_capture_on_commit_callbacks):
             mrn=f"Q{next(SERIAL):04d}",
             given_name="Q",
             family_name="Q",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=now,
         )
         episode = episode_create(
-            patient=patient, now=now, data={"levels": ["L1"], "onset_date": "2026-11-18"}
+            patient=patient, now=now, levels=["L1"], onset_date=dt.date(2026, 11, 18)
         )
         with django_capture_on_commit_callbacks(execute=True):
             fact_record(
                 episode=episode,
-                kind="observation",
                 now=now,
-                data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-21"},
+                values=fact_values(
+                    "observation", {"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-21"}
+                ),
             )
             fact_record(
                 episode=episode,
-                kind="imaging",
                 now=now,
-                data={"modality": "xray", "performed_date": "2026-11-21"},
+                values=fact_values("imaging", {"modality": "xray", "performed_date": "2026-11-21"}),
             )
             fact_record(
                 episode=episode,
-                kind="procedure",
                 now=now,
-                data={"kind": "nerve_root_block", "performed_date": "2026-11-21"},
+                values=fact_values(
+                    "procedure", {"kind": "nerve_root_block", "performed_date": "2026-11-21"}
+                ),
             )
             medication_record(
-                patient=patient, now=now, data={"drug": "calcium", "start_date": "2026-11-20"}
+                patient=patient,
+                now=now,
+                **medication_values({"drug": "calcium", "start_date": "2026-11-20"}),
             )
             bone_density_record(
                 patient=patient,
                 now=now,
-                data={"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.8},
+                **dxa_values(
+                    {"performed_date": "2026-11-20", "site": "total_hip", "bmd_g_cm2": 0.8}
+                ),
             )
         first = first or (patient, episode)
     return first
@@ -109,12 +116,15 @@ def test_queries_do_not_grow_with_the_page(
         with django_capture_on_commit_callbacks(execute=True):
             fact_record(
                 episode=episode,
-                kind="observation",
                 now=now,
-                data={"kind": "odi", "value": 40, "effective_date": "2026-11-21"},
+                values=fact_values(
+                    "observation", {"kind": "odi", "value": 40, "effective_date": "2026-11-21"}
+                ),
             )
             medication_record(
-                patient=patient, now=now, data={"drug": "vitamin_d", "start_date": "2026-11-20"}
+                patient=patient,
+                now=now,
+                **medication_values({"drug": "vitamin_d", "start_date": "2026-11-20"}),
             )
     big, big_rows = count_queries(as_alice, url, page_size=100, **mode)
     assert big_rows > small_rows or template.endswith("clinics/")
@@ -140,12 +150,10 @@ def test_a_long_task_page_costs_what_a_short_one_does(
             mrn=f"Z{i}",
             given_name="Z",
             family_name="Z",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=now,
         )
-        episode_create(
-            patient=patient, now=now, data={"levels": ["L2"], "onset_date": "2026-11-18"}
-        )
+        episode_create(patient=patient, now=now, levels=["L2"], onset_date=dt.date(2026, 11, 18))
     long, rows = count_queries(as_alice, "/api/v1/tasks/", page_size=500, state="due")
     assert rows > 20
     assert long == short

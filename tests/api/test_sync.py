@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 import time
@@ -17,6 +18,7 @@ from pathways.services import episode_create, episode_delete, episode_update, fa
 from pathways.services.patient_facts import patient_delete, patient_update
 from patients.models import Patient
 from patients.services import patient_create
+from tests.factories import fact_values, patient_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +71,7 @@ def make_patients(clinic, now, count, prefix="P"):
             mrn=f"{prefix}{i:03d}",
             given_name="G",
             family_name=f"F{i}",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=now,
         )
         for i in range(count)
@@ -92,14 +94,14 @@ def test_pages_follow_the_change_sequence_and_writes_during_the_sync_are_not_los
     # Writes commit while the client pages: one seen row changes, one unseen row is
     # deleted, a new row appears.
     later = now + timedelta(minutes=1)
-    patient_update(patient=patients[0], data={"given_name": "Changed"}, now=later)
+    patient_update(patient=patients[0], **patient_changes({"given_name": "Changed"}), now=later)
     patient_delete(patient=patients[5], now=later)
     newcomer = patient_create(
         clinic=clinic_a,
         mrn="NEW",
         given_name="N",
         family_name="N",
-        birth_date="1950-01-01",
+        birth_date=dt.date(1950, 1, 1),
         now=later,
     )
     cursor, _ = sync(as_alice, "patients", replica, first["next_cursor"])
@@ -114,7 +116,7 @@ def test_pages_follow_the_change_sequence_and_writes_during_the_sync_are_not_los
     assert again["next"] is None
     assert again["next_cursor"] == cursor
     # One change: exactly that row.
-    patient_update(patient=patients[1], data={"family_name": "Z"}, now=later)
+    patient_update(patient=patients[1], **patient_changes({"family_name": "Z"}), now=later)
     delta = as_alice.get("/api/v1/patients/", cursor=cursor).json()
     assert [p["id"] for p in delta["results"]] == [str(patients[1].id)]
 
@@ -154,9 +156,10 @@ def test_sync_covers_episodes_facts_and_tasks(
     with django_capture_on_commit_callbacks(execute=True):
         fact_record(
             episode=episode,
-            kind="observation",
             now=frozen,
-            data={"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-21"}
+            ),
         )
     replicas: dict[str, dict[str, Any]] = {name: {} for name in FEEDS}
     for name in FEEDS:
@@ -260,25 +263,22 @@ class Writer:
     def rename_a_patient(self, now: Any) -> None:
         p = self.rng.choice(self.patients)
         p.refresh_from_db()
-        patient_update(patient=p, data={"given_name": f"G{self.rng.randint(0, 999)}"}, now=now)
+        given = f"G{self.rng.randint(0, 999)}"
+        patient_update(patient=p, **patient_changes({"given_name": given}), now=now)
 
     def change_an_etiology(self, now: Any) -> None:
         if e := self.live_episode():
             etiology = self.rng.choice(["osteoporotic", "osteopenic"])
-            episode_update(episode=e, data={"etiology": etiology}, now=now)
+            episode_update(episode=e, etiology=etiology, now=now)
 
     def record_pain(self, now: Any) -> None:
         if e := self.live_episode():
-            fact_record(
-                episode=e,
-                kind="observation",
-                now=now,
-                data={
-                    "kind": "pain_nrs",
-                    "value": self.rng.randint(0, 10),
-                    "effective_date": "2026-01-10",
-                },
-            )
+            pain = {
+                "kind": "pain_nrs",
+                "value": self.rng.randint(0, 10),
+                "effective_date": "2026-01-10",
+            }
+            fact_record(episode=e, values=fact_values("observation", pain), now=now)
 
     def add_a_patient(self, now: Any) -> None:
         self.made += 1
@@ -287,15 +287,13 @@ class Writer:
             mrn=f"W{self.worker}-{self.made}",
             given_name="W",
             family_name="W",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=now,
         )
         self.patients.append(p)
         if self.rng.random() < 0.5:
             self.episodes.append(
-                episode_create(
-                    patient=p, data={"levels": ["T12"], "onset_date": "2026-01-05"}, now=now
-                )
+                episode_create(patient=p, levels=["T12"], onset_date=dt.date(2026, 1, 5), now=now)
             )
 
     def delete_an_episode(self, now: Any) -> None:
@@ -353,7 +351,9 @@ def test_a_replica_stays_exact_while_others_write(alice, clinic_a, api_for):
     episodes = [
         episode_create(
             patient=p,
-            data={"levels": ["L1"], "onset_date": "2026-01-05", "identified_date": "2026-01-06"},
+            levels=["L1"],
+            onset_date=dt.date(2026, 1, 5),
+            identified_date=dt.date(2026, 1, 6),
             now=start,
         )
         for p in seed[:8]

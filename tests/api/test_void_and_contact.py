@@ -7,6 +7,7 @@ import pytest
 
 from pathways.models import FollowUpTask, Imaging
 from patients.models import BoneDensity, Medication
+from tests.factories import patient_changes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,7 +94,9 @@ def test_fhir_patient_telecom(as_alice, patient, make_episode, frozen):
 
     patient_update(
         patient=patient,
-        data={"phone": "+49 30 1234-567", "phone_alt": "0170 555", "contact_time": "mornings"},
+        **patient_changes(
+            {"phone": "+49 30 1234-567", "phone_alt": "0170 555", "contact_time": "mornings"}
+        ),
         now=frozen,
     )
     episode = make_episode()

@@ -5,6 +5,7 @@ patient page for physicians, and the export for a period."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import uuid
 from typing import Any
@@ -29,7 +30,7 @@ def _more_patients(clinic: Any, now: Any, n: int) -> list[Any]:
             mrn=f"L-{i}",
             given_name="Lena",
             family_name=f"Listed{i}",
-            birth_date="1950-01-01",
+            birth_date=dt.date(1950, 1, 1),
             now=now,
         )
         for i in range(n)

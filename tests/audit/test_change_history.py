@@ -4,6 +4,7 @@ and on the web, with the person who acted (web session or API token)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -100,7 +101,7 @@ def test_history_of_another_clinics_object_is_a_404(as_bob, charlie, clinic_b, n
         mrn="B-1",
         given_name="B",
         family_name="B",
-        birth_date="1950-01-01",
+        birth_date=dt.date(1950, 1, 1),
         now=now,
     )
     assert as_bob.get(f"/api/v1/patients/{theirs.id}/history/").status_code == 404

@@ -234,7 +234,7 @@ def change_episodes(count: int) -> None:
         episode = Episode.objects.select_related("clinic").get(pk=eid)
         episode_update(
             episode=episode,
-            data={"neuro_status": "intact" if episode.neuro_status != "intact" else "unknown"},
+            neuro_status="intact" if episode.neuro_status != "intact" else "unknown",
             now=timezone.now(),
         )
 

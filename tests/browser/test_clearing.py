@@ -4,6 +4,7 @@ failures shown in the row, and axe-core on every page at both widths."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from pathways.models import FollowUpTask
 from tests.browser.test_web_app import PASSWORD, ready, sign_in
+from tests.factories import fact_values, medication_values, patient_changes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +38,9 @@ def worklist_panel(
     from patients.services import patient_create
 
     patient_update(
-        patient=patient, data={"phone": "+49 30 1234-567", "contact_time": "mornings"}, now=now
+        patient=patient,
+        **patient_changes({"phone": "+49 30 1234-567", "contact_time": "mornings"}),
+        now=now,
     )
     greta = make_episode(
         onset_date="2026-11-10", identified_date="2026-11-12", neuro_status="unknown"
@@ -46,7 +50,7 @@ def worklist_panel(
         mrn="A-0002",
         given_name="Otto",
         family_name="Roth",
-        birth_date="1939-07-01",
+        birth_date=dt.date(1939, 7, 1),
         sex="male",
         phone="0170 555 1234",
         now=now,
@@ -54,8 +58,9 @@ def worklist_panel(
     old = make_episode(patient=otto, onset_date="2026-09-28", identified_date="2026-10-01")
     fact_record(
         episode=old,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 6, "effective_date": "2026-10-02"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 6, "effective_date": "2026-10-02"}
+        ),
         now=now,
     )
     ida = patient_create(
@@ -63,14 +68,16 @@ def worklist_panel(
         mrn="A-0003",
         given_name="Ida",
         family_name="Lang",
-        birth_date="1941-02-02",
+        birth_date=dt.date(1941, 2, 2),
         sex="female",
         phone="+49 30 7654-321",
         now=now,
     )
     make_episode(patient=ida, onset_date="2025-09-28", identified_date="2025-10-01")
     medication_record(
-        patient=ida, data={"drug": "alendronate", "start_date": "2025-10-15"}, now=now
+        patient=ida,
+        **medication_values({"drug": "alendronate", "start_date": "2025-10-15"}),
+        now=now,
     )
     from pathways.services import pathway_sweep
 

@@ -12,6 +12,7 @@ from pathways.services.patient_facts import patient_update
 from tests.browser.conftest import SHOTS
 from tests.browser.test_rule_catalogue import no_horizontal_scroll
 from tests.browser.test_web_app import sign_in
+from tests.factories import patient_changes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,7 +54,7 @@ def test_history_and_who_looked(
     patient._history_user = alice
     patient_update(
         patient=patient,
-        data={"phone": "+49 30 1234567", "contact_time": "mornings, before 11"},
+        **patient_changes({"phone": "+49 30 1234567", "contact_time": "mornings, before 11"}),
         now=now,
         actor_id=alice.pk,
     )

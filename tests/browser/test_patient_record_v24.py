@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import SHOTS
 from tests.browser.test_web_app import ready, sign_in
+from tests.factories import medication_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +39,7 @@ def test_date_of_death_and_an_unverified_prescription(
 
     medication_record(
         patient=patient,
-        data={"drug": "alendronate", "start_date": "2006-01-22", "route": "oral"},
+        **medication_values({"drug": "alendronate", "start_date": "2006-01-22", "route": "oral"}),
         now=now,
         unverified=True,
     )

@@ -3,6 +3,7 @@ driven through the real browser against the live server."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pathways.models import FollowUpTask
+from tests.factories import fact_values, medication_values
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,11 +29,14 @@ def panel(
     from patients.services import patient_create
 
     greta = make_episode(onset_date="2026-10-25", identified_date="2026-10-26")
-    medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-10-26"}, now=now)
+    medication_record(
+        patient=patient, **medication_values({"drug": "nsaid", "start_date": "2026-10-26"}), now=now
+    )
     fact_record(
         episode=greta,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"}
+        ),
         now=now,
     )
     otto = patient_create(
@@ -39,7 +44,7 @@ def panel(
         mrn="A-0002",
         given_name="Otto",
         family_name="Roth",
-        birth_date="1939-07-01",
+        birth_date=dt.date(1939, 7, 1),
         sex="male",
         now=now,
     )
@@ -47,12 +52,15 @@ def panel(
         patient=otto, levels=["T12"], onset_date="2026-05-01", identified_date="2026-05-02"
     )
     medication_record(
-        patient=otto, data={"drug": "alendronate", "start_date": "2026-05-20"}, now=now
+        patient=otto,
+        **medication_values({"drug": "alendronate", "start_date": "2026-05-20"}),
+        now=now,
     )
     fact_record(
         episode=old,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-05-02"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 7, "effective_date": "2026-05-02"}
+        ),
         now=now,
     )
     return {"greta": greta, "otto": otto, "old": old, "patient": patient}

@@ -5,6 +5,7 @@ month by month, CSV, and a query budget independent of the panel size."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -15,6 +16,7 @@ import pytest
 from pathways.dashboard.board import dashboard
 from pathways.dashboard.cohort import drilldown
 from pathways.models import Episode
+from tests.factories import dxa_values, fact_values, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -29,26 +31,30 @@ def test_treatment_within_16_weeks_numerator_and_denominator(clinic_a, now, make
 
     treated = make_old_episode(make_episode, patient, "2026-05-01")
     medication_record(
-        patient=patient, data={"drug": "alendronate", "start_date": "2026-05-21"}, now=now
+        patient=patient,
+        **medication_values({"drug": "alendronate", "start_date": "2026-05-21"}),
+        now=now,
     )
     late_patient = patient_create(
         clinic=clinic_a,
         mrn="A-2",
         given_name="L",
         family_name="Late",
-        birth_date="1940-01-01",
+        birth_date=dt.date(1940, 1, 1),
         now=now,
     )
     make_old_episode(make_episode, late_patient, "2026-05-01")
     medication_record(
-        patient=late_patient, data={"drug": "denosumab", "start_date": "2026-10-01"}, now=now
+        patient=late_patient,
+        **medication_values({"drug": "denosumab", "start_date": "2026-10-01"}),
+        now=now,
     )
     recent = patient_create(
         clinic=clinic_a,
         mrn="A-3",
         given_name="R",
         family_name="Recent",
-        birth_date="1940-01-01",
+        birth_date=dt.date(1940, 1, 1),
         now=now,
     )
     make_old_episode(make_episode, recent, "2026-11-01")  # < 16 weeks ago: not eligible
@@ -77,7 +83,7 @@ def test_dxa_and_pathologic_exclusion(clinic_a, now, make_episode, patient):
     make_old_episode(make_episode, patient, "2026-06-01")
     bone_density_record(
         patient=patient,
-        data={"performed_date": "2026-07-01", "site": "total_hip", "bmd_g_cm2": "0.7"},
+        **dxa_values({"performed_date": "2026-07-01", "site": "total_hip", "bmd_g_cm2": "0.7"}),
         now=now,
     )
     other = patient_create(
@@ -85,7 +91,7 @@ def test_dxa_and_pathologic_exclusion(clinic_a, now, make_episode, patient):
         mrn="A-4",
         given_name="P",
         family_name="Path",
-        birth_date="1940-01-01",
+        birth_date=dt.date(1940, 1, 1),
         now=now,
     )
     make_old_episode(make_episode, other, "2026-06-01", etiology="pathologic_confirmed")
@@ -146,8 +152,9 @@ def test_augmentation_candidates_list_with_pain_trajectory(bob, patient, make_ep
     for day, value in (("2026-08-25", 8), ("2026-09-20", 7), ("2026-11-20", 7)):
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "pain_nrs", "value": value, "effective_date": day},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": value, "effective_date": day}
+            ),
             now=now,
         )
     from pathways.services import episode_evaluate
@@ -211,7 +218,7 @@ def test_falls_assessment_and_three_month_review_on_time(clinic_a, bob, now, mak
         mrn="A-5",
         given_name="O",
         family_name="Otto",
-        birth_date="1940-01-01",
+        birth_date=dt.date(1940, 1, 1),
         now=at("2026-06-01"),
     )
     make_episode(
@@ -248,7 +255,9 @@ def test_indicators_are_kept_two_minutes_and_recomputed_on_request(
 
     assert "0.0 %" in treatment_card(client.get("/dashboard/").content.decode())
     medication_record(
-        patient=patient, data={"drug": "alendronate", "start_date": "2026-05-10"}, now=now
+        patient=patient,
+        **medication_values({"drug": "alendronate", "start_date": "2026-05-10"}),
+        now=now,
     )
     cached = client.get("/dashboard/").content.decode()
     assert "0.0 %" in treatment_card(cached)

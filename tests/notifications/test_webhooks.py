@@ -16,6 +16,7 @@ from notifications.dispatch import dispatch_outbox
 from notifications.models import WebhookAllowedUrl, WebhookDelivery
 from notifications.webhooks import verify
 from pathways.services.patient_facts import patient_update
+from tests.factories import patient_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +83,7 @@ def test_a_signed_delivery_retries_with_backoff_and_is_logged(
     sub_id = created.json()["id"]
     assert "secret" not in api.get(f"/api/v1/webhooks/{sub_id}/").json()
 
-    patient_update(patient=patient, data={"family_name": "Hart"}, now=now)
+    patient_update(patient=patient, **patient_changes({"family_name": "Hart"}), now=now)
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "pending"
     assert receiver.received == []
@@ -117,7 +118,7 @@ def test_replay_and_rotation_sign_with_both_secrets(api, clinic_a, patient, rece
     receiver.codes = []
     created = subscribe(api, clinic_a, receiver.url).json()
     old = created["secret"]
-    patient_update(patient=patient, data={"given_name": "G"}, now=now)
+    patient_update(patient=patient, **patient_changes({"given_name": "G"}), now=now)
     dispatch_outbox(now=now)
     rotated = api.post(f"/api/v1/webhooks/{created['id']}/rotate-secret/").json()
     assert rotated["secret"] != old
@@ -169,7 +170,7 @@ def test_delivery_log_query_budget(
 ):
     sub = subscribe(api, clinic_a, receiver.url).json()
     for i in range(5):
-        patient_update(patient=patient, data={"given_name": f"G{i}"}, now=now)
+        patient_update(patient=patient, **patient_changes({"given_name": f"G{i}"}), now=now)
     dispatch_outbox(now=now)
     with django_assert_max_num_queries(5):
         response = api.get(f"/api/v1/webhooks/{sub['id']}/deliveries/")

@@ -21,6 +21,7 @@ from django.utils import timezone
 from notifications.models import Escalation, OutgoingEmail, Preference, WebhookDelivery
 from notifications.webhooks import verify
 from patients.models import Membership
+from tests.factories import patient_changes
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -173,13 +174,11 @@ def test_overdue_task_escalates_digest_is_mailed_webhook_retries_to_success(
     # Evaluated today: its urgent neuro exam is past its grace already.
     episode_create(
         patient=patient,
-        data={
-            "levels": ["L1"],
-            "onset_date": (today - dt.timedelta(days=60)).isoformat(),
-            "identified_date": (today - dt.timedelta(days=59)).isoformat(),
-            "etiology": "osteoporotic",
-            "neuro_status": "unknown",
-        },
+        levels=["L1"],
+        onset_date=today - dt.timedelta(days=60),
+        identified_date=today - dt.timedelta(days=59),
+        etiology="osteoporotic",
+        neuro_status="unknown",
         now=timezone.now(),
     )
     proc = start_worker(tmp_path, "w1")
@@ -218,7 +217,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
     receiver = Receiver(hold_first=True)
     _, receiver.secret = subscribe(clinic_a, alice, receiver.url, ["patient.updated"])
     # Committed with its delivery row, and no worker running: "crash before send".
-    patient_update(patient=patient, data={"family_name": "Hart"}, now=timezone.now())
+    patient_update(patient=patient, **patient_changes({"family_name": "Hart"}), now=timezone.now())
     delivery = WebhookDelivery.objects.get()
     first = start_worker(tmp_path, "w1", OUTBOX_LEASE_SECONDS="3")
     try:

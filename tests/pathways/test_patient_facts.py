@@ -13,7 +13,9 @@ from pathways.services.patient_facts import (
     medication_verify,
     patient_record_death,
 )
-from vcftrack.core.errors import DomainError
+from patients.inputs import parse_date
+from tests.factories import medication_values
+from vcftrack.core.errors import DomainError, FieldErrors
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,9 @@ def test_recording_a_death_marks_only_the_active_episodes_for_re_evaluation(
     later = now + dt.timedelta(hours=2)
     Episode.objects.update(next_review_at=now + dt.timedelta(days=40))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        patient_record_death(patient=patient, deceased_date="2026-11-21", actor=alice, now=later)
+        patient_record_death(
+            patient=patient, deceased_date=dt.date(2026, 11, 21), actor=alice, now=later
+        )
     reviews = dict(Episode.objects.values_list("id", "next_review_at"))
     assert reviews[active.id] == later
     assert reviews[closed.id] != later
@@ -42,7 +46,9 @@ def test_recording_a_death_marks_only_the_active_episodes_for_re_evaluation(
     )
     # The same date again changes nothing and schedules nothing.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        patient_record_death(patient=patient, deceased_date="2026-11-21", actor=alice, now=later)
+        patient_record_death(
+            patient=patient, deceased_date=dt.date(2026, 11, 21), actor=alice, now=later
+        )
     assert callbacks == []
     patient.refresh_from_db()
     assert patient.version == 2
@@ -58,8 +64,13 @@ def test_recording_a_death_marks_only_the_active_episodes_for_re_evaluation(
     ],
 )
 def test_a_bad_date_of_death_is_refused_naming_the_field(patient, now, value, message):
+    # Through the parser every door uses, then the service.
+    found = FieldErrors()
+    death = parse_date(found, "deceased_date", value)
     with pytest.raises(ValidationError) as refused:
-        patient_record_death(patient=patient, deceased_date=value, actor=None, now=now)
+        patient_record_death(
+            patient=patient, deceased_date=death, actor=None, now=now, errors=found
+        )
     (text,) = refused.value.message_dict["deceased_date"]
     assert text.startswith(message)
     patient.refresh_from_db()
@@ -69,7 +80,7 @@ def test_a_bad_date_of_death_is_refused_naming_the_field(patient, now, value, me
 def test_verifying_clears_the_flag_once(patient, alice, now):
     med = medication_record(
         patient=patient,
-        data={"drug": "denosumab", "start_date": "2020-02-02"},
+        **medication_values({"drug": "denosumab", "start_date": "2020-02-02"}),
         now=now,
         unverified=True,
     )
@@ -79,6 +90,8 @@ def test_verifying_clears_the_flag_once(patient, alice, now):
     with pytest.raises(DomainError, match="already verified"):
         medication_verify(medication=med, actor=alice, now=now)
     typed = medication_record(
-        patient=patient, data={"drug": "alendronate", "start_date": "2026-11-01"}, now=now
+        patient=patient,
+        **medication_values({"drug": "alendronate", "start_date": "2026-11-01"}),
+        now=now,
     )
     assert typed.unverified is False  # entered by a person: nothing to verify

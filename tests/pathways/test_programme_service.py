@@ -15,6 +15,7 @@ from pathways.models import Episode, FollowUpTask, Programme
 from pathways.services import episode_migrate_pathway, pathway_sweep, task_complete
 from pathways.services.patient_facts import medication_record
 from patients.services import patient_create
+from tests.factories import medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,9 @@ def test_a_second_fracture_joins_the_programme_without_duplicating_it(
     first = make_episode(onset_date="2024-06-01", identified_date="2024-06-03")
     with django_capture_on_commit_callbacks(execute=True):
         medication_record(
-            patient=patient, data={"drug": "alendronate", "start_date": "2024-06-05"}, now=now
+            patient=patient,
+            **medication_values({"drug": "alendronate", "start_date": "2024-06-05"}),
+            now=now,
         )
     falls = FollowUpTask.objects.get(patient=patient, episode__isnull=True, rule="falls_prevention")
     with django_capture_on_commit_callbacks(execute=True):
@@ -75,7 +78,7 @@ def test_a_failing_programme_is_marked_and_pushed_back(make_episode, clinic_a, n
     good = make_episode()
     other = patient_create(
         clinic=clinic_a, mrn="A-0002", given_name="Ida", family_name="Bauer",
-        birth_date="1950-01-01", sex="female", now=now,
+        birth_date=dt.date(1950, 1, 1), sex="female", now=now,
     )  # fmt: skip
     make_episode(patient=other)
     Programme.objects.filter(patient=other).update(rule_set="v99")
@@ -98,11 +101,13 @@ def test_v1_and_v2_side_by_side_and_a_migration_keeps_v1_history(
     old = make_episode(onset_date="2024-01-10", identified_date="2024-01-12", pathway_version="v1")
     with django_capture_on_commit_callbacks(execute=True):
         medication_record(
-            patient=patient, data={"drug": "alendronate", "start_date": "2024-01-15"}, now=now
+            patient=patient,
+            **medication_values({"drug": "alendronate", "start_date": "2024-01-15"}),
+            now=now,
         )
     other = patient_create(
         clinic=clinic_a, mrn="A-0003", given_name="Uta", family_name="Graf",
-        birth_date="1948-05-05", sex="female", now=now,
+        birth_date=dt.date(1948, 5, 5), sex="female", now=now,
     )  # fmt: skip
     new = make_episode(patient=other)
     assert (old.pathway_version, new.pathway_version) == ("v1", "v2")
@@ -158,7 +163,9 @@ def test_a_deceased_patient_raises_nothing_more(
     make_episode()
     assert FollowUpTask.objects.filter(patient=patient, status="open").exists()
     with django_capture_on_commit_callbacks(execute=True):
-        patient_record_death(patient=patient, deceased_date="2026-11-21", actor=alice, now=now)
+        patient_record_death(
+            patient=patient, deceased_date=dt.date(2026, 11, 21), actor=alice, now=now
+        )
     assert not FollowUpTask.objects.filter(patient=patient, status="open").exists()
     reasons = set(
         FollowUpTask.objects.filter(patient=patient, status="cancelled").values_list(
@@ -176,13 +183,13 @@ def test_two_workers_sweeping_programmes_evaluate_each_patient_once(clinic_a, no
     for n in range(24):
         p = patient_create(
             clinic=clinic_a, mrn=f"W-{n}", given_name="Eva", family_name=f"Koch{n}",
-            birth_date="1950-01-01", sex="female", now=now,
+            birth_date=dt.date(1950, 1, 1), sex="female", now=now,
         )  # fmt: skip
-        for ident in ("2025-01-10", "2026-11-10"):
+        for ident in (dt.date(2025, 1, 10), dt.date(2026, 11, 10)):
             episode_create(
                 patient=p,
-                data={"levels": ["L1"], "onset_date": ident, "identified_date": ident,
-                      "etiology": "osteoporotic", "neuro_status": "intact"},
+                levels=["L1"], onset_date=ident, identified_date=ident,
+                etiology="osteoporotic", neuro_status="intact",
                 now=now,
             )  # fmt: skip
     Programme.objects.update(next_review_at=now)

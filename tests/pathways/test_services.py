@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from pathways.models import Episode, FollowUpTask, PhaseTransition
 from pathways.services import episode_evaluate, fact_record, task_complete
 from pathways.services.patient_facts import medication_record
+from tests.factories import dxa_values, fact_values, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,7 @@ def test_recording_a_fact_reevaluates_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         medication_record(
             patient=episode.patient,
-            data={"drug": "alendronate", "start_date": "2026-11-21"},
+            **medication_values({"drug": "alendronate", "start_date": "2026-11-21"}),
             now=now,
         )
     task = FollowUpTask.objects.get(episode=episode, rule="osteoporosis_rx_start")
@@ -99,8 +100,9 @@ def test_fact_out_of_range_is_refused(make_episode, now):
     with pytest.raises(ValidationError) as err:
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "pain_nrs", "value": 11, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 11, "effective_date": "2026-11-21"}
+            ),
             now=now,
         )
     assert "value" in err.value.message_dict
@@ -138,8 +140,9 @@ def test_bad_observation_values_name_the_field(make_episode, now, kind, value, m
     with pytest.raises(ValidationError) as err:
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": kind, "value": value, "effective_date": "2026-11-21"},
+            values=fact_values(
+                "observation", {"kind": kind, "value": value, "effective_date": "2026-11-21"}
+            ),
             now=now,
         )
     field = "kind" if kind == "grip_strength" else "value"
@@ -152,12 +155,14 @@ def test_t_score_of_plus_nine_is_refused(patient, now):
     with pytest.raises(ValidationError) as err:
         bone_density_record(
             patient=patient,
-            data={
-                "performed_date": "2026-11-01",
-                "site": "total_hip",
-                "bmd_g_cm2": 0.8,
-                "t_score": 9,
-            },
+            **dxa_values(
+                {
+                    "performed_date": "2026-11-01",
+                    "site": "total_hip",
+                    "bmd_g_cm2": 0.8,
+                    "t_score": 9,
+                }
+            ),
             now=now,
         )
     assert list(err.value.message_dict) == ["t_score"]

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from pathways.models import Episode, FollowUpTask, PhaseTransition
 from pathways.services import pathway_sweep, pathway_sweep_helpers
+from tests.factories import fact_values, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -205,13 +206,15 @@ def test_people_recording_facts_while_the_sweep_runs_never_deadlock(make_episode
         for n, episode in enumerate(episodes * 2):
             fact_record(
                 episode=episode,
-                kind="observation",
-                data={"kind": "pain_nrs", "value": 5 + n % 5, "effective_date": "2026-11-21"},
+                values=fact_values(
+                    "observation",
+                    {"kind": "pain_nrs", "value": 5 + n % 5, "effective_date": "2026-11-21"},
+                ),
                 now=now,
             )
             medication_record(
                 patient=episode.patient,
-                data={"drug": "alendronate", "start_date": "2026-11-20"},
+                **medication_values({"drug": "alendronate", "start_date": "2026-11-20"}),
                 now=now,
             )
             task = FollowUpTask.objects.filter(

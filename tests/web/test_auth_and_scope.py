@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -73,7 +75,7 @@ def test_clinic_switcher_limits_the_worklist_to_one_clinic(
         mrn="B-1",
         given_name="Berta",
         family_name="Bmann",
-        birth_date="1950-01-01",
+        birth_date=dt.date(1950, 1, 1),
         now=now,
     )
     make_episode(patient=other)

@@ -1,10 +1,11 @@
 """What every web form of vcftrack shares.
 
 The forms render labelled fields and carry raw input; the validation is the
-services' own (the same the REST API uses), and a service's ValidationError
-is put back beside each field it names (``apply_errors``). The parsers turn
-the browser's strings into the types the services take, passing anything
-unparseable through unchanged so the service names the bad field.
+write's one parser's (the same the REST API uses) and its service's, and
+their ValidationError is put back beside each field it names
+(``apply_errors``). The helpers below turn the browser's strings into the
+types the parsers take, passing anything unparseable through unchanged so
+the parser names the bad field.
 """
 
 from __future__ import annotations

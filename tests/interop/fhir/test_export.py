@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from pathways.inputs.facts import parse_fact_change
 from pathways.interop.fhir.export import episode_bundle
 from pathways.models import FollowUpTask
 from pathways.services import (
@@ -19,6 +20,8 @@ from pathways.services import (
     task_snooze,
 )
 from pathways.services.patient_facts import bone_density_record, medication_record
+from tests.factories import dxa_values, fact_values, medication_values
+from vcftrack.core.errors import FieldErrors
 
 # These pin version 1's episode semantics; the programme's are tested in
 # tests/api/test_programme_tasks.py and tests/pathways/test_programme_service.py.
@@ -57,7 +60,7 @@ def full_episode(make_episode, now, alice, django_capture_on_commit_callbacks):
     )
     with django_capture_on_commit_callbacks(execute=True):
         record = lambda kind, data: fact_record(  # noqa: E731
-            episode=episode, kind=kind, data=data, now=now
+            episode=episode, values=fact_values(kind, data), now=now
         )
         # Before day 21, so the 3-week pain review stays open.
         record("observation", {"kind": "pain_nrs", "value": 8, "effective_date": "2026-11-01"})
@@ -80,32 +83,44 @@ def full_episode(make_episode, now, alice, django_capture_on_commit_callbacks):
         )
         medication_record(
             patient=episode.patient,
-            data={
-                "drug": "alendronate",
-                "start_date": "2026-11-01",
-                "dose": "70 mg weekly",
-                "route": "oral",
-            },
+            **medication_values(
+                {
+                    "drug": "alendronate",
+                    "start_date": "2026-11-01",
+                    "dose": "70 mg weekly",
+                    "route": "oral",
+                }
+            ),
             now=now,
         )
         medication_record(
             patient=episode.patient,
-            data={"drug": "nsaid", "start_date": "2026-10-30", "stop_date": "2026-11-10"},
+            **medication_values(
+                {"drug": "nsaid", "start_date": "2026-10-30", "stop_date": "2026-11-10"}
+            ),
             now=now,
         )
         bone_density_record(
             patient=episode.patient,
-            data={
-                "performed_date": "2026-11-05",
-                "site": "lumbar_spine",
-                "bmd_g_cm2": "0.812",
-                "t_score": "-2.7",
-            },
+            **dxa_values(
+                {
+                    "performed_date": "2026-11-05",
+                    "site": "lumbar_spine",
+                    "bmd_g_cm2": "0.812",
+                    "t_score": "-2.7",
+                }
+            ),
             now=now,
         )
     with django_capture_on_commit_callbacks(execute=True):
         # The deformity was mis-measured: the consults it raised no longer apply.
-        fact_update(fact=kyphosis, data={"value": 5}, now=now)
+        found = FieldErrors()
+        fact_update(
+            fact=kyphosis,
+            values=parse_fact_change(kyphosis, {"value": 5}, found),
+            now=now,
+            errors=found,
+        )
     tasks = {t.rule: t for t in FollowUpTask.objects.filter(patient_id=episode.patient_id)}
     with django_capture_on_commit_callbacks(execute=True):
         task_not_applicable(
@@ -117,7 +132,7 @@ def full_episode(make_episode, now, alice, django_capture_on_commit_callbacks):
         task_snooze(
             task=tasks["falls_prevention"],
             actor=alice,
-            until="2026-12-01",
+            until=dt.date(2026, 12, 1),
             reason="Patient in rehab until December",
             now=now,
         )
@@ -307,12 +322,12 @@ def test_a_deceased_patient_and_an_unverified_prescription(
     with django_capture_on_commit_callbacks(execute=True):
         medication_record(
             patient=episode.patient,
-            data={"drug": "alendronate", "start_date": "2019-01-10"},
+            **medication_values({"drug": "alendronate", "start_date": "2019-01-10"}),
             now=now,
             unverified=True,
         )
         patient_record_death(
-            patient=episode.patient, deceased_date="2026-11-21", actor=None, now=now
+            patient=episode.patient, deceased_date=dt.date(2026, 11, 21), actor=None, now=now
         )
     bundle = episode_bundle(episode, now=now)
     Bundle.model_validate(bundle)

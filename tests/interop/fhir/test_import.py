@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from pathways.interop.fhir.importer import import_paths
 from pathways.models import Episode, FollowUpTask, Observation, PhaseTransition
 from patients.models import BoneDensity, Medication, Patient
+from tests.factories import dxa_values, fact_values, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -348,23 +349,26 @@ def test_an_exported_episode_imports_into_another_clinic(
     with django_capture_on_commit_callbacks(execute=True):
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "pain_nrs", "value": 6, "effective_date": "2026-11-02"},
+            values=fact_values(
+                "observation", {"kind": "pain_nrs", "value": 6, "effective_date": "2026-11-02"}
+            ),
             now=now,
         )
         medication_record(
             patient=episode.patient,
-            data={"drug": "denosumab", "start_date": "2026-11-03"},
+            **medication_values({"drug": "denosumab", "start_date": "2026-11-03"}),
             now=now,
         )
         bone_density_record(
             patient=episode.patient,
-            data={
-                "performed_date": "2026-11-04",
-                "site": "femoral_neck",
-                "bmd_g_cm2": "0.612",
-                "t_score": "-2.9",
-            },
+            **dxa_values(
+                {
+                    "performed_date": "2026-11-04",
+                    "site": "femoral_neck",
+                    "bmd_g_cm2": "0.612",
+                    "t_score": "-2.9",
+                }
+            ),
             now=now,
         )
     copy_ = export_and_import(
@@ -546,7 +550,7 @@ def test_the_date_of_death_survives_export_and_import(
     episode = make_episode(onset_date="2026-10-28", identified_date="2026-10-30", levels=["L3"])
     with django_capture_on_commit_callbacks(execute=True):
         patient_record_death(
-            patient=episode.patient, deceased_date="2026-11-20", actor=None, now=now
+            patient=episode.patient, deceased_date=dt.date(2026, 11, 20), actor=None, now=now
         )
     copy_ = export_and_import(
         episode, clinic_b, now, tmp_path / "export.json", django_capture_on_commit_callbacks

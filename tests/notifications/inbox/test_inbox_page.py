@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from notifications.models import Notification, Preference
@@ -21,7 +23,7 @@ def urgent(alice, bob, make_episode):
         mrn="A-0002",
         given_name="Otto",
         family_name="Roth",
-        birth_date="1939-07-01",
+        birth_date=dt.date(1939, 7, 1),
         sex="male",
         now=NOW,
     )

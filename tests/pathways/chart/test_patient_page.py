@@ -11,6 +11,7 @@ import pytest
 
 from pathways.models import Episode, FollowUpTask, Observation
 from patients.models import BoneDensity, Medication, Patient
+from tests.factories import dxa_values, fact_values, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -52,11 +53,14 @@ def test_recording_a_pain_score_that_worsens_raises_early_augmentation(
     from pathways.services.patient_facts import medication_record
 
     episode = make_episode(onset_date="2026-11-01", identified_date="2026-11-02")
-    medication_record(patient=patient, data={"drug": "nsaid", "start_date": "2026-11-02"}, now=now)
+    medication_record(
+        patient=patient, **medication_values({"drug": "nsaid", "start_date": "2026-11-02"}), now=now
+    )
     fact_record(
         episode=episode,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 5, "effective_date": "2026-11-10"}
+        ),
         now=now,
     )
     client = login(alice)
@@ -232,8 +236,9 @@ def test_patient_page_query_budget(
         for day in ("2026-11-20", "2026-11-21"):
             fact_record(
                 episode=ep,
-                kind="observation",
-                data={"kind": "pain_nrs", "value": 6, "effective_date": day},
+                values=fact_values(
+                    "observation", {"kind": "pain_nrs", "value": 6, "effective_date": day}
+                ),
                 now=now,
             )
     client = login(alice)
@@ -288,7 +293,7 @@ def test_an_imported_prescription_is_marked_until_verified(alice, vera, patient,
 
     med = medication_record(
         patient=patient,
-        data={"drug": "alendronate", "start_date": "2006-01-22"},
+        **medication_values({"drug": "alendronate", "start_date": "2006-01-22"}),
         now=now,
         unverified=True,
     )
@@ -336,12 +341,14 @@ def test_bmd_change_table_keeps_the_newest_scan(
     for day, bmd in (("2025-06-01", "0.750"), ("2026-06-01", "0.700"), ("2026-10-01", "0.690")):
         bone_density_record(
             patient=patient,
-            data={
-                "performed_date": day,
-                "site": "lumbar_spine",
-                "bmd_g_cm2": bmd,
-                "t_score": "-2.6",
-            },
+            **dxa_values(
+                {
+                    "performed_date": day,
+                    "site": "lumbar_spine",
+                    "bmd_g_cm2": bmd,
+                    "t_score": "-2.6",
+                }
+            ),
             now=now,
         )
     html = login(alice).get(f"/patients/{patient.id}/").content.decode()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pathways.models import FollowUpTask
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +32,9 @@ def test_the_reasons_on_a_row_name_dates_as_the_page_does(alice, patient, make_e
     task_complete(task=screen, actor=alice, outcome="clear", now=now)
     fact_record(
         episode=episode,
-        kind="observation",
-        data={"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"},
+        values=fact_values(
+            "observation", {"kind": "pain_nrs", "value": 7, "effective_date": "2026-11-17"}
+        ),
         now=now,
     )
     client = login(alice)

@@ -4,12 +4,14 @@ actions, bulk assign, CSV, and a query budget that does not grow with the panel.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
 import pytest
 
 from pathways.models import FollowUpTask
+from tests.factories import fact_values
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +57,7 @@ def test_filters_search_and_sort(alice, bob, patient, make_episode, login, now):
         mrn="A-0002",
         given_name="Anna",
         family_name="Zimmermann",
-        birth_date="1940-01-01",
+        birth_date=dt.date(1940, 1, 1),
         now=now,
     )
     make_episode(patient=other)
@@ -147,8 +149,10 @@ def test_only_a_physician_records_the_augmentation_decision(
     with django_capture_on_commit_callbacks(execute=True):
         fact_record(
             episode=episode,
-            kind="observation",
-            data={"kind": "hospital_admission", "value": True, "effective_date": "2026-11-20"},
+            values=fact_values(
+                "observation",
+                {"kind": "hospital_admission", "value": True, "effective_date": "2026-11-20"},
+            ),
             now=now,
         )
     task = open_task(episode, "augmentation_consider_early")

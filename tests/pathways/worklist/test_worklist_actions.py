@@ -4,6 +4,7 @@ that answer in a sentence."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import pytest
 import time_machine
 
 from pathways.models import FollowUpTask, Imaging, TaskEvent
-from tests.factories import NOW
+from tests.factories import NOW, medication_values
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def two_patients(patient, make_episode, now):
         mrn="A-0002",
         given_name="Otto",
         family_name="Roth",
-        birth_date="1939-07-01",
+        birth_date=dt.date(1939, 7, 1),
         sex="male",
         phone="+49 30 1234-567",
         contact_time="weekday mornings",
@@ -159,7 +160,9 @@ def test_a_dxa_task_records_the_scan(
     with django_capture_on_commit_callbacks(execute=True):
         make_episode(onset_date="2025-09-28", identified_date="2025-10-01")
         medication_record(
-            patient=patient, data={"drug": "alendronate", "start_date": "2025-10-15"}, now=now
+            patient=patient,
+            **medication_values({"drug": "alendronate", "start_date": "2025-10-15"}),
+            now=now,
         )
     dxa = FollowUpTask.objects.get(rule="bmd_dxa", status="open")
     client = login(alice)

@@ -1,7 +1,9 @@
 """Checks on raw input that the services cannot see or would crash on.
 
-The services validate every field they know (types, ranges, dates, enums,
-lengths) and name each bad one. What is left for the API layer: the body
+Each write's parser (``pathways.inputs``, ``patients.inputs``) checks every
+field it knows (types, ranges, dates, enums, lengths) and names each bad one;
+its service checks what needs the database or the clinic's date. What is
+left for the API layer: the body
 must be a JSON object, unknown fields are refused, and no string or number
 may reach the database driver that it cannot store (NUL characters, lone
 surrogates, integers beyond 64 bits) - those would be 500s, not 400s.

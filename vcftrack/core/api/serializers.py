@@ -4,13 +4,14 @@ void body, and the input contract of a write.
 A write's input serializer is its one declaration: its fields are the body
 properties the OpenAPI schema shows, and ``writable_fields`` /
 ``required_fields`` read the same fields for the API's edge check (unknown
-fields refused, required ones present). The values themselves are checked by
-the service's parsers, which the web forms and the FHIR importer call too, so
-a value is judged by the same code and the same message whatever the door
-(``tests/api/test_contract.py`` proves the schema and the validator agree).
-A create checks at the edge only the references it resolves itself (the
-patient, the episode); a missing value is named by the service, in the words
-the API has always used.
+fields refused, required ones present). The values themselves are checked
+once by the write's parser (``pathways.inputs``, ``patients.inputs``), which
+the web forms and the FHIR importer call too, so a value is judged by the
+same code and the same message whatever the door; the parser gives the typed
+keyword arguments of the service (``tests/api/test_contract.py`` proves the
+schema and each parser agree). A create checks at the edge only the
+references it resolves itself (the patient, the episode); a missing value is
+named by the parser, in the words the API has always used.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord
 from pathways.interop.fhir.importer.values import JSON, codes_in, fhir_date, quantity, texts
 from pathways.services.patient_facts import bone_density_record
+from patients.inputs import parse_bone_density
 from patients.models import BoneDensity, Patient
+from vcftrack.core.errors import FieldErrors
 
 WITHDRAWN = frozenset({"entered-in-error", "cancelled"})
 
@@ -119,9 +121,18 @@ def import_bone_density(rec: PatientRecord, patient: Patient) -> None:
         data = _scan_data(rec, obs, site, dxa)
         if data is None:
             continue
+        found = FieldErrors()
+        values = parse_bone_density(data, found)
         rec.write(
             "bone-density scans",
             f"DXA {site} on {data['performed_date']}",
-            partial(bone_density_record, patient=patient, data=data, now=rec.now, scan_id=row_id),
+            partial(
+                bone_density_record,
+                patient=patient,
+                **values,
+                now=rec.now,
+                scan_id=row_id,
+                errors=found,
+            ),
         )
     _report_lone_t_scores(rec, dxa)

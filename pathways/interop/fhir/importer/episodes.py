@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
+from pathways.inputs.episodes import parse_episode
+from pathways.inputs.facts import parse_observation
 from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord
 from pathways.interop.fhir.importer.values import (
@@ -35,6 +37,7 @@ from pathways.levels import LEVELS
 from pathways.models import Episode, Observation
 from pathways.services import episode_close, episode_create, fact_record
 from patients.models import Patient
+from vcftrack.core.errors import FieldErrors
 
 LEVEL_TEXT = re.compile(r"\b([TL])\s?(\d{1,2})\b", re.IGNORECASE)
 PAIN_WINDOW = timedelta(days=365)
@@ -172,10 +175,19 @@ def import_episodes(rec: PatientRecord, patient: Patient) -> list[Episode]:
         data = _episode_data(rec, fracture, what, osteoporosis_on)
         if data is None:
             continue
+        found = FieldErrors()
+        values = parse_episode(data, found)
         episode = rec.write(
             "episodes",
             what,
-            partial(episode_create, patient=patient, data=data, now=rec.now, episode_id=row_id),
+            partial(
+                episode_create,
+                patient=patient,
+                **values,
+                now=rec.now,
+                episode_id=row_id,
+                errors=found,
+            ),
         )
         if episode is not None:
             created.append(episode)
@@ -221,17 +233,20 @@ def import_pain_scores(rec: PatientRecord, episodes: list[Episode]) -> None:
             continue
         if rec.future(day, "pain score"):
             continue
-        data = {"kind": "pain_nrs", "value": value, "effective_date": day}
+        found = FieldErrors()
+        values = parse_observation(
+            {"kind": "pain_nrs", "value": value, "effective_date": day}, found
+        )
         rec.write(
             "observations",
             f"pain score on {day}",
             partial(
                 fact_record,
                 episode=episode,
-                kind="observation",
-                data=data,
+                values=values,
                 now=rec.now,
                 fact_id=row_id,
+                errors=found,
             ),
         )
 

@@ -19,7 +19,9 @@ from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord
 from pathways.interop.fhir.importer.values import JSON, at_path, codes_in, fhir_date, label, texts
 from pathways.services.patient_facts import medication_record
+from patients.inputs import parse_medication
 from patients.models import ANTI_OSTEOPOROSIS, Medication, Patient
+from vcftrack.core.errors import FieldErrors
 
 IMPORTED_DRUGS = ANTI_OSTEOPOROSIS | {"calcitonin"}
 # pathway-spec V2.4: a prescription with no evidence in the 12 months before
@@ -168,15 +170,18 @@ def import_medications(rec: PatientRecord, patient: Patient) -> None:
         # Only a running prescription claims anything about today; one
         # that ended (or ended at death) is history, not in doubt.
         unverified = stop is None and evidence.get(drug, start) < stale_before
+        found = FieldErrors()
+        values = parse_medication(data, found)
         rec.write(
             "medications",
             f"{name} from {start}",
             partial(
                 medication_record,
                 patient=patient,
-                data=data,
+                **values,
                 now=rec.now,
                 medication_id=row_id,
                 unverified=unverified,
+                errors=found,
             ),
         )

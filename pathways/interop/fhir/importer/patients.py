@@ -8,8 +8,10 @@ from pathways.interop.fhir import codes
 from pathways.interop.fhir.importer.record import PatientRecord, patient_name
 from pathways.interop.fhir.importer.values import JSON, codes_in, fhir_date
 from pathways.services.patient_facts import patient_record_death
+from patients.inputs import parse_patient
 from patients.models import Patient
 from patients.services import patient_create
+from vcftrack.core.errors import FieldErrors
 
 SEX = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
 
@@ -49,19 +51,23 @@ def import_patient(rec: PatientRecord) -> Patient | None:
     given, family = patient_name(rec.resource)
     birth = rec.resource.get("birthDate")
     death = death_date(rec, birth=fhir_date(birth, rec.tz))
+    found = FieldErrors()
+    values = parse_patient(
+        {
+            "mrn": mrn,
+            "given_name": given,
+            "family_name": family,
+            "birth_date": birth,
+            "sex": SEX.get(str(rec.resource.get("gender")), "unknown"),
+            "deceased_date": death,
+        },
+        found,
+    )
     created = rec.write(
         "patients",
         "patient",
         lambda: patient_create(
-            clinic=rec.clinic,
-            mrn=mrn,
-            given_name=given,
-            family_name=family,
-            birth_date=birth,
-            sex=SEX.get(str(rec.resource.get("gender")), "unknown"),
-            deceased_date=death,
-            now=rec.now,
-            patient_id=pid,
+            clinic=rec.clinic, **values, now=rec.now, patient_id=pid, errors=found
         ),
     )
     if created is not None and death is not None:
