@@ -7,6 +7,7 @@ late and missed) both renderings select the same episodes."""
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -79,7 +80,8 @@ def _sql_ids(
     sql = f"SELECT c.id FROM ({inner_sql}) c WHERE {where}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*inner_params, *params])
-        return {row[0] for row in cursor.fetchall()}
+        # SQLite hands raw ids back as hex text, PostgreSQL as UUIDs.
+        return {uuid.UUID(str(row[0])) for row in cursor.fetchall()}
 
 
 @pytest.mark.parametrize("days_ago", [0, 200])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from pathways.dashboard.definitions import INDICATORS
 from pathways.dashboard.facts_table import stale_rows
 from pathways.models import CohortFacts, Episode, FollowUpTask, Observation
 from patients.models import ANTI_OSTEOPOROSIS, BoneDensity, Medication
-from tests.factories import NOW
+from tests.factories import NOW, fact_values, medication_change
 
 TODAY = NOW.date()
 PERIODS = (
@@ -94,13 +95,14 @@ def test_stored_facts_equal_a_full_recompute_after_writes_and_the_sweep(
     ep = untreated_episode()
     med = medication_record(
         patient=ep.patient,
-        data={"drug": "alendronate", "start_date": str(ep.identified_date + timedelta(days=30))},
+        drug="alendronate",
+        start_date=ep.identified_date + timedelta(days=30),
         now=NOW,
     )
     assert CohortFacts.objects.get(episode=ep).first_rx == med.start_date
     medication_update(
         medication=med,
-        data={"stop_date": str(ep.identified_date + timedelta(days=200))},
+        **medication_change(med, {"stop_date": str(ep.identified_date + timedelta(days=200))}),
         now=NOW,
     )
     meds = Medication.objects.alive().filter(drug__in=list(ANTI_OSTEOPOROSIS)).order_by("id")
@@ -111,11 +113,9 @@ def test_stored_facts_equal_a_full_recompute_after_writes_and_the_sweep(
     other = untreated_episode()
     bone_density_record(
         patient=other.patient,
-        data={
-            "performed_date": str(other.identified_date + timedelta(days=20)),
-            "site": "total_hip",
-            "bmd_g_cm2": "0.7",
-        },
+        performed_date=other.identified_date + timedelta(days=20),
+        site="total_hip",
+        bmd_g_cm2=Decimal("0.7"),
         now=NOW,
     )
     bone_density_delete(scan=BoneDensity.objects.alive().order_by("id")[0], now=NOW)
@@ -129,12 +129,14 @@ def test_stored_facts_equal_a_full_recompute_after_writes_and_the_sweep(
     )
     fact_record(
         episode=followup_ep,
-        kind="observation",
-        data={
-            "kind": "pain_nrs",
-            "value": 3,
-            "effective_date": str(followup_ep.identified_date + timedelta(days=90)),
-        },
+        values=fact_values(
+            "observation",
+            {
+                "kind": "pain_nrs",
+                "value": 3,
+                "effective_date": str(followup_ep.identified_date + timedelta(days=90)),
+            },
+        ),
         now=NOW,
     )
     obs = (
@@ -165,16 +167,12 @@ def test_stored_facts_equal_a_full_recompute_after_writes_and_the_sweep(
     reviews = FollowUpTask.objects.open().filter(clinic=clinic_a, rule="augmentation_review_3m")
     first, second = reviews.order_by("overdue_from", "id")[:2]
     task_complete(task=first, actor=bob, outcome="resolved", now=NOW)
-    task_snooze(
-        task=second, actor=bob, until=str(TODAY + timedelta(days=20)), reason="Away", now=NOW
-    )
+    task_snooze(task=second, actor=bob, until=TODAY + timedelta(days=20), reason="Away", now=NOW)
 
     # Episode-level changes: identification moved, one closed, one deleted.
     moved = untreated_episode()
     episode_update(
-        episode=moved,
-        data={"identified_date": str(moved.identified_date + timedelta(days=10))},
-        now=NOW,
+        episode=moved, identified_date=moved.identified_date + timedelta(days=10), now=NOW
     )
     to_close, to_delete = Episode.objects.active().exclude(id=moved.id).order_by("id")[:2]
     episode_close(episode=to_close, reason="discharged", now=NOW)
@@ -205,9 +203,7 @@ def test_a_write_forgets_the_rows_it_changes_in_its_own_transaction(
     assert CohortFacts.objects.filter(episode=ep).exists()
     # The re-evaluation is still to come (it runs after commit): the row is
     # gone, and the board computes the episode live meanwhile.
-    medication_record(
-        patient=patient, data={"drug": "denosumab", "start_date": "2026-05-20"}, now=now
-    )
+    medication_record(patient=patient, drug="denosumab", start_date=date(2026, 5, 20), now=now)
     assert not CohortFacts.objects.filter(episode=ep).exists()
     board = dashboard([clinic_a.id], *PERIODS[0], TODAY)
     treatment = next(v for v in board.values if v.indicator.code == "treatment_16w")
