@@ -39,8 +39,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
-from pathways.dashboard.facts import FALLS_RULE, REVIEW_RULE, stored_facts, windows
-from pathways.models import CohortFacts, Episode, FollowUpTask
+from pathways.dashboard.facts import stored_facts, windows
+from pathways.models import CohortFacts, Episode
 
 COLUMNS = (
     "episode_id",
@@ -95,33 +95,18 @@ def _upsert(episodes: QuerySet[Episode]) -> int:
 
 
 def cohort_rows_after_pass(
-    *, episode_ids: Iterable[uuid.UUID | str], task_ids: Iterable[uuid.UUID | str]
+    *, episode_ids: Iterable[uuid.UUID | str], patient_ids: Iterable[uuid.UUID | str] = ()
 ) -> int:
     """After an evaluation pass wrote its tasks (the caller holds the
-    episodes' row locks): write the rows of the evaluated episodes that are
-    missing or were computed for another identification date, and rewrite
-    those whose falls or 3-month-review task the pass created or changed
-    (a programme's falls task counts for every episode of its patient).
-    2 narrow queries, and an upsert when a row is to be written."""
+    episodes' row locks): write again the rows of ``episode_ids`` -- the
+    evaluated episodes with no row for their current identification date
+    (the pass reads that with the episode: ``cohort_row``) and those whose
+    falls or 3-month-review task it wrote -- and of every episode of
+    ``patient_ids``, whose programme's falls task it wrote. No query when
+    there is nothing to write (nearly every batch of a sweep)."""
     ids = list(episode_ids)
-    tasks = list(task_ids)
-    refresh: set[Any] = set()
-    patients: set[Any] = set()
-    if tasks:
-        for episode_id, patient_id in FollowUpTask.objects.filter(
-            id__in=tasks, rule__in=[FALLS_RULE, REVIEW_RULE]
-        ).values_list("episode_id", "patient_id"):
-            if episode_id is None:
-                patients.add(patient_id)
-            else:
-                refresh.add(episode_id)
-    if ids:
-        # A narrow query first: in a sweep nearly every row is there already,
-        # and the upsert's SQL alone takes ~10 ms to build.
-        refresh.update(
-            Episode.objects.filter(id__in=ids).filter(~_current()).values_list("id", flat=True)
-        )
-    written = _upsert(Episode.objects.alive().filter(id__in=refresh)) if refresh else 0
+    patients = list(patient_ids)
+    written = _upsert(Episode.objects.alive().filter(id__in=ids)) if ids else 0
     if patients:
         written += _upsert(Episode.objects.alive().filter(patient_id__in=patients))
     return written

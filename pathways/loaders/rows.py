@@ -10,11 +10,12 @@ from typing import Any
 
 import psycopg
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Exists, Model, OuterRef
 from psycopg.types.json import JsonbLoader
 from psycopg.types.string import TextLoader
 
 from pathways.models import (
+    CohortFacts,
     Episode,
     FollowUpTask,
     Imaging,
@@ -47,6 +48,9 @@ EPISODE_COLUMNS = (
     "next_review_at",
     "sweep_failures",
     "sweep_error",
+    # Whether the dashboard's stored facts hold a row for the episode as it
+    # stands (pathways/dashboard/facts_table.py); read here, not asked after.
+    "cohort_row",
 )
 # Closed tasks are loaded light: a closed task is only ever re-opened or
 # moved to another closed status, and then every field comes from the engine.
@@ -169,7 +173,9 @@ def episode_query(episode_ids: list[str]) -> Query:
         "SELECT e.id, e.patient_id, e.clinic_id, c.timezone, e.levels_mask, e.onset_date, "
         "e.identified_date, e.recorded_on, e.etiology, e.neuro_status, e.status, "
         "e.close_reason, e.closed_at, e.phase, e.pathway_version, e.flags, e.version, "
-        "e.programme_id, p.deceased_date, e.next_review_at, e.sweep_failures, e.sweep_error "
+        "e.programme_id, p.deceased_date, e.next_review_at, e.sweep_failures, e.sweep_error, "
+        "EXISTS (SELECT 1 FROM pathways_cohortfacts f WHERE f.episode_id = e.id "
+        "AND f.identified_date = e.identified_date) "
         "FROM pathways_episode e "
         "JOIN patients_clinic c ON c.id = e.clinic_id "
         "JOIN patients_patient p ON p.id = e.patient_id WHERE e.id = ANY(%s::uuid[])",
@@ -184,7 +190,14 @@ def episode_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
 def fetch_episode_rows(episode_ids: list[str]) -> list[dict[str, Any]]:
     if connection.vendor == "postgresql":
         return episode_dicts(fetch_rows(*episode_query(episode_ids)))
-    out = list(Episode.objects.filter(id__in=episode_ids).values(*EPISODE_COLUMNS))
+    current = CohortFacts.objects.filter(
+        episode_id=OuterRef("pk"), identified_date=OuterRef("identified_date")
+    )
+    out = list(
+        Episode.objects.filter(id__in=episode_ids)
+        .annotate(cohort_row=Exists(current))
+        .values(*EPISODE_COLUMNS)
+    )
     for row in out:
         for name in ("id", "patient_id", "clinic_id", "programme_id"):
             if row[name] is not None:

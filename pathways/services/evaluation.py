@@ -124,6 +124,7 @@ def _collect_tasks(
     for spec in result.tasks:
         row = rows.get(spec.key)
         if row is None:
+            w.task_written(spec.rule, owner)
             w.new_tasks.append(new_task(owner, spec, ruleset, now))
             outcome.raised += 1
             outcome.by_status[spec.status] += 1
@@ -133,6 +134,7 @@ def _collect_tasks(
         values = task_update_values(row, spec, now)
         if values is None:
             continue
+        w.task_written(spec.rule, owner)
         w.task_updates.append(values)
         if row["status"] == TaskStatus.OPEN and spec.status != TaskStatus.OPEN:
             outcome.closed += 1
@@ -145,6 +147,7 @@ def _collect_tasks(
         row = rows[(rule, occurrence)]
         if row["closed_by_person"] or row["status"] != TaskStatus.OPEN:
             continue
+        w.task_written(rule, owner)
         w.task_updates.append(
             [
                 row["id"],
@@ -187,6 +190,8 @@ def _collect_episode(
         "rule_set": ep["pathway_version"],
     }
     _collect_tasks(w, outcome, item.tasks, result, ruleset, owner=owner, now=now, day=day)
+    if not ep["cohort_row"]:
+        w.cohort_episodes.add(ep["id"])
     first_evaluation = not ep["version"]
     if result.phase != ep["phase"] or first_evaluation:
         w.transitions.append(

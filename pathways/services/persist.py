@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pathways.dashboard.facts import FALLS_RULE, REVIEW_RULE
 from pathways.dashboard.facts_table import cohort_rows_after_pass
 from pathways.engine import (
     Evaluation,
@@ -28,6 +29,9 @@ from pathways.models import (
 from pathways.services.bulk import bulk_update_values
 from patients.sync import allocate_change_seq
 from vcftrack.core.history import record_snapshots
+
+# The rules whose tasks the dashboard's stored facts read.
+COHORT_RULES = frozenset({FALLS_RULE, REVIEW_RULE})
 
 ENGINE_TASK_FIELDS = (
     "status",
@@ -61,6 +65,18 @@ class Writes:
     )
     quiet_episodes: list[tuple[str, datetime | None]] = field(default_factory=list)
     programmes: list[list[Any]] = field(default_factory=list)
+    # The dashboard's stored facts to write again: episodes with no current
+    # row, episodes whose falls or 3-month-review task was written, patients
+    # whose programme's falls task was (pathways/dashboard/facts_table.py).
+    cohort_episodes: set[str] = field(default_factory=set)
+    cohort_patients: set[str] = field(default_factory=set)
+
+    def task_written(self, rule: str, owner: dict[str, Any]) -> None:
+        if rule in COHORT_RULES:
+            if owner["episode_id"] is None:
+                self.cohort_patients.add(str(owner["patient_id"]))
+            else:
+                self.cohort_episodes.add(str(owner["episode_id"]))
 
 
 def write_all(w: Writes, now: datetime) -> None:
@@ -120,10 +136,8 @@ def write_all(w: Writes, now: datetime) -> None:
         [[eid, next_at, 0, ""] for eid, next_at in w.quiet_episodes],
     )
     record_snapshots(Episode, [t.episode_id for t in w.transitions], now=now)
-    cohort_rows_after_pass(  # the dashboard's stored facts (pathways/dashboard/facts_table.py)
-        episode_ids=[r[0] for r in episode_rows] + [e for e, _at in w.quiet_episodes],
-        task_ids=[t.id for t in w.new_tasks] + [v[0] for v in w.task_updates],
-    )
+    # The dashboard's stored facts (pathways/dashboard/facts_table.py).
+    cohort_rows_after_pass(episode_ids=w.cohort_episodes, patient_ids=w.cohort_patients)
     bulk_update_values(
         Programme, ("next_review_at", "sweep_failures", "sweep_error", "updated_at"), w.programmes
     )
