@@ -336,7 +336,7 @@ def test_phone_layout(page: Page, live_server: Any, worklist_panel: dict[str, An
     sign_in_as_physician(page, base)
     page.goto(f"{base}/dashboard/")
     ready(page)
-    page.wait_for_function("document.querySelector('canvas[data-chart=monthly]').height > 0")
+    page.wait_for_function("() => document.querySelector('canvas[data-chart=monthly]').height > 0")
     _no_sideways_scroll(page)
     assert page.locator(".chart-box canvas").first.bounding_box()["height"] >= 180
 
@@ -452,7 +452,7 @@ def test_axe_every_page_at_both_widths(
                         summary.click()
                 if "dashboard" in name:
                     page.wait_for_function(
-                        "!document.querySelector('canvas') || "
+                        "() => !document.querySelector('canvas') || "
                         "document.querySelector('canvas').height > 0"
                     )
                 found[f"{name}-{user}-{size_name}"] = _axe(page)

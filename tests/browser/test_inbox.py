@@ -36,7 +36,7 @@ def test_inbox_layout_and_mark_read(
     expect(count).to_have_text("2")
     page.get_by_role("link", name="Notifications").click()
     expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
-    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"inbox-{width}.png"), full_page=True)
 

@@ -76,7 +76,7 @@ def sign_in(page: Page, base: str, username: str) -> None:
 def ready(page: Page) -> None:
     """Wait until the page has loaded and htmx has processed it."""
     page.wait_for_load_state("load")
-    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
 
 
 def row(page: Page, title: str, patient: str = "Hartmann, Greta") -> Any:
@@ -144,7 +144,7 @@ def test_coordinator_morning(
             has_text="Consider vertebral augmentation before 3 months"
         )
     ).to_be_visible()
-    page.wait_for_function("document.querySelector('canvas[data-chart=pain]').height > 0")
+    page.wait_for_function("() => document.querySelector('canvas[data-chart=pain]').height > 0")
     shot("patient")
 
     # ...and it is on the worklist.
@@ -180,7 +180,7 @@ def test_physician_panel_review(
     expect(page.get_by_role("heading", name="Panel dashboard")).to_be_visible()
     card = page.locator("article.indicator").filter(has_text="Treatment started within 16 weeks")
     expect(card.locator(".value")).to_contain_text("100.0 %")
-    page.wait_for_function("document.querySelector('canvas[data-chart=monthly]').height > 0")
+    page.wait_for_function("() => document.querySelector('canvas[data-chart=monthly]').height > 0")
     shot("dashboard")
 
     card.get_by_role("link", name=re.compile("in the numerator")).click()
