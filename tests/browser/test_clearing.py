@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = Path("/work/notes/screenshots-10")
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "pages"
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 800}
 
