@@ -31,3 +31,12 @@ def pathway_sweep_task(as_of: str | None = None, helper: bool = False) -> str:
         batch_size=settings.PATHWAY_SWEEP_BATCH_SIZE,
     )
     return report.summary()
+
+
+@shared_task(name="pathways.tasks.compact_dashboard_counts_task")
+def compact_dashboard_counts_task() -> bool:
+    """Beat: sum the dashboard's logs of open tasks and phases (each write
+    appends to them; pathways/dashboard/counts.py)."""
+    from pathways.dashboard.counts import compact
+
+    return compact(timezone.now())

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import DateField
 from django.db.models.functions import TruncMonth
 
 from pathways.dashboard.cohort import FLAGS, cohort, eligible_sql, flag_sql
@@ -87,7 +88,7 @@ def dashboard(
         return _aggregate([], start, end, today)
     inner = (
         cohort(clinic_ids, start, end, today, stored=stored)
-        .annotate(month=TruncMonth("identified_date"))
+        .annotate(month=TruncMonth("identified_date", output_field=DateField()))
         .order_by()
         .values("month", "identified_date", "first_rx", "d112", *FLAGS)
     )

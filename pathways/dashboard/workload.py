@@ -7,12 +7,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 
 from pathways.dashboard.definitions import OVERDUE_AMBER, OVERDUE_GREEN, band
 from pathways.engine import get_ruleset
 from pathways.levels import mask_to_levels
-from pathways.models import Episode, FollowUpTask, Observation, Phase
+from pathways.models import (
+    ActivePhaseCount,
+    Episode,
+    FollowUpTask,
+    Observation,
+    OpenTaskCount,
+    Phase,
+)
 from vcftrack.core.scoping import per_clinic_day
 
 
@@ -33,37 +41,64 @@ class RuleOverdue:
 
 
 def overdue_by_rule(
-    clinic_ids: list[uuid.UUID], todays: dict[uuid.UUID, date]
+    clinic_ids: list[uuid.UUID], todays: dict[uuid.UUID, date], *, live: bool = False
 ) -> list[RuleOverdue]:
-    """Open (raised) tasks per rule and how many are overdue, in one query."""
+    """Open (raised) tasks per rule and how many are overdue, in one query:
+    summed from the log the task table's triggers keep (pathways/dashboard/
+    counts.py), or counted over the open tasks (``live=True``: the
+    reference the log must agree with)."""
     overdue = per_clinic_day(clinic_ids, todays, lambda today: Q(overdue_from__lte=today))
-    rows = (
-        FollowUpTask.objects.open()
-        .filter(clinic_id__in=clinic_ids)
-        .order_by()
-        .values("rule")
-        # Counting a column of the task_open_by_rule index (not the id)
-        # keeps this an index-only scan.
-        .annotate(open=Count("overdue_from"), overdue=Count("overdue_from", filter=overdue))
-    )
+    rows: list[tuple[str, int, int]]
+    if live:
+        rows = list(
+            FollowUpTask.objects.open()
+            .filter(clinic_id__in=clinic_ids)
+            .order_by()
+            .values("rule")
+            # Counting a column of the task_open_by_rule index (not the id)
+            # keeps this an index-only scan.
+            .annotate(open=Count("overdue_from"), overdue=Count("overdue_from", filter=overdue))
+            .values_list("rule", "open", "overdue")
+        )
+    else:
+        rows = list(
+            OpenTaskCount.objects.filter(clinic_id__in=clinic_ids)
+            .order_by()
+            .values("rule")
+            .annotate(open=Sum("n"), overdue=Coalesce(Sum("n", filter=overdue), 0))
+            .filter(open__gt=0)
+            .values_list("rule", "open", "overdue")
+        )
     titles = {r.code: r.title for r in get_ruleset("v1").rules}
     out = [
-        RuleOverdue(r["rule"], titles.get(r["rule"], r["rule"]), r["overdue"], r["open"])
-        for r in rows
+        RuleOverdue(rule, titles.get(rule, rule), overdue_n, open_n)
+        for rule, open_n, overdue_n in rows
     ]
     out.sort(key=lambda r: (-r.overdue, r.title))
     return out
 
 
-def phase_distribution(clinic_ids: list[uuid.UUID]) -> list[tuple[str, int]]:
-    counts = dict(
-        Episode.objects.active()
-        .filter(clinic_id__in=clinic_ids)
-        .order_by()
-        .values_list("phase")
-        .annotate(n=Count("id"))
-    )
-    return [(p.value, counts.get(p.value, 0)) for p in Phase if p.value != Phase.CLOSED]
+def phase_distribution(clinic_ids: list[uuid.UUID], *, live: bool = False) -> list[tuple[str, int]]:
+    """Active episodes per phase: summed from the episode table's log, or
+    counted (``live=True``, the reference)."""
+    pairs: list[tuple[str, int]]
+    if live:
+        pairs = list(
+            Episode.objects.active()
+            .filter(clinic_id__in=clinic_ids)
+            .order_by()
+            .values_list("phase")
+            .annotate(n=Count("id"))
+        )
+    else:
+        pairs = list(
+            ActivePhaseCount.objects.filter(clinic_id__in=clinic_ids)
+            .order_by()
+            .values_list("phase")
+            .annotate(n=Sum("n"))
+        )
+    counts = dict(pairs)
+    return [(p.value, counts.get(p.value, 0) or 0) for p in Phase if p.value != Phase.CLOSED]
 
 
 @dataclass

@@ -3,10 +3,11 @@
 - ``episodes``: episodes and the bone-health programme;
 - ``facts``: observations, imaging, procedures recorded on an episode;
 - ``tasks``: follow-up tasks, their events, phase transitions;
-- ``dashboard``: the dashboard's stored per-episode cohort facts.
+- ``dashboard``: the dashboard's stored per-episode cohort facts and its
+  logs of open-task and phase counts.
 """
 
-from pathways.models.dashboard import CohortFacts
+from pathways.models.dashboard import ActivePhaseCount, CohortFacts, OpenTaskCount
 from pathways.models.episodes import (
     CloseReason,
     Episode,
@@ -43,10 +44,12 @@ from pathways.models.tasks import (
 )
 
 __all__ = [
+    "ActivePhaseCount",
     "ActorKind",
     "BOOLEAN_KINDS",
     "BOOLEAN_KINDS_SORTED",
     "NUMERIC_KINDS",
+    "OpenTaskCount",
     "CallOutcome",
     "CloseReason",
     "CohortFacts",

@@ -46,3 +46,42 @@ class CohortFacts(models.Model):
 
     def __str__(self) -> str:
         return f"cohort facts of {self.episode_id}"
+
+
+# What the dashboard shows of the clinic's open work (open tasks by rule and
+# how many are overdue, active episodes by phase) is summed from these two
+# logs, not counted over every task and episode on each view: database
+# triggers on the task and episode tables add a row of +n / -n whenever a
+# write changes what the counts would be (migration 0013), and
+# ``pathways.dashboard.counts.compact`` (beat, every few minutes) sums each
+# key's rows into one. No foreign keys: a log row is only a number, and a
+# check on every insert would slow every bulk write.
+class OpenTaskCount(models.Model):
+    """+n / -n open (alive, status open) tasks of a clinic's rule with this overdue date."""
+
+    id = models.BigAutoField(primary_key=True)
+    clinic_id = models.UUIDField()
+    rule = models.CharField(max_length=48)
+    overdue_from = models.DateField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic_id", "rule"], name="opentaskcount_clinic_rule")]
+
+    def __str__(self) -> str:
+        return f"{self.n:+d} open {self.rule} tasks overdue from {self.overdue_from}"
+
+
+class ActivePhaseCount(models.Model):
+    """+n / -n active (alive, status active) episodes of a clinic in this phase."""
+
+    id = models.BigAutoField(primary_key=True)
+    clinic_id = models.UUIDField()
+    phase = models.CharField(max_length=24)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic_id"], name="activephasecount_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.n:+d} active episodes in {self.phase}"

@@ -174,6 +174,11 @@ def main() -> None:
     raw.autocommit = prev
     # Bring the panel up to today (a no-op when the sweep is current).
     pathway_sweep(now=timezone.now(), batch_size=500)
+    # The dashboard's logs of open work, summed as beat keeps them (every
+    # sweep interval; pathways/dashboard/counts.py).
+    from pathways.dashboard.counts import compact
+
+    compact(timezone.now())
 
     sizes = dict(
         Episode.objects.alive().values_list("clinic__code").annotate(n=Count("id")).order_by()

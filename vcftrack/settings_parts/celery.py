@@ -81,6 +81,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_daily_digest_task",
         "schedule": float(DIGEST_INTERVAL_SECONDS),
     },
+    # The dashboard's logs of open tasks and phases grow with every write;
+    # summing them keeps the dashboard's read a few thousand rows.
+    "dashboard-counts": {
+        "task": "pathways.tasks.compact_dashboard_counts_task",
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
+    },
     # The outbox is also kicked after every commit that writes to it; this
     # catches retries and anything a dead worker left behind.
     "outbox-dispatch": {
