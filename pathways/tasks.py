@@ -40,3 +40,13 @@ def compact_dashboard_counts_task() -> bool:
     from pathways.dashboard.counts import compact
 
     return compact(timezone.now())
+
+
+@shared_task(name="pathways.tasks.fill_cohort_facts_task")
+def fill_cohort_facts_task() -> int:
+    """Beat: write the dashboard's cohort-facts rows that are missing (an
+    episode closed since its last evaluation, a re-evaluation a crash lost);
+    until then the board computes those episodes live."""
+    from pathways.dashboard.facts_table import fill_missing_rows
+
+    return fill_missing_rows()

@@ -87,6 +87,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pathways.tasks.compact_dashboard_counts_task",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
     },
+    # Cohort-facts rows the evaluation pass could not write (closed episodes,
+    # a lost re-evaluation): the board is right without them, only slower.
+    "cohort-facts": {
+        "task": "pathways.tasks.fill_cohort_facts_task",
+        "schedule": 3600.0,
+    },
     # The outbox is also kicked after every commit that writes to it; this
     # catches retries and anything a dead worker left behind.
     "outbox-dispatch": {
