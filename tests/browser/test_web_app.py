@@ -194,6 +194,53 @@ def test_physician_panel_review(
     assert csp_violations == []
 
 
+def test_augmentation_candidates_read_on_a_phone(
+    page: Page, live_server: Any, panel: dict[str, Any], csp_violations: list[str]
+) -> None:
+    """At 390 px each candidate is a card: name, levels, due date, why and
+    pain trajectory one under another, nothing cut off or scrolled sideways."""
+    from tests.browser.conftest import SHOTS
+
+    base = live_server.url
+    sign_in(page, base, "bob")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/dashboard/")
+    section = page.locator("section[aria-labelledby=h-cand]")
+    page.screenshot(path=str(SHOTS / "dashboard-candidates-390.png"), full_page=True)
+    candidate = section.locator("tbody tr").filter(has_text="Roth, Otto")
+    expect(candidate).to_be_visible()
+    expect(candidate).to_contain_text("Levels")
+    expect(candidate).to_contain_text("Why")
+    section.screenshot(path=str(SHOTS / "dashboard-candidates-section-390.png"))
+    page.screenshot(path=str(SHOTS / "dashboard-candidates-390.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    wrap = section.locator(".table-wrap")
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth")
+    # One cell per line, each inside the card, none over another.
+    card = candidate.bounding_box()
+    assert card is not None
+    boxes = [
+        b for b in (c.bounding_box() for c in candidate.locator("td").all()) if b and b["height"]
+    ]
+    assert len(boxes) >= 5
+    for above, below in zip(boxes, boxes[1:], strict=False):
+        assert above["y"] + above["height"] <= below["y"] + 0.5, (above, below)
+    for box in boxes:
+        assert card["x"] - 0.5 <= box["x"]
+        assert box["x"] + box["width"] <= card["x"] + card["width"] + 0.5
+    # The header row is not shown; at 1280 px it is, and rows are table rows again.
+    head = section.locator("thead").bounding_box()
+    assert head is not None
+    assert head["height"] <= 1  # read by screen readers, not shown
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(section.get_by_role("columnheader", name="Pain trajectory")).to_be_visible()
+    first, second = candidate.locator("td").all()[:2]
+    one, two = first.bounding_box(), second.bounding_box()
+    assert one is not None and two is not None
+    assert abs(one["y"] - two["y"]) < 1  # side by side
+    assert csp_violations == []
+
+
 def test_outsider_cannot_reach_the_patient_by_url(
     page: Page, live_server: Any, panel: dict[str, Any], shot: Any
 ) -> None:
