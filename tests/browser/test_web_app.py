@@ -236,7 +236,8 @@ def test_augmentation_candidates_read_on_a_phone(
     expect(section.get_by_role("columnheader", name="Pain trajectory")).to_be_visible()
     first, second = candidate.locator("td").all()[:2]
     one, two = first.bounding_box(), second.bounding_box()
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert abs(one["y"] - two["y"]) < 1  # side by side
     assert csp_violations == []
 
