@@ -13,7 +13,8 @@ from typing import Any
 
 import psycopg
 from django.db import connection
-from django.db.models import JSONField, Model
+from django.db.models import Field, JSONField, Model
+from django.db.models.fields import AutoFieldMixin
 from psycopg.types.json import Jsonb
 
 
@@ -75,3 +76,62 @@ def bulk_update_values(
             sql = f"UPDATE {table} SET {sets} WHERE {qn(pk_column)} = %s"  # noqa: S608
             cursor.executemany(sql, [[*row[1:], row[0]] for row in prepared])
     return len(rows)
+
+
+def bulk_insert_values(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+    chunk: int = 1000,
+) -> int:
+    """Insert many rows given as values in ``fields`` order (attnames); the
+    model's other columns take their fields' defaults, an auto id the
+    database's. No model instance on PostgreSQL: one ``INSERT … SELECT …
+    FROM unnest(%s::type[], …)`` per chunk, bound server-side (``ON CONFLICT
+    DO NOTHING`` with ``ignore_conflicts``); elsewhere (SQLite) ``bulk_create``."""
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        objs = [model(**dict(zip(fields, row, strict=True))) for row in rows]
+        model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return len(rows)
+    meta = model._meta
+    qn = connection.ops.quote_name
+    by_name = {f.attname: f for f in meta.concrete_fields}
+    given = [by_name[name] for name in fields]
+    # The other columns: one default value each, the same for every row.
+    rest = [
+        f
+        for f in meta.concrete_fields
+        if f.attname not in fields and not isinstance(f, AutoFieldMixin)
+    ]
+    consts = [_db_value(f, f.get_default()) for f in rest]
+    columns_of = [list(col) for col in zip(*rows, strict=True)]
+    for i, f in enumerate(given):
+        if isinstance(f, JSONField):
+            columns_of[i] = [None if v is None else Jsonb(v) for v in columns_of[i]]
+        elif f.db_type(connection) == "uuid":
+            # Ids may come as text or as UUIDs; an array holds one type.
+            columns_of[i] = [None if v is None else str(v) for v in columns_of[i]]
+    names = [f"c{i}" for i in range(len(given))]
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in given)
+    select = [f"v.{n}" for n in names] + [f"%s::{f.db_type(connection)}" for f in rest]
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} "  # noqa: S608 - names come from the model
+        f"({', '.join(qn(str(f.column)) for f in [*given, *rest])}) "
+        f"SELECT {', '.join(select)} FROM unnest({arrays}) AS v({', '.join(names)})"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    with psycopg.Cursor(connection.connection) as server_cursor:
+        for start in range(0, len(rows), chunk):
+            server_cursor.execute(sql, [*consts, *(c[start : start + chunk] for c in columns_of)])
+    return len(rows)
+
+
+def _db_value(f: Field[Any, Any], value: Any) -> Any:
+    if value is None:
+        return None
+    return Jsonb(value) if isinstance(f, JSONField) else f.get_db_prep_save(value, connection)

@@ -31,14 +31,18 @@ from pathways.engine.dates import overdue_from
 from pathways.loaders.facts import Loaded, load_facts, load_programmes
 from pathways.loaders.rows import fetch_patient_rows, fetch_task_rows
 from pathways.models import (
-    ActorKind,
     Episode,
     EpisodeStatus,
-    PhaseTransition,
     Programme,
     TaskStatus,
 )
-from pathways.services.persist import Writes, new_task, task_update_values, write_all
+from pathways.services.persist import (
+    Writes,
+    new_task,
+    task_update_values,
+    transition,
+    write_all,
+)
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -195,15 +199,13 @@ def _collect_episode(
     first_evaluation = not ep["version"]
     if result.phase != ep["phase"] or first_evaluation:
         w.transitions.append(
-            PhaseTransition(
-                # A UUID: the outbox keys episodes by UUID (transitions are few).
-                episode_id=uuid.UUID(ep["id"]),
-                at=now,
-                effective_date=min(result.phase_since, day),
+            transition(
+                ep["id"],
+                now=now,
+                effective=min(result.phase_since, day),
                 from_phase="" if first_evaluation else ep["phase"],
                 to_phase=result.phase,
-                cause=result.phase_cause[:300],
-                actor_kind=ActorKind.USER if actor_id else ActorKind.SYSTEM,
+                cause=result.phase_cause,
                 actor_id=actor_id,
             )
         )
