@@ -5,7 +5,9 @@ transaction."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -19,6 +21,17 @@ from pathways.engine import (
 )
 from pathways.engine.dates import overdue_from
 from pathways.events import publish_phase_changes, publish_task_changes
+from pathways.loaders.rows import (
+    T_DUE,
+    T_GRACE,
+    T_ID,
+    T_PRIORITY,
+    T_SNOOZED,
+    T_STATUS,
+    T_TRIGGERS,
+    T_VERSION,
+    TaskRow,
+)
 from pathways.models import (
     ActorKind,
     Episode,
@@ -243,22 +256,23 @@ def transition(
     )
 
 
-def task_update_values(row: dict[str, Any], spec: TaskSpec, now: datetime) -> list[Any] | None:
+def task_update_values(row: TaskRow, spec: TaskSpec, now: datetime) -> list[Any] | None:
     """The new values (ENGINE_TASK_FIELDS order, pk first), or None if nothing changes.
 
     A task the engine closed keeps its record once closed, unless its status
     changes (a back-dated fact can turn ``missed`` into ``done``, a deleted
     fact reopens it).
     """
-    was_open = row["status"] == TaskStatus.OPEN
-    if not was_open and row["status"] == spec.status:
+    status = row[T_STATUS]
+    was_open = status == TaskStatus.OPEN
+    if not was_open and status == spec.status:
         return None
     if was_open and spec.status == TaskStatus.OPEN:
         if (
-            row["due_date"] == spec.due_date
-            and row["grace_days"] == spec.grace_days
-            and list(row["triggers"] or []) == list(spec.triggers)
-            and row["priority"] == spec.priority
+            row[T_DUE] == spec.due_date
+            and row[T_GRACE] == spec.grace_days
+            and row[T_PRIORITY] == spec.priority
+            and same_triggers(row[T_TRIGGERS], spec.triggers)
         ):
             return None
     closing = spec.status != TaskStatus.OPEN
@@ -267,7 +281,7 @@ def task_update_values(row: dict[str, Any], spec: TaskSpec, now: datetime) -> li
     else:
         reason = "" if was_open else "Reopened: the fact that closed it no longer holds"
     return [
-        row["id"],
+        row[T_ID],
         spec.status,
         reason,
         now if closing else None,
@@ -275,10 +289,47 @@ def task_update_values(row: dict[str, Any], spec: TaskSpec, now: datetime) -> li
         # Back-dated facts move an anchor: the due date follows the facts.
         spec.due_date,
         spec.grace_days,
-        overdue_from(spec.due_date, row["snoozed_until"], spec.grace_days),
+        overdue_from(spec.due_date, row[T_SNOOZED], spec.grace_days),
         list(spec.triggers),
         0,
-        row["version"] + 1,
+        row[T_VERSION] + 1,
         now,
         spec.priority,
     ]
+
+
+def cancel_values(row: TaskRow, reason: str, now: datetime, day: date) -> list[Any]:
+    """An open task that no longer applies, cancelled (ENGINE_TASK_FIELDS order)."""
+    return [
+        row[T_ID],
+        TaskStatus.CANCELLED,
+        reason,
+        now,
+        day,
+        row[T_DUE],
+        row[T_GRACE],
+        overdue_from(row[T_DUE], row[T_SNOOZED], row[T_GRACE]),
+        stored_triggers(row[T_TRIGGERS]),
+        0,
+        row[T_VERSION] + 1,
+        now,
+        row[T_PRIORITY],
+    ]
+
+
+# jsonb's text form of a list of strings is what this encoder writes
+# (", " between items, non-ASCII as is), so equal text is equal values;
+# unequal text is decoded and compared as values.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def same_triggers(stored: Any, triggers: Sequence[str]) -> bool:
+    """Whether a task's stored triggers (jsonb text on PostgreSQL, the
+    decoded list elsewhere) equal the engine's."""
+    if isinstance(stored, str):
+        return stored == _encode(list(triggers)) or json.loads(stored) == list(triggers)
+    return list(stored or []) == list(triggers)
+
+
+def stored_triggers(stored: Any) -> Any:
+    return json.loads(stored) if isinstance(stored, str) else stored
