@@ -140,6 +140,14 @@ _UuidAsText: type[Loader] = _text_loader
 Query = tuple[str, list[Any]]
 
 
+def id_array(ids: Sequence[Any]) -> str:
+    """Ids as one PostgreSQL array literal for a ``%s::uuid[]`` parameter:
+    psycopg dumps a list element by element in Python (the sweep's reads and
+    writes spent ~6 % of their CPU there); a join is one C call. Ids are
+    UUIDs or their text, which needs no quoting."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
 def _cursor(raw: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
     # A server-side-binding cursor: the arrays of ids travel as parameters,
     # not quoted into the statement text (Django's cursors bind client-side).
@@ -187,7 +195,7 @@ def fact_query(name: str, keys: list[str]) -> Query:
     return (
         f"SELECT {', '.join(columns)} FROM {model._meta.db_table} "  # noqa: S608 - model names
         f"WHERE {key} = ANY(%s::uuid[]) AND deleted_at IS NULL",
-        [keys],
+        [id_array(keys)],
     )
 
 
@@ -211,7 +219,7 @@ def episode_query(episode_ids: list[str]) -> Query:
         "FROM pathways_episode e "
         "JOIN patients_clinic c ON c.id = e.clinic_id "
         "JOIN patients_patient p ON p.id = e.patient_id WHERE e.id = ANY(%s::uuid[])",
-        [episode_ids],
+        [id_array(episode_ids)],
     )
 
 
@@ -246,7 +254,7 @@ def task_query(key: str, keys: list[str]) -> Query:
     return (
         f"SELECT {light}, {heavy} "  # noqa: S608 - fixed names
         f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[])",
-        [keys],
+        [id_array(keys)],
     )
 
 
@@ -271,7 +279,7 @@ def owner_query(patient_ids: list[str]) -> Query:
     return (
         "SELECT patient_id, id, identified_date, created_at FROM pathways_episode "
         "WHERE patient_id = ANY(%s::uuid[]) AND status = 'active' AND deleted_at IS NULL",
-        [patient_ids],
+        [id_array(patient_ids)],
     )
 
 
@@ -305,7 +313,7 @@ def programme_query(patient_ids: list[str]) -> Query:
         "p.status, p.end_reason, p.ended_at FROM pathways_programme p "
         "JOIN patients_clinic c ON c.id = p.clinic_id "
         "WHERE p.patient_id = ANY(%s::uuid[])",
-        [patient_ids],
+        [id_array(patient_ids)],
     )
 
 

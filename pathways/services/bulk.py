@@ -17,6 +17,27 @@ from django.db.models import Field, JSONField, Model
 from django.db.models.fields import AutoFieldMixin
 from psycopg.types.json import Jsonb
 
+_AS_LITERAL = frozenset({"uuid", "integer", "bigint", "smallint"})
+
+
+def _arrays(types: Sequence[str | None], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """One array parameter per column of ``rows``. Ids and integers without
+    NULLs go as one array literal (psycopg dumps a list element by element
+    in Python, ~6 % of the sweep's CPU; a join is one C call); other values
+    as a list: ids as text (they may come as text or as UUIDs, and an array
+    holds one type), JSON wrapped (psycopg adapts other values itself)."""
+    out: list[Any] = []
+    for db_type, col in zip(types, zip(*rows, strict=True), strict=True):
+        if db_type in _AS_LITERAL and None not in col:
+            out.append("{" + ",".join(map(str, col)) + "}")
+        elif db_type == "uuid":
+            out.append([None if v is None else str(v) for v in col])
+        elif db_type == "jsonb":
+            out.append([None if v is None else Jsonb(v) for v in col])
+        else:
+            out.append(list(col))
+    return out
+
 
 def bulk_update_values(
     model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, chunk: int = 1000
@@ -37,17 +58,11 @@ def bulk_update_values(
         if connection.vendor == "postgresql":
             # psycopg adapts plain values itself; only JSON needs wrapping.
             # (Django's per-value get_db_prep_save cost more than the rules.)
-            json_cols = [i + 1 for i, f in enumerate(model_fields) if isinstance(f, JSONField)]
-            columns_of = [list(col) for col in zip(*rows, strict=True)]
-            for i in json_cols:
-                columns_of[i] = [None if v is None else Jsonb(v) for v in columns_of[i]]
             # One array parameter per column: the statement text is the same
             # whatever the batch, and no per-value placeholder is built.
-            types = [pk.db_type(connection)] + [f.db_type(connection) for f in model_fields]
-            for i, db_type in enumerate(types):
-                if db_type == "uuid":
-                    # Ids may come as text or as UUIDs; an array holds one type.
-                    columns_of[i] = [None if v is None else str(v) for v in columns_of[i]]
+            types = [pk.db_type(connection)] + [
+                "jsonb" if isinstance(f, JSONField) else f.db_type(connection) for f in model_fields
+            ]
             names = ["id"] + [f"c{i}" for i in range(len(columns))]
             arrays = ", ".join(f"%s::{t}[]" for t in types)
             sets = ", ".join(f"{qn(col)} = v.c{i}" for i, col in enumerate(columns))
@@ -60,7 +75,7 @@ def bulk_update_values(
             raw = connection.connection
             with psycopg.Cursor(raw) as server_cursor:
                 for start in range(0, len(rows), chunk):
-                    server_cursor.execute(sql, [col[start : start + chunk] for col in columns_of])
+                    server_cursor.execute(sql, _arrays(types, rows[start : start + chunk]))
         else:
             prepared = [
                 [
@@ -108,13 +123,7 @@ def bulk_insert_values(
         if f.attname not in fields and not isinstance(f, AutoFieldMixin)
     ]
     consts = [_db_value(f, f.get_default()) for f in rest]
-    columns_of = [list(col) for col in zip(*rows, strict=True)]
-    for i, f in enumerate(given):
-        if isinstance(f, JSONField):
-            columns_of[i] = [None if v is None else Jsonb(v) for v in columns_of[i]]
-        elif f.db_type(connection) == "uuid":
-            # Ids may come as text or as UUIDs; an array holds one type.
-            columns_of[i] = [None if v is None else str(v) for v in columns_of[i]]
+    types = ["jsonb" if isinstance(f, JSONField) else f.db_type(connection) for f in given]
     names = [f"c{i}" for i in range(len(given))]
     arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in given)
     select = [f"v.{n}" for n in names] + [f"%s::{f.db_type(connection)}" for f in rest]
@@ -127,7 +136,7 @@ def bulk_insert_values(
         sql += " ON CONFLICT DO NOTHING"
     with psycopg.Cursor(connection.connection) as server_cursor:
         for start in range(0, len(rows), chunk):
-            server_cursor.execute(sql, [*consts, *(c[start : start + chunk] for c in columns_of)])
+            server_cursor.execute(sql, [*consts, *_arrays(types, rows[start : start + chunk])])
     return len(rows)
 
 
