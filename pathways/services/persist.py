@@ -5,9 +5,9 @@ transaction."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -323,11 +323,17 @@ def cancel_values(row: TaskRow, reason: str, now: datetime, day: date) -> list[A
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def same_triggers(stored: Any, triggers: Sequence[str]) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _encoded(triggers: tuple[str, ...]) -> str:
+    # Many tasks share their triggers ("every fracture episode", a date).
+    return _encode(list(triggers))
+
+
+def same_triggers(stored: Any, triggers: tuple[str, ...]) -> bool:
     """Whether a task's stored triggers (jsonb text on PostgreSQL, the
     decoded list elsewhere) equal the engine's."""
     if isinstance(stored, str):
-        return stored == _encode(list(triggers)) or json.loads(stored) == list(triggers)
+        return stored == _encoded(triggers) or json.loads(stored) == list(triggers)
     return list(stored or []) == list(triggers)
 
 
