@@ -8,6 +8,7 @@ writes ``UPDATE t SET ... FROM unnest(%s::type[], ...) v WHERE t.id = v.id``; el
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,16 +113,36 @@ def bulk_insert_values(
         objs = [model(**dict(zip(fields, row, strict=True))) for row in rows]
         model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return len(rows)
+    sql, consts, types = _insert_statement(model, tuple(fields), ignore_conflicts)
+    with psycopg.Cursor(connection.connection) as server_cursor:
+        for start in range(0, len(rows), chunk):
+            server_cursor.execute(sql, [*consts, *_arrays(types, rows[start : start + chunk])])
+    return len(rows)
+
+
+def _db_value(f: Field[Any, Any], value: Any) -> Any:
+    if value is None:
+        return None
+    return Jsonb(value) if isinstance(f, JSONField) else f.get_db_prep_save(value, connection)
+
+
+@functools.cache
+def _insert_statement(
+    model: type[Model], fields: tuple[str, ...], ignore_conflicts: bool
+) -> tuple[str, list[Any], list[str | None]]:
+    """The INSERT's text, the other columns' values and the given columns'
+    types (PostgreSQL), built once per process: the other columns' defaults
+    are constants (a callable default would be frozen, so none is allowed)."""
     meta = model._meta
     qn = connection.ops.quote_name
     by_name = {f.attname: f for f in meta.concrete_fields}
     given = [by_name[name] for name in fields]
-    # The other columns: one default value each, the same for every row.
     rest = [
         f
         for f in meta.concrete_fields
         if f.attname not in fields and not isinstance(f, AutoFieldMixin)
     ]
+    assert not any(f.has_default() and callable(f.default) for f in rest), "give those columns"
     consts = [_db_value(f, f.get_default()) for f in rest]
     types = ["jsonb" if isinstance(f, JSONField) else f.db_type(connection) for f in given]
     names = [f"c{i}" for i in range(len(given))]
@@ -134,13 +155,4 @@ def bulk_insert_values(
     )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
-    with psycopg.Cursor(connection.connection) as server_cursor:
-        for start in range(0, len(rows), chunk):
-            server_cursor.execute(sql, [*consts, *_arrays(types, rows[start : start + chunk])])
-    return len(rows)
-
-
-def _db_value(f: Field[Any, Any], value: Any) -> Any:
-    if value is None:
-        return None
-    return Jsonb(value) if isinstance(f, JSONField) else f.get_db_prep_save(value, connection)
+    return sql, consts, types
