@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
-from pathways.models import Episode, FollowUpTask, PhaseTransition, TaskStatus
+from pathways.models import Episode, FollowUpTask, TaskStatus
 from vcftrack.core.events import (
     EPISODE_PHASE_CHANGED,
     TASK_ASSIGNED,
@@ -86,7 +86,22 @@ def publish_task_assigned(*, task_id: uuid.UUID, actor_id: int | None, now: date
         publish([DomainEvent(TASK_ASSIGNED, row["clinic_id"], key, now, data)])
 
 
-def publish_phase_changes(*, transitions: Iterable[PhaseTransition], now: datetime) -> None:
+class PhaseMove(Protocol):
+    """A phase transition: a ``PhaseTransition`` or the sweep's plain tuple."""
+
+    @property
+    def episode_id(self) -> uuid.UUID: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def effective_date(self) -> date: ...
+    @property
+    def from_phase(self) -> str: ...
+    @property
+    def to_phase(self) -> str: ...
+
+
+def publish_phase_changes(*, transitions: Iterable[PhaseMove], now: datetime) -> None:
     """episode.phase_changed for each transition out of a phase (not an episode's first)."""
     moves = [t for t in transitions if t.from_phase and t.from_phase != t.to_phase]
     if not moves:

@@ -25,7 +25,13 @@ from pathways.engine import (
 )
 from pathways.loaders.rows import (
     PROGRAMME_COLUMNS,
+    T_CLOSED_ON,
+    T_EPISODE,
+    T_OCCURRENCE,
+    T_PATIENT,
+    T_RULE,
     PatientRows,
+    TaskRow,
     fetch_episode_rows,
     fetch_fact_rows,
     fetch_owner_rows,
@@ -42,13 +48,13 @@ from pathways.models import (
 class Loaded:
     episode: dict[str, Any]
     facts: EpisodeFacts
-    tasks: dict[tuple[str, int], dict[str, Any]]
+    tasks: dict[tuple[str, int], TaskRow]
 
 
 def load_facts(
     episode_ids: Sequence[uuid.UUID | str],
     *,
-    task_rows: list[dict[str, Any]] | None = None,
+    task_rows: list[TaskRow] | None = None,
     rows: PatientRows | None = None,
 ) -> dict[str, Loaded]:
     """Facts of many episodes in a fixed number of queries (8, whatever the
@@ -113,19 +119,20 @@ def load_facts(
             tuple(procedures.get(eid, ())),
             tuple(meds.get(pat, ())),
             tuple(dxa.get(pat, ())),
-            tuple(existing_task(t) for t in ep_tasks.values()),
+            tuple([ExistingTask(*t[T_RULE : T_CLOSED_ON + 1]) for t in ep_tasks.values()]),
         )
         out[eid] = Loaded(ep, facts, ep_tasks)
     return out
 
 
 def _tasks_by_episode(
-    rows: list[dict[str, Any]], wanted: set[str]
-) -> dict[str, dict[tuple[str, int], dict[str, Any]]]:
-    tasks: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    rows: list[TaskRow], wanted: set[str]
+) -> dict[str, dict[tuple[str, int], TaskRow]]:
+    tasks: dict[str, dict[tuple[str, int], TaskRow]] = defaultdict(dict)
     for row in rows:
-        if row["episode_id"] in wanted:
-            tasks[row["episode_id"]][(row["rule"], row["occurrence"])] = row
+        eid = row[T_EPISODE]
+        if eid in wanted:
+            tasks[eid][row[T_RULE], row[T_OCCURRENCE]] = row
     return tasks
 
 
@@ -139,7 +146,7 @@ def _owners(rows: list[tuple[Any, ...]]) -> dict[str, tuple[date, datetime, str]
     return owner
 
 
-def _read_rows(ids: list[str], task_rows: list[dict[str, Any]] | None) -> PatientRows:
+def _read_rows(ids: list[str], task_rows: list[TaskRow] | None) -> PatientRows:
     """The rows of these episodes, read kind by kind (7 queries; 6 given
     ``task_rows``): SQLite, and episodes of patients without a programme."""
     episodes = fetch_episode_rows(ids)
@@ -156,7 +163,7 @@ def _read_rows(ids: list[str], task_rows: list[dict[str, Any]] | None) -> Patien
 @dataclass
 class LoadedProgramme:
     row: dict[str, Any]
-    tasks: dict[tuple[str, int], dict[str, Any]]
+    tasks: dict[tuple[str, int], TaskRow]
     v1_history: frozenset[str]
 
     def facts(self, episodes: list[EpisodeFacts]) -> ProgrammeFacts:
@@ -183,7 +190,7 @@ class LoadedProgramme:
 def load_programmes(
     patient_ids: Sequence[uuid.UUID | str],
     *,
-    task_rows: list[dict[str, Any]] | None = None,
+    task_rows: list[TaskRow] | None = None,
     rows: PatientRows | None = None,
 ) -> dict[str, LoadedProgramme]:
     """The programmes of these patients with their tasks (2 queries; 1 given
@@ -204,18 +211,18 @@ def load_programmes(
             found[row["patient_id"]] = row
     if not found:
         return {}
-    tasks: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    tasks: dict[str, dict[tuple[str, int], TaskRow]] = defaultdict(dict)
     # Series that ran under version 1 before the hand-over (V2.1): the
     # patient-level rules of the patient's episodes' tasks.
     history: dict[str, set[str]] = defaultdict(set)
     for task in fetch_task_rows("patient_id", list(found)) if task_rows is None else task_rows:
-        pat = task["patient_id"]
+        pat = task[T_PATIENT]
         if pat not in found:
             continue
-        if task["episode_id"] is None:
-            tasks[pat][(task["rule"], task["occurrence"])] = task
-        elif task["rule"] in PATIENT_LEVEL_RULES:
-            history[pat].add(task["rule"])
+        if task[T_EPISODE] is None:
+            tasks[pat][task[T_RULE], task[T_OCCURRENCE]] = task
+        elif task[T_RULE] in PATIENT_LEVEL_RULES:
+            history[pat].add(task[T_RULE])
     return {
         pid: LoadedProgramme(row, tasks.get(pid, {}), frozenset(history.get(pid, ())))
         for pid, row in found.items()
@@ -227,7 +234,6 @@ PATIENT_LEVEL_RULES = frozenset(
 )
 
 
-def existing_task(t: dict[str, Any]) -> ExistingTask:
-    return ExistingTask(
-        t["rule"], t["occurrence"], t["status"], t["closed_by_person"], t["outcome"], t["closed_on"]
-    )
+def existing_task(t: TaskRow) -> ExistingTask:
+    # rule, occurrence, status, closed_by_person, outcome, closed_on (rows.TASK_COLUMNS).
+    return ExistingTask(*t[T_RULE : T_CLOSED_ON + 1])

@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 from django.db import connection
 from django.db.models import Exists, Model, OuterRef
+from psycopg.abc import Loader
+from psycopg.pq import Format
 from psycopg.types.json import JsonbLoader
-from psycopg.types.string import TextLoader
 
 from pathways.models import (
     CohortFacts,
@@ -52,12 +53,15 @@ EPISODE_COLUMNS = (
     # stands (pathways/dashboard/facts_table.py); read here, not asked after.
     "cohort_row",
 )
-# Closed tasks are loaded light: a closed task is only ever re-opened or
-# moved to another closed status, and then every field comes from the engine.
-CLOSED_TASK_COLUMNS = (
+# A task row is a plain tuple in this column order (no dict per row: the
+# sweep reads tens of thousands). Closed tasks are loaded light: a closed
+# task is only ever re-opened or moved to another closed status, and then
+# every field comes from the engine; their schedule columns are NULL.
+TASK_COLUMNS = (
     "id",
     "episode_id",
     "patient_id",
+    # rule .. closed_on: an ExistingTask's fields, in its order.
     "rule",
     "occurrence",
     "status",
@@ -66,9 +70,33 @@ CLOSED_TASK_COLUMNS = (
     "closed_on",
     "snoozed_until",
     "version",
+    # Open tasks only:
+    "due_date",
+    "grace_days",
+    # JSON as its text on PostgreSQL (decoded only when compared unequal or
+    # written back, see persist.same_triggers); the decoded list elsewhere.
+    "triggers",
+    "priority",
 )
-OPEN_TASK_COLUMNS = (*CLOSED_TASK_COLUMNS, "due_date", "grace_days", "triggers", "priority")
-# The fields the engine writes on an existing task, in this order.
+TaskRow = tuple[Any, ...]
+(
+    T_ID,
+    T_EPISODE,
+    T_PATIENT,
+    T_RULE,
+    T_OCCURRENCE,
+    T_STATUS,
+    T_BY_PERSON,
+    T_OUTCOME,
+    T_CLOSED_ON,
+    T_SNOOZED,
+    T_VERSION,
+    T_DUE,
+    T_GRACE,
+    T_TRIGGERS,
+    T_PRIORITY,
+) = range(len(TASK_COLUMNS))
+_CLOSED_PAD = (None,) * (len(TASK_COLUMNS) - T_DUE)
 
 
 FACT_COLUMNS: dict[str, tuple[type[Model], str, tuple[str, ...]]] = {
@@ -100,12 +128,24 @@ FACT_COLUMNS: dict[str, tuple[type[Model], str, tuple[str, ...]]] = {
 }
 
 
-class _UuidAsText(TextLoader):
-    """Ids stay text: building a UUID object per id value cost more than the
-    rules (perf notes: 110-135 µs an episode), and ids are only keys here."""
+# Ids stay text: building a UUID object per id value cost more than the
+# rules (perf notes: 110-135 µs an episode), and ids are only keys here. The
+# registered text loader is psycopg's C one where it is installed (a Python
+# subclass of the pure-Python TextLoader cost a Python call per id value).
+_text_loader = psycopg.adapters.get_loader(psycopg.adapters.types["text"].oid, Format.TEXT)
+assert _text_loader is not None
+_UuidAsText: type[Loader] = _text_loader
 
 
 Query = tuple[str, list[Any]]
+
+
+def id_array(ids: Sequence[Any]) -> str:
+    """Ids as one PostgreSQL array literal for a ``%s::uuid[]`` parameter:
+    psycopg dumps a list element by element in Python (the sweep's reads and
+    writes spent ~6 % of their CPU there); a join is one C call. Ids are
+    UUIDs or their text, which needs no quoting."""
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def _cursor(raw: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
@@ -155,7 +195,7 @@ def fact_query(name: str, keys: list[str]) -> Query:
     return (
         f"SELECT {', '.join(columns)} FROM {model._meta.db_table} "  # noqa: S608 - model names
         f"WHERE {key} = ANY(%s::uuid[]) AND deleted_at IS NULL",
-        [keys],
+        [id_array(keys)],
     )
 
 
@@ -179,7 +219,7 @@ def episode_query(episode_ids: list[str]) -> Query:
         "FROM pathways_episode e "
         "JOIN patients_clinic c ON c.id = e.clinic_id "
         "JOIN patients_patient p ON p.id = e.patient_id WHERE e.id = ANY(%s::uuid[])",
-        [episode_ids],
+        [id_array(episode_ids)],
     )
 
 
@@ -205,58 +245,41 @@ def fetch_episode_rows(episode_ids: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-_LIGHT = len(CLOSED_TASK_COLUMNS)
-_STATUS = CLOSED_TASK_COLUMNS.index("status")
-
-
 def task_query(key: str, keys: list[str]) -> Query:
-    heavy = ", ".join(f"CASE WHEN status = 'open' THEN {c} END" for c in OPEN_TASK_COLUMNS[_LIGHT:])
+    light = ", ".join(TASK_COLUMNS[:T_DUE])
+    heavy = ", ".join(
+        f"CASE WHEN status = 'open' THEN {c}{'::text' if c == 'triggers' else ''} END"
+        for c in TASK_COLUMNS[T_DUE:]
+    )
     return (
-        f"SELECT {', '.join(CLOSED_TASK_COLUMNS)}, {heavy} "  # noqa: S608 - fixed names
+        f"SELECT {light}, {heavy} "  # noqa: S608 - fixed names
         f"FROM pathways_followuptask WHERE {key} = ANY(%s::uuid[])",
-        [keys],
+        [id_array(keys)],
     )
 
 
-def task_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return [
-        dict(zip(OPEN_TASK_COLUMNS, row, strict=True))
-        if row[_STATUS] == "open"
-        # A closed row: its light columns only (zip stops at the shorter).
-        else dict(zip(CLOSED_TASK_COLUMNS, row))  # noqa: B905
-        for row in rows
-    ]
-
-
-def fetch_task_rows(key: str, keys: list[str]) -> list[dict[str, Any]]:
-    """Task rows by episode (``key="episode_id"``) or every task of patients,
-    their episodes' and their programmes' (``key="patient_id"``): one query.
-    Closed tasks are loaded light (no schedule fields): a closed task is only
-    ever re-opened or moved to another closed status, and then every field
-    comes from the engine."""
+def fetch_task_rows(key: str, keys: list[str]) -> list[TaskRow]:
+    """Task rows (TASK_COLUMNS) by episode (``key="episode_id"``) or every
+    task of patients, their episodes' and their programmes'
+    (``key="patient_id"``): one query. Closed tasks are loaded light (no
+    schedule fields): a closed task is only ever re-opened or moved to
+    another closed status, and then every field comes from the engine."""
     if connection.vendor == "postgresql":
-        return task_dicts(fetch_rows(*task_query(key, keys)))
+        return fetch_rows(*task_query(key, keys))
     base = FollowUpTask.objects.filter(**{f"{key}__in": keys})
-    out = [
-        dict(zip(OPEN_TASK_COLUMNS, values, strict=True))
-        for values in base.filter(status=TaskStatus.OPEN).values_list(*OPEN_TASK_COLUMNS)
-    ]
+    out = list(base.filter(status=TaskStatus.OPEN).values_list(*TASK_COLUMNS))
     out += [
-        dict(zip(CLOSED_TASK_COLUMNS, values, strict=True))
-        for values in base.exclude(status=TaskStatus.OPEN).values_list(*CLOSED_TASK_COLUMNS)
+        (*values, *_CLOSED_PAD)
+        for values in base.exclude(status=TaskStatus.OPEN).values_list(*TASK_COLUMNS[:T_DUE])
     ]
-    for task in out:
-        for name in ("id", "episode_id", "patient_id"):
-            if task[name] is not None:
-                task[name] = str(task[name])
-    return out
+    return [(str(t[0]), None if t[1] is None else str(t[1]), str(t[2]), *t[T_RULE:]) for t in out]
 
 
 def owner_query(patient_ids: list[str]) -> Query:
     return (
         "SELECT patient_id, id, identified_date, created_at FROM pathways_episode "
         "WHERE patient_id = ANY(%s::uuid[]) AND status = 'active' AND deleted_at IS NULL",
-        [patient_ids],
+        [id_array(patient_ids)],
     )
 
 
@@ -290,7 +313,7 @@ def programme_query(patient_ids: list[str]) -> Query:
         "p.status, p.end_reason, p.ended_at FROM pathways_programme p "
         "JOIN patients_clinic c ON c.id = p.clinic_id "
         "WHERE p.patient_id = ANY(%s::uuid[])",
-        [patient_ids],
+        [id_array(patient_ids)],
     )
 
 
@@ -303,7 +326,7 @@ class PatientRows:
 
     episodes: list[dict[str, Any]]
     facts: dict[str, list[tuple[Any, ...]]]
-    tasks: list[dict[str, Any]]
+    tasks: list[TaskRow]
     owners: list[tuple[Any, ...]]
     programmes: list[tuple[Any, ...]]
 
@@ -332,7 +355,7 @@ def fetch_patient_rows(episode_ids: list[str], patient_ids: list[str]) -> Patien
         facts=dict(
             zip((*by_episode, *by_patient), (obs, imaging, procedures, meds, dxa), strict=True)
         ),
-        tasks=task_dicts(tasks),
+        tasks=tasks,
         owners=owners,
         programmes=programmes,
     )

@@ -27,18 +27,28 @@ from pathways.engine import (
     evaluate_programme,
     get_ruleset,
 )
-from pathways.engine.dates import overdue_from
 from pathways.loaders.facts import Loaded, load_facts, load_programmes
-from pathways.loaders.rows import fetch_patient_rows, fetch_task_rows
+from pathways.loaders.rows import (
+    T_BY_PERSON,
+    T_STATUS,
+    TaskRow,
+    fetch_patient_rows,
+    fetch_task_rows,
+)
 from pathways.models import (
-    ActorKind,
     Episode,
     EpisodeStatus,
-    PhaseTransition,
     Programme,
     TaskStatus,
 )
-from pathways.services.persist import Writes, new_task, task_update_values, write_all
+from pathways.services.persist import (
+    Writes,
+    cancel_values,
+    new_task,
+    task_update_values,
+    transition,
+    write_all,
+)
 
 
 def midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -111,7 +121,7 @@ def evaluate_batch(
 def _collect_tasks(
     w: Writes,
     outcome: BatchOutcome,
-    rows: dict[tuple[str, int], dict[str, Any]],
+    rows: dict[tuple[str, int], TaskRow],
     result: Evaluation,
     ruleset: RuleSet,
     *,
@@ -129,42 +139,27 @@ def _collect_tasks(
             outcome.raised += 1
             outcome.by_status[spec.status] += 1
             continue
-        if row["closed_by_person"]:
+        if row[T_BY_PERSON]:
             continue
         values = task_update_values(row, spec, now)
         if values is None:
             continue
         w.task_written(spec.rule, owner)
         w.task_updates.append(values)
-        if row["status"] == TaskStatus.OPEN and spec.status != TaskStatus.OPEN:
+        was_open = row[T_STATUS] == TaskStatus.OPEN
+        if was_open and spec.status != TaskStatus.OPEN:
             outcome.closed += 1
             outcome.by_status[spec.status] += 1
-        elif row["status"] != TaskStatus.OPEN and spec.status == TaskStatus.OPEN:
+        elif not was_open and spec.status == TaskStatus.OPEN:
             outcome.reopened += 1
         else:
             outcome.updated += 1
     for rule, occurrence, reason in result.cancel:
         row = rows[(rule, occurrence)]
-        if row["closed_by_person"] or row["status"] != TaskStatus.OPEN:
+        if row[T_BY_PERSON] or row[T_STATUS] != TaskStatus.OPEN:
             continue
         w.task_written(rule, owner)
-        w.task_updates.append(
-            [
-                row["id"],
-                TaskStatus.CANCELLED,
-                reason,
-                now,
-                day,
-                row["due_date"],
-                row["grace_days"],
-                overdue_from(row["due_date"], row["snoozed_until"], row["grace_days"]),
-                row["triggers"],
-                0,
-                row["version"] + 1,
-                now,
-                row["priority"],
-            ]
-        )
+        w.task_updates.append(cancel_values(row, reason, now, day))
         outcome.closed += 1
         outcome.by_status[TaskStatus.CANCELLED] += 1
 
@@ -195,15 +190,13 @@ def _collect_episode(
     first_evaluation = not ep["version"]
     if result.phase != ep["phase"] or first_evaluation:
         w.transitions.append(
-            PhaseTransition(
-                # A UUID: the outbox keys episodes by UUID (transitions are few).
-                episode_id=uuid.UUID(ep["id"]),
-                at=now,
-                effective_date=min(result.phase_since, day),
+            transition(
+                ep["id"],
+                now=now,
+                effective=min(result.phase_since, day),
                 from_phase="" if first_evaluation else ep["phase"],
                 to_phase=result.phase,
-                cause=result.phase_cause[:300],
-                actor_kind=ActorKind.USER if actor_id else ActorKind.SYSTEM,
+                cause=result.phase_cause,
                 actor_id=actor_id,
             )
         )

@@ -5,10 +5,12 @@ transaction."""
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from pathways.dashboard.facts import FALLS_RULE, REVIEW_RULE
 from pathways.dashboard.facts_table import cohort_rows_after_pass
@@ -19,14 +21,26 @@ from pathways.engine import (
 )
 from pathways.engine.dates import overdue_from
 from pathways.events import publish_phase_changes, publish_task_changes
+from pathways.loaders.rows import (
+    T_DUE,
+    T_GRACE,
+    T_ID,
+    T_PRIORITY,
+    T_SNOOZED,
+    T_STATUS,
+    T_TRIGGERS,
+    T_VERSION,
+    TaskRow,
+)
 from pathways.models import (
+    ActorKind,
     Episode,
     FollowUpTask,
     PhaseTransition,
     Programme,
     TaskStatus,
 )
-from pathways.services.bulk import bulk_update_values
+from pathways.services.bulk import bulk_insert_values, bulk_update_values
 from patients.sync import allocate_change_seq
 from vcftrack.core.history import record_snapshots
 
@@ -49,17 +63,58 @@ ENGINE_TASK_FIELDS = (
 )
 
 
-# The fact tables the engine reads: (model, key column, columns). Rows come
-# back as tuples with ids as text (see ``fetch_rows``).
+# A new task's values, in this order (plain values, no model instance; the
+# other columns take their defaults). change_seq is set by ``write_all``.
+NEW_TASK_FIELDS = (
+    "id",
+    "episode_id",
+    "patient_id",
+    "clinic_id",
+    "rule_set",
+    "rule",
+    "occurrence",
+    "title",
+    "guidance",
+    "seed_refs",
+    "due_date",
+    "grace_days",
+    "overdue_from",
+    "priority",
+    "status",
+    "reason",
+    "triggers",
+    "closed_at",
+    "closed_on",
+    "created_at",
+    "updated_at",
+    "recorded_on",
+    "version",
+    "change_seq",
+)
+_NEW_SEQ = NEW_TASK_FIELDS.index("change_seq")
+
+
+class Transition(NamedTuple):
+    """A phase transition to insert (``PhaseTransition``'s columns)."""
+
+    # A UUID: the outbox keys episodes by UUID (transitions are few).
+    episode_id: uuid.UUID
+    at: datetime
+    effective_date: date
+    from_phase: str
+    to_phase: str
+    cause: str
+    actor_kind: str
+    actor_id: int | None
 
 
 @dataclass
 class Writes:
     """Rows one evaluation pass writes, collected first and written in bulk."""
 
-    new_tasks: list[FollowUpTask] = field(default_factory=list)
+    new_tasks: list[list[Any]] = field(default_factory=list)
     task_updates: list[list[Any]] = field(default_factory=list)
-    transitions: list[PhaseTransition] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
     visible_episodes: list[tuple[dict[str, Any], Evaluation, datetime | None]] = field(
         default_factory=list
     )
@@ -83,20 +138,21 @@ def write_all(w: Writes, now: datetime) -> None:
     # The counter is taken last: its row lock is held until commit (patients/sync.py).
     visible = len(w.new_tasks) + len(w.task_updates) + len(w.visible_episodes)
     seq = allocate_change_seq(visible) if visible else 0
-    for task in w.new_tasks:
-        task.change_seq = seq
+    for values in w.new_tasks:
+        values[_NEW_SEQ] = seq
         seq += 1
     for values in w.task_updates:
         values[9] = seq  # change_seq, see ENGINE_TASK_FIELDS
         seq += 1
-    if w.new_tasks:
-        FollowUpTask.objects.bulk_create(w.new_tasks, ignore_conflicts=True)
+    # Set-based on PostgreSQL (INSERT … SELECT FROM unnest(…)): a task that
+    # exists already (unique episode + rule + occurrence) is left as it is.
+    bulk_insert_values(FollowUpTask, NEW_TASK_FIELDS, w.new_tasks, ignore_conflicts=True)
     bulk_update_values(FollowUpTask, ENGINE_TASK_FIELDS, w.task_updates)
-    if w.transitions:
-        PhaseTransition.objects.bulk_create(w.transitions)
+    bulk_insert_values(PhaseTransition, Transition._fields, w.transitions)
     # The change history of what the engine did (no save() ran): tasks
     # raised and changed, episodes whose phase moved.
-    record_snapshots(FollowUpTask, [t.id for t in w.new_tasks], now=now, kind="+")
+    new_ids = [values[0] for values in w.new_tasks]
+    record_snapshots(FollowUpTask, new_ids, now=now, kind="+")
     record_snapshots(FollowUpTask, [v[0] for v in w.task_updates], now=now)
     episode_rows = []
     for ep, result, next_at in w.visible_episodes:
@@ -142,60 +198,81 @@ def write_all(w: Writes, now: datetime) -> None:
         Programme, ("next_review_at", "sweep_failures", "sweep_error", "updated_at"), w.programmes
     )
     # Notifications and webhooks: outbox rows in this same transaction.
-    publish_task_changes(
-        created=[t.id for t in w.new_tasks], changed=[v[0] for v in w.task_updates], now=now
-    )
+    publish_task_changes(created=new_ids, changed=[v[0] for v in w.task_updates], now=now)
     publish_phase_changes(transitions=w.transitions, now=now)
 
 
-def new_task(
-    owner: dict[str, Any], spec: TaskSpec, ruleset: RuleSet, now: datetime
-) -> FollowUpTask:
+def new_task(owner: dict[str, Any], spec: TaskSpec, ruleset: RuleSet, now: datetime) -> list[Any]:
+    """A new task's values, in NEW_TASK_FIELDS order."""
     closed = spec.status != TaskStatus.OPEN
     rule = ruleset.get(spec.rule)
-    return FollowUpTask(
-        id=uuid.uuid4(),
-        episode_id=owner["episode_id"],
-        patient_id=owner["patient_id"],
-        clinic_id=owner["clinic_id"],
-        rule_set=owner["rule_set"],
-        rule=spec.rule,
-        occurrence=spec.occurrence,
-        title=rule.title,
-        guidance=rule.guidance,
-        seed_refs=list(rule.seed_refs),
-        due_date=spec.due_date,
-        grace_days=spec.grace_days,
-        overdue_from=overdue_from(spec.due_date, None, spec.grace_days),
-        priority=spec.priority,
-        status=spec.status,
-        reason=spec.reason,
-        triggers=list(spec.triggers),
-        closed_at=now if closed else None,
-        closed_on=spec.closed_on if closed else None,
-        created_at=now,
-        updated_at=now,
-        recorded_on=now.date(),
-        version=1,
+    return [
+        uuid.uuid4(),
+        owner["episode_id"],
+        owner["patient_id"],
+        owner["clinic_id"],
+        owner["rule_set"],
+        spec.rule,
+        spec.occurrence,
+        rule.title,
+        rule.guidance,
+        list(rule.seed_refs),
+        spec.due_date,
+        spec.grace_days,
+        overdue_from(spec.due_date, None, spec.grace_days),
+        spec.priority,
+        spec.status,
+        spec.reason,
+        list(spec.triggers),
+        now if closed else None,
+        spec.closed_on if closed else None,
+        now,
+        now,
+        now.date(),
+        1,
+        0,
+    ]
+
+
+def transition(
+    episode_id: str,
+    *,
+    now: datetime,
+    effective: date,
+    from_phase: str,
+    to_phase: str,
+    cause: str,
+    actor_id: int | None,
+) -> Transition:
+    return Transition(
+        uuid.UUID(episode_id),
+        now,
+        effective,
+        from_phase,
+        to_phase,
+        cause[:300],
+        ActorKind.USER if actor_id else ActorKind.SYSTEM,
+        actor_id,
     )
 
 
-def task_update_values(row: dict[str, Any], spec: TaskSpec, now: datetime) -> list[Any] | None:
+def task_update_values(row: TaskRow, spec: TaskSpec, now: datetime) -> list[Any] | None:
     """The new values (ENGINE_TASK_FIELDS order, pk first), or None if nothing changes.
 
     A task the engine closed keeps its record once closed, unless its status
     changes (a back-dated fact can turn ``missed`` into ``done``, a deleted
     fact reopens it).
     """
-    was_open = row["status"] == TaskStatus.OPEN
-    if not was_open and row["status"] == spec.status:
+    status = row[T_STATUS]
+    was_open = status == TaskStatus.OPEN
+    if not was_open and status == spec.status:
         return None
     if was_open and spec.status == TaskStatus.OPEN:
         if (
-            row["due_date"] == spec.due_date
-            and row["grace_days"] == spec.grace_days
-            and list(row["triggers"] or []) == list(spec.triggers)
-            and row["priority"] == spec.priority
+            row[T_DUE] == spec.due_date
+            and row[T_GRACE] == spec.grace_days
+            and row[T_PRIORITY] == spec.priority
+            and same_triggers(row[T_TRIGGERS], spec.triggers)
         ):
             return None
     closing = spec.status != TaskStatus.OPEN
@@ -204,7 +281,7 @@ def task_update_values(row: dict[str, Any], spec: TaskSpec, now: datetime) -> li
     else:
         reason = "" if was_open else "Reopened: the fact that closed it no longer holds"
     return [
-        row["id"],
+        row[T_ID],
         spec.status,
         reason,
         now if closing else None,
@@ -212,10 +289,53 @@ def task_update_values(row: dict[str, Any], spec: TaskSpec, now: datetime) -> li
         # Back-dated facts move an anchor: the due date follows the facts.
         spec.due_date,
         spec.grace_days,
-        overdue_from(spec.due_date, row["snoozed_until"], spec.grace_days),
+        overdue_from(spec.due_date, row[T_SNOOZED], spec.grace_days),
         list(spec.triggers),
         0,
-        row["version"] + 1,
+        row[T_VERSION] + 1,
         now,
         spec.priority,
     ]
+
+
+def cancel_values(row: TaskRow, reason: str, now: datetime, day: date) -> list[Any]:
+    """An open task that no longer applies, cancelled (ENGINE_TASK_FIELDS order)."""
+    return [
+        row[T_ID],
+        TaskStatus.CANCELLED,
+        reason,
+        now,
+        day,
+        row[T_DUE],
+        row[T_GRACE],
+        overdue_from(row[T_DUE], row[T_SNOOZED], row[T_GRACE]),
+        stored_triggers(row[T_TRIGGERS]),
+        0,
+        row[T_VERSION] + 1,
+        now,
+        row[T_PRIORITY],
+    ]
+
+
+# jsonb's text form of a list of strings is what this encoder writes
+# (", " between items, non-ASCII as is), so equal text is equal values;
+# unequal text is decoded and compared as values.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded(triggers: tuple[str, ...]) -> str:
+    # Many tasks share their triggers ("every fracture episode", a date).
+    return _encode(list(triggers))
+
+
+def same_triggers(stored: Any, triggers: tuple[str, ...]) -> bool:
+    """Whether a task's stored triggers (jsonb text on PostgreSQL, the
+    decoded list elsewhere) equal the engine's."""
+    if isinstance(stored, str):
+        return stored == _encoded(triggers) or json.loads(stored) == list(triggers)
+    return list(stored or []) == list(triggers)
+
+
+def stored_triggers(stored: Any) -> Any:
+    return json.loads(stored) if isinstance(stored, str) else stored

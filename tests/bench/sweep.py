@@ -5,6 +5,7 @@
 
 Builds (once; reused on later runs) a PostgreSQL panel of ``--episodes``
 active episodes with realistic facts in ``vcftrack_bench_sweep_<pathway>_<n>``
+(or in the database named by ``BENCH_SWEEP_DATABASE``, e.g. a copy per branch)
 (v2: every patient has a bone-health programme, so the sweep's unit is the
 patient), brings it to a steady state, then measures:
 
@@ -525,7 +526,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="processes for (d); 1 skips it")
     args = parser.parse_args()
-    db_name = f"vcftrack_bench_sweep_{args.pathway}_{args.episodes}"
+    # BENCH_SWEEP_DATABASE: run on a copy of the panel (one per helper/branch).
+    db_name = os.environ.get("BENCH_SWEEP_DATABASE") or (
+        f"vcftrack_bench_sweep_{args.pathway}_{args.episodes}"
+    )
     setup_django(db_name)
     from django.db import connection, transaction
     from django.utils import timezone

@@ -213,7 +213,7 @@ def plain(
 def record_snapshots(model: Any, ids: Sequence[Any], *, now: datetime, kind: str = "~") -> None:
     """Copy rows written in bulk (the pathway engine's task and phase changes,
     which bypass ``save()``) into their history table, as the system's change:
-    one ``INSERT … SELECT`` per 500 ids, so a person's next change is not
+    one ``INSERT … SELECT`` (per 500 ids but on PostgreSQL), so a person's next change is not
     credited with what the engine did before it."""
     from django.db import connection
 
@@ -230,11 +230,23 @@ def record_snapshots(model: Any, ids: Sequence[Any], *, now: datetime, kind: str
         f"INSERT INTO {qn(history_model._meta.db_table)} "  # noqa: S608
         f"({', '.join(qn(c) for c in copied)}, {qn('history_date')}, {qn('history_type')}) "
         f"SELECT {', '.join(qn(c) for c in copied)}, %s, %s "
-        f"FROM {qn(model._meta.db_table)} WHERE {qn(pk.column)} IN "
+        f"FROM {qn(model._meta.db_table)} WHERE {qn(pk.column)}"
     )
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        # One statement, the ids as one array literal, bound server-side
+        # (Django's cursor quotes every id into the statement text).
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as server_cursor:
+            server_cursor.execute(
+                f"{sql_head} = ANY(%s::{pk.db_type(connection)}[])",
+                [now, kind, "{" + ",".join(map(str, ids)) + "}"],
+            )
+        return
     at = model._meta.get_field("updated_at").get_db_prep_value(now, connection)
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 500):
             chunk = [pk.get_db_prep_value(i, connection) for i in ids[start : start + 500]]
             marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"{sql_head}({marks})", [at, kind, *chunk])
+            cursor.execute(f"{sql_head} IN ({marks})", [at, kind, *chunk])
