@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from operator import attrgetter
 from typing import TypeVar
 
-from pathways.engine.dates import add_months
+from pathways.engine.bmd import BmdChange as BmdChange
+from pathways.engine.bmd import bmd_series
+from pathways.engine.bmd import years_between as years_between
+from pathways.engine.dates import add_days, add_months
 from pathways.engine.facts import (
     BoneDensityFact,
     EpisodeFacts,
@@ -57,9 +60,6 @@ NERVE_BLOCK_FROM_DAY = 28
 PAIN_WORSENING_POINTS = 2.0
 # Calcitonin switch/restart: BMD falling more than 4 % a year (seed 004).
 BMD_DECLINE_PCT_PER_YEAR = -4.0
-# Shorter DXA intervals are within the machine's precision error; annualising
-# them would turn noise into a "decline".
-MIN_DXA_INTERVAL_DAYS = 180
 # A gap longer than this between two bisphosphonate records starts a new
 # course (a drug holiday), which restarts the duration review clock.
 COURSE_GAP_DAYS = 90
@@ -182,7 +182,7 @@ class Context:
         return min(self._watch) if self._watch else None
 
     def day(self, n: int) -> date:
-        return self.identified + timedelta(days=n)
+        return add_days(self.identified, n)
 
     # -- observations -----------------------------------------------------
     def latest(self, kind: str) -> ObservationFact | None:
@@ -289,44 +289,11 @@ class Context:
 
     # -- derived ----------------------------------------------------------
     def bmd_series(self) -> list[BmdChange]:
-        """Annualised % change between successive DXAs at the same site.
-
-        Computed once per evaluation; ``pct_per_year`` is exact (only float
-        noise rounded away) so that "fell more than 4 %" is decided on the
-        measured values, not on the two-decimal figure shown to the user.
-        """
-        if self._bmd is not None:
-            return self._bmd
-        out: list[BmdChange] = []
-        by_site: dict[str, list[BoneDensityFact]] = {}
-        for scan in self.dxa:
-            by_site.setdefault(scan.site, []).append(scan)
-        for site, scans in by_site.items():
-            previous: BoneDensityFact | None = None
-            for scan in scans:
-                if previous is None:
-                    previous = scan
-                    continue
-                days = (scan.performed_date - previous.performed_date).days
-                if days < MIN_DXA_INTERVAL_DAYS:
-                    continue
-                if previous.bmd_g_cm2 > 0:
-                    pct = (scan.bmd_g_cm2 - previous.bmd_g_cm2) / previous.bmd_g_cm2 * 100.0
-                    years = years_between(previous.performed_date, scan.performed_date)
-                    out.append(
-                        BmdChange(
-                            site,
-                            previous.performed_date,
-                            scan.performed_date,
-                            previous.bmd_g_cm2,
-                            scan.bmd_g_cm2,
-                            round(pct / years, 9),
-                        )
-                    )
-                previous = scan
-        out.sort(key=lambda c: (c.to, c.site))
-        self._bmd = out
-        return out
+        """Annualised % change between successive DXAs at the same site
+        (``bmd.bmd_series``), computed once per evaluation."""
+        if self._bmd is None:
+            self._bmd = bmd_series(self.dxa)
+        return self._bmd
 
     def bmd_changes(self) -> list[dict[str, object]]:
         """The BMD changes as shown to the user (rounded to 2 decimals)."""
@@ -341,33 +308,6 @@ class Context:
             }
             for c in self.bmd_series()
         ]
-
-
-@dataclass(slots=True, unsafe_hash=True)
-class BmdChange:
-    site: str
-    start: date
-    to: date
-    from_bmd: float
-    to_bmd: float
-    pct_per_year: float
-
-    @property
-    def shown(self) -> str:
-        return f"{round(self.pct_per_year, 2):g}"
-
-
-def years_between(start: date, end: date) -> float:
-    """Calendar years from start to end: whole months / 12 plus the leftover days.
-
-    Two DXAs one calendar year apart are exactly one year apart, leap year or
-    not, so a 4.0 % fall between them is a 4.0 %/yr fall (not 4.003 or 3.99).
-    """
-    months = (end.year - start.year) * 12 + end.month - start.month
-    if add_months(start, months) > end:
-        months -= 1
-    rest = (end - add_months(start, months)).days
-    return months / 12 + rest / 365.25
 
 
 class ProgrammeContext(Context):

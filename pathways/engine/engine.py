@@ -65,10 +65,9 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     """
     ctx = Context(facts, as_of)
 
-    if facts.status == "closed":
-        return _closed(facts, ctx)
-    if facts.deceased_on is not None and ctx.reached(facts.deceased_on):
-        return _deceased(facts, ctx)
+    ended = _ended(facts, ctx)
+    if ended is not None:
+        return ended
 
     branch, branch_cause, branch_since = ruleset.branch(ctx)
     expiry = ctx.twelve_months
@@ -79,6 +78,8 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     projected: list[TaskSpec] = []
     planned_keys: set[tuple[str, int]] = set()
     why_not: dict[str, str] = {}
+    # Worded once, and only if a rule has expired (old episodes: most rules).
+    expired_why = ""
     for rf in rule_facts(ruleset):
         code = rf.code
         if rf.patient_level or code in suppressed:
@@ -94,17 +95,18 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
         if rf.expires and not rf.raises_after_expiry:
             occurrences = _before_expiry(occurrences, expiry + rf.lead_delta)
             if not occurrences:
-                why_not[code] = f"expired 12 months after identification ({expiry})"
+                if not expired_why:
+                    expired_why = f"expired 12 months after identification ({expiry})"
+                why_not[code] = expired_why
+                continue
         for planned in occurrences:
-            spec = settle(ctx, rf, planned, expiry)
-            key = (code, spec.occurrence)
+            key = (code, planned.occurrence)
             planned_keys.add(key)
-            if spec.status == "open":
-                existing = stored.get(key)
+            existing = stored.get(key)
+            spec = settle(ctx, rf, planned, expiry, existing)
+            if spec.status == "open" and (existing is None or existing.status != "open"):
                 lead = rf.lead_delta if spec.lead_days == rf.lead else timedelta(spec.lead_days)
-                if (existing is None or existing.status != "open") and not ctx.reached(
-                    spec.due_date - lead
-                ):
+                if not ctx.reached(spec.due_date - lead):
                     projected.append(spec)
                     continue
             # A task once raised stays raised while open, even if a
@@ -171,7 +173,11 @@ def cancel_open(stored: tuple[ExistingTask, ...], reason: str) -> tuple[tuple[st
     return tuple(sorted((t.rule, t.occurrence, reason) for t in stored if t.status == "open"))
 
 
-def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> TaskSpec:
+def settle(
+    ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date, existing: ExistingTask | None
+) -> TaskSpec:
+    """One occurrence's task; ``existing`` is the row stored for it (the
+    caller has looked it up already)."""
     code, occurrence, due = rf.code, planned.occurrence, planned.due
     priority = planned.priority or rf.priority
     triggers = planned.triggers
@@ -181,7 +187,6 @@ def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> Task
         # Urgent work has no grace and no lead time (pathway-spec).
         grace = 0 if priority == "urgent" else rf.plain_grace
         lead = 0 if priority == "urgent" else rf.plain_lead
-    existing = ctx.tasks.get((code, occurrence))
     if existing is not None and existing.closed_by_person:
         # A person's decision stands; the engine never overrides it.
         return TaskSpec(
@@ -229,6 +234,15 @@ def _missed_why(by: int, planned: Planned, window_end: date | None, expiry: date
     if by == _BY_SUPERSEDING:
         return planned.superseded_why.capitalize() or "Superseded"
     return f"Expired 12 months after identification ({expiry})"
+
+
+def _ended(facts: EpisodeFacts, ctx: Context) -> Evaluation | None:
+    """A closed episode or a deceased patient: nothing is planned."""
+    if facts.status == "closed":
+        return _closed(facts, ctx)
+    if facts.deceased_on is not None and ctx.reached(facts.deceased_on):
+        return _deceased(facts, ctx)
+    return None
 
 
 def _deceased(facts: EpisodeFacts, ctx: Context) -> Evaluation:

@@ -51,7 +51,10 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
         if not plan.occurrences:
             why_not[rule.code] = plan.why_not or "no longer applies"
             continue
-        specs = [settle(ctx, rf, planned, expiry) for planned in plan.occurrences]
+        specs = [
+            settle(ctx, rf, p, expiry, ctx.tasks.get((rf.code, p.occurrence)))
+            for p in plan.occurrences
+        ]
         specs = _late_entry(specs, facts.entered_on, ctx)
         for spec in specs:
             existing = ctx.tasks.get(spec.key)
