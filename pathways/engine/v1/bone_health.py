@@ -38,7 +38,7 @@ def treatment_start(ctx: Context) -> tuple[date, str] | None:
 
 def on_treatment(ctx: Context) -> bool:
     """On anti-osteoporosis treatment as of ``as_of`` (long-term calcitonin counts)."""
-    if ctx.active(ANTI_OSTEOPOROSIS, ctx.as_of):
+    if ctx.any_active(ANTI_OSTEOPOROSIS, ctx.as_of):
         return True
     return any(
         m.active_on(ctx.as_of) and ctx.reached(add_days(m.start_date, 28))
@@ -68,18 +68,15 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
             if course is not None and course > anchor:
                 due = add_months(course, 12)
                 anchor_text = f"treatment restarted on {course}"
-        occurrences.append(
-            Planned(
-                n,
-                due,
-                (anchor_text,),
-                done=(done_on, f"DXA performed on {done_on}") if done_on else None,
-            )
-        )
         if done_on is None:
+            occurrences.append(Planned(n, due, (anchor_text,)))
             break
+        shown = done_on.isoformat()  # as f"{done_on}" shows it, worded once for both texts
+        occurrences.append(
+            Planned(n, due, (anchor_text,), done=(done_on, f"DXA performed on {shown}"))
+        )
         anchor = done_on
-        anchor_text = f"last DXA on {done_on}"
+        anchor_text = f"last DXA on {shown}"
     if not occurrences:
         return Plan(why_not="not on anti-osteoporosis treatment")
     return Plan(tuple(occurrences))
@@ -114,7 +111,7 @@ def plan_calcitonin_switch(ctx: Context, rule: Rule) -> Plan:
             if (
                 first.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
                 and second.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
-                and ctx.active({"calcitonin"}, second.to)
+                and ctx.any_active(CALCITONIN, second.to)
             ):
                 hits.setdefault(
                     second.to,
@@ -155,7 +152,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
         if (
             change.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
             and change.to > stop
-            and not ctx.active({"calcitonin"}, change.to)
+            and not ctx.any_active(CALCITONIN, change.to)
         ):
             hits.setdefault(
                 change.to,
@@ -210,25 +207,29 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
     start = ctx.course_start(BISPHOSPHONATES, ctx.as_of)
     if start is None:
         return Plan(why_not="no bisphosphonate active")
+    # A long course plans many yearly checks: the trigger is worded once and
+    # each due date is worked out once (it is the previous check's "next").
+    triggers = (f"bisphosphonate course since {start}",)
+    lead = rule.effective_lead
     occurrences: list[Planned] = []
     n = 1
+    due = add_months(start, 12)
     while True:
-        due = add_months(start, 12 * n)
         nxt = add_months(start, 12 * (n + 1))
-        nxt_visible = add_days(nxt, -rule.effective_lead)
         occurrences.append(
             Planned(
                 n,
                 due,
-                (f"bisphosphonate course since {start}",),
-                superseded_on=nxt_visible,
+                triggers,
+                superseded_on=add_days(nxt, -lead),
                 superseded_why="next yearly renal check raised",
             )
         )
         # Plan one occurrence past today so the projected plan shows it.
-        if add_days(due, -rule.effective_lead) > ctx.as_of:
+        if add_days(due, -lead) > ctx.as_of:
             break
         n += 1
+        due = nxt
     return Plan(tuple(occurrences))
 
 

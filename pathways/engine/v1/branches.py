@@ -13,6 +13,7 @@ from pathways.engine.context import (
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
 from pathways.engine.dates import add_days
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule, single_plan
@@ -20,6 +21,10 @@ from pathways.engine.v1.conservative import early_deformity
 
 
 def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
+    return ctx.once(_surgical_urgent_triggers)
+
+
+def _surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
     out: list[Trigger] = []
     if ctx.facts.neuro_status == "deficit":
         out.append(Trigger(ctx.identified, "neurological deficit on examination"))
@@ -31,7 +36,7 @@ def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
                     obs.effective_date, f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"
                 )
             )
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_surgical_consult_urgent(ctx: Context, rule: Rule) -> Plan:
@@ -90,7 +95,7 @@ def deformity_surgical(ctx: Context) -> list[Trigger]:
                 f"vertebral height loss {fmt_value(height.value)} % (>= 20 %)",
             )
         )
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
@@ -118,6 +123,10 @@ SURGICAL_CONSULT: Rule = Rule(
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
+    return ctx.once(_malignancy_suspected)
+
+
+def _malignancy_suspected(ctx: Context) -> Trigger | None:
     if ctx.facts.etiology == "pathologic_suspected":
         return Trigger(ctx.identified, "etiology recorded as pathologic (suspected)")
     obs = ctx.flag_on("malignancy_suspected")
@@ -130,6 +139,10 @@ def malignancy_suspected(ctx: Context) -> Trigger | None:
 
 
 def pathologic_confirmed(ctx: Context) -> Trigger | None:
+    return ctx.once(_pathologic_confirmed)
+
+
+def _pathologic_confirmed(ctx: Context) -> Trigger | None:
     if ctx.facts.etiology == "pathologic_confirmed":
         return Trigger(ctx.identified, "etiology recorded as pathologic (confirmed)")
     obs = ctx.flag_on("pathologic_confirmed")

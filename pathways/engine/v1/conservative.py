@@ -9,6 +9,7 @@ from datetime import date
 from pathways.engine.context import (
     ANALGESICS,
     AUGMENTATION,
+    AUGMENTATION_OR_SURGERY,
     EARLY_AUG_FLAG_KINDS,
     EARLY_AUG_THRESHOLDS,
     NERVE_BLOCK_FROM_DAY,
@@ -17,6 +18,7 @@ from pathways.engine.context import (
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
@@ -77,7 +79,7 @@ def augmentation_indications(ctx: Context) -> list[str]:
 
 
 def plan_augmentation_review_3m(ctx: Context, rule: Rule) -> Plan:
-    proc = ctx.procedure(AUGMENTATION | {"surgery"})
+    proc = ctx.procedure(AUGMENTATION_OR_SURGERY)
     if proc is not None and proc.performed_date < ctx.three_months:
         return Plan(why_not=f"{proc.kind} performed on {proc.performed_date}")
     return single_plan(
@@ -124,7 +126,7 @@ def pain_worsening(ctx: Context) -> Trigger | None:
     scores = ctx.pain_scores()
     for previous, current in zip(scores, scores[1:], strict=False):
         rise = float(current.value) - float(previous.value)
-        if rise >= PAIN_WORSENING_POINTS and ctx.active(ANALGESICS, current.effective_date):
+        if rise >= PAIN_WORSENING_POINTS and ctx.any_active(ANALGESICS, current.effective_date):
             return Trigger(
                 current.effective_date,
                 f"pain rose from {fmt_value(previous.value)} to {fmt_value(current.value)} "
@@ -134,6 +136,10 @@ def pain_worsening(ctx: Context) -> Trigger | None:
 
 
 def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
+    return ctx.once(_early_augmentation_triggers)
+
+
+def _early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     out = early_deformity(ctx)
     for kind in EARLY_AUG_FLAG_KINDS:
         obs = ctx.flag_on(kind)
@@ -144,7 +150,7 @@ def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     worse = pain_worsening(ctx)
     if worse is not None:
         out.append(worse)
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_augmentation_consider_early(ctx: Context, rule: Rule) -> Plan:

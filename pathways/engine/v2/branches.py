@@ -11,6 +11,7 @@ from pathways.engine.context import (
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Rule, single_plan
 from pathways.engine.v1.branches import branch_due, pathologic_confirmed
@@ -35,6 +36,10 @@ SURGICAL_DEFORMITY_FLAGS = (
 
 
 def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
+    return ctx.once(_surgical_urgent_triggers)
+
+
+def _surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
     out: list[Trigger] = []
     if ctx.facts.neuro_status == "deficit":
         out.append(Trigger(ctx.identified, "neurological deficit on examination"))
@@ -44,7 +49,7 @@ def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
                 Trigger(obs.effective_date, f"{kind.replace('_', ' ')} recorded on "
                         f"{obs.effective_date}")
             )  # fmt: skip
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_surgical_consult_urgent(ctx: Context, rule: Rule) -> Plan:
@@ -106,7 +111,7 @@ def surgical_deformity_triggers(ctx: Context) -> list[Trigger]:
     if review is not None and review.outcome == "refer_surgery" and review.closed_on:
         out.append(Trigger(review.closed_on, "intractable pain despite conservative care "
                            f"(3-month review, {review.closed_on})"))  # fmt: skip
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
@@ -140,6 +145,10 @@ SURGICAL_CONSULT: Rule = Rule(
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
+    return ctx.once(_malignancy_suspected)
+
+
+def _malignancy_suspected(ctx: Context) -> Trigger | None:
     if ctx.facts.etiology == "pathologic_suspected":
         return Trigger(ctx.identified, "cause recorded as possibly pathologic")
     obs = ctx.flag_on("malignancy_suspected")

@@ -8,11 +8,13 @@ from datetime import date
 
 from pathways.engine.context import (
     AUGMENTATION,
+    AUGMENTATION_OR_SURGERY,
     EARLY_AUG_FLAG_KINDS,
     EARLY_AUG_THRESHOLDS,
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
 from pathways.engine.dates import add_days, add_months
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
@@ -63,7 +65,7 @@ NERVE_ROOT_BLOCK_CONSIDER: Rule = Rule(
 
 
 def plan_augmentation_review_3m(ctx: Context, rule: Rule) -> Plan:
-    proc = ctx.procedure(AUGMENTATION | {"surgery"})
+    proc = ctx.procedure(AUGMENTATION_OR_SURGERY)
     if proc is not None and proc.performed_date < ctx.three_months:
         return Plan(why_not=f"{proc.kind} performed on {proc.performed_date}")
     indications = []
@@ -145,6 +147,10 @@ def persistent_severe_pain(ctx: Context) -> Trigger | None:
 
 
 def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
+    return ctx.once(_early_augmentation_triggers)
+
+
+def _early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     """Deformity, the recorded flags and persistent severe pain. "Worsening
     symptoms despite medications" (001:45) counts only when a clinician
     records it: version 1's invented "pain rose by 2 points" is gone (V2.3)."""
@@ -157,7 +163,7 @@ def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     pain = persistent_severe_pain(ctx)
     if pain is not None:
         out.append(pain)
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_augmentation_consider_early(ctx: Context, rule: Rule) -> Plan:

@@ -108,7 +108,7 @@ def shown_fall(change: BmdChange) -> str:
 
 
 def calcitonin_is_the_therapy(ctx: Context, day: date) -> bool:
-    return bool(exposure.long_term_calcitonin(ctx, day) or ctx.active({"calcitonin"}, day)) and (
+    return bool(exposure.long_term_calcitonin(ctx, day) or ctx.any_active(CALCITONIN, day)) and (
         not exposure.on_treatment(ctx, OTHER_THERAPY, day)
     )
 
@@ -166,7 +166,7 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
         if (
             fell(latest)
             and latest.to > stop
-            and not ctx.active({"calcitonin"}, latest.to)
+            and not ctx.any_active(CALCITONIN, latest.to)
             and not exposure.on_treatment(ctx, OTHER_THERAPY, latest.to)
         ):
             hits.setdefault(

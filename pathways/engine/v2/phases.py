@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.engine.context import AUGMENTATION, Context, Trigger
+from pathways.engine.context import AUGMENTATION, SURGERY, Context, Trigger
 from pathways.engine.v1.branches import pathologic_confirmed
 from pathways.engine.v2.branches import malignancy_suspected, surgical_urgent_triggers
 from pathways.engine.v2.conservative import early_augmentation_triggers
@@ -38,7 +38,7 @@ def surgery_not_indicated_since(ctx: Context) -> date | None:
 
 
 def branch(ctx: Context) -> tuple[str, str, date]:
-    surgery = ctx.procedure({"surgery"})
+    surgery = ctx.procedure(SURGERY)
     urgent = _current(ctx, surgical_urgent_triggers(ctx))
     decided = _decided_since(ctx, {"surgery_not_indicated", "surgery_done"})
     if decided is not None:
@@ -67,7 +67,7 @@ def _treated(ctx: Context) -> tuple[str, str, date] | None:
         for closed_on, outcome in _consult_outcomes(ctx, code):
             if outcome == "surgery_done":
                 return "bone_health", f"surgery done ({closed_on})", closed_on
-    surgery = ctx.procedure({"surgery"})
+    surgery = ctx.procedure(SURGERY)
     if surgery is not None:
         return (
             "bone_health",
