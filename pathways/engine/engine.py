@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.context import Context
+from pathways.engine.dates import iso
 from pathways.engine.facts import EpisodeFacts, ExistingTask
 from pathways.engine.result import Evaluation, TaskSpec
 from pathways.engine.ruleset import Planned, Rule, RuleSet
@@ -130,7 +131,7 @@ def _plan_rules(
             occurrences = _before_expiry(occurrences, expiry + rf.lead_delta)
             if not occurrences:
                 if not expired_why:
-                    expired_why = f"expired 12 months after identification ({expiry})"
+                    expired_why = f"expired 12 months after identification ({iso(expiry)})"
                 why_not[code] = expired_why
                 continue
         if not occurrences:
@@ -238,11 +239,11 @@ def settle(
 
 
 def _missed_why(by: int, planned: Planned, window_end: date | None, expiry: date) -> str:
-    if by == _BY_WINDOW:
-        return f"Window closed on {window_end}"
+    if by == _BY_WINDOW and window_end is not None:
+        return f"Window closed on {iso(window_end)}"
     if by == _BY_SUPERSEDING:
         return planned.superseded_why.capitalize() or "Superseded"
-    return f"Expired 12 months after identification ({expiry})"
+    return f"Expired 12 months after identification ({iso(expiry)})"
 
 
 def _ended(facts: EpisodeFacts, ctx: Context) -> Evaluation | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.context import Context, ProgrammeContext
-from pathways.engine.dates import add_months
+from pathways.engine.dates import add_months, iso
 from pathways.engine.engine import cancel_open, cancellations, evaluate, rule_facts, settle
 from pathways.engine.facts import EpisodeFacts, ProgrammeFacts
 from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
@@ -78,7 +78,7 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
     cancel = cancellations(facts.tasks, planned_keys, why_not)
     return Evaluation(
         phase="active",
-        phase_cause=f"programme since the fracture of {ctx.first_identified}",
+        phase_cause=f"programme since the fracture of {iso(ctx.first_identified)}",
         phase_since=ctx.first_identified,
         tasks=tuple(tasks),
         projected=tuple(projected),
@@ -90,7 +90,7 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
 
 def _ended_reason(facts: ProgrammeFacts, ctx: Context) -> str:
     if facts.deceased_on is not None and ctx.reached(facts.deceased_on):
-        return f"Patient deceased ({facts.deceased_on})"
+        return f"Patient deceased ({iso(facts.deceased_on)})"
     if facts.status == "ended":
         return f"Programme ended: {facts.end_reason.replace('_', ' ') or 'discharged'}"
     return ""
@@ -129,14 +129,15 @@ def _late_entry(specs: list[TaskSpec], entered_on: date, ctx: ProgrammeContext) 
                 TaskSpec(
                     spec.rule, spec.occurrence, entered_on, spec.grace_days, spec.lead_days,
                     spec.priority, "open", "", "",
-                    (*spec.triggers, f"originally due {spec.due_date}; never done since"),
+                    (*spec.triggers, f"originally due {iso(spec.due_date)}; never done since"),
                 )
             )  # fmt: skip
         else:
             out.append(
                 TaskSpec(
                     spec.rule, spec.occurrence, spec.due_date, spec.grace_days, spec.lead_days,
-                    spec.priority, "missed", f"Before the record entered vcftrack ({entered_on})",
+                    spec.priority, "missed",
+                    f"Before the record entered vcftrack ({iso(entered_on)})",
                     "", spec.triggers, entered_on,
                 )
             )  # fmt: skip

@@ -16,7 +16,7 @@ from pathways.engine.context import (
     BmdChange,
     Context,
 )
-from pathways.engine.dates import add_days, add_months
+from pathways.engine.dates import add_days, add_months, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule, single_plan
 from pathways.engine.v1.acute import plan_always_day0
 
@@ -54,7 +54,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     scan_dates = sorted({s.performed_date for s in ctx.dxa if s.performed_date > start_date})
     occurrences = []
     anchor = start_date
-    anchor_text = f"{drug} started on {start_date}"
+    anchor_text = f"{drug} started on {iso(start_date)}"
     for n in range(1, len(scan_dates) + 2):
         due = add_months(anchor, 12)
         done_on = scan_dates[n - 1] if n - 1 < len(scan_dates) else None
@@ -67,11 +67,11 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
             course = ctx.course_start(ANTI_OSTEOPOROSIS, ctx.as_of)
             if course is not None and course > anchor:
                 due = add_months(course, 12)
-                anchor_text = f"treatment restarted on {course}"
+                anchor_text = f"treatment restarted on {iso(course)}"
         if done_on is None:
             occurrences.append(Planned(n, due, (anchor_text,)))
             break
-        shown = done_on.isoformat()  # as f"{done_on}" shows it, worded once for both texts
+        shown = iso(done_on)
         occurrences.append(
             Planned(n, due, (anchor_text,), done=(done_on, f"DXA performed on {shown}"))
         )
@@ -156,8 +156,8 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
         ):
             hits.setdefault(
                 change.to,
-                f"calcitonin stopped on {stop}; {site.replace('_', ' ')} BMD fell "
-                f"{change.shown} %/yr by {change.to}",
+                f"calcitonin stopped on {iso(stop)}; {site.replace('_', ' ')} BMD fell "
+                f"{change.shown} %/yr by {iso(change.to)}",
             )
     if not hits:
         return Plan(why_not="no yearly BMD fall > 4 % after calcitonin was stopped")
@@ -184,7 +184,7 @@ def plan_bisphosphonate_duration(ctx: Context, rule: Rule) -> Plan:
     start = ctx.course_start(BISPHOSPHONATES, ctx.as_of)
     if start is None:
         return Plan(why_not="no bisphosphonate active")
-    return single_plan(add_months(start, 36), (f"bisphosphonate course since {start}",))
+    return single_plan(add_months(start, 36), (f"bisphosphonate course since {iso(start)}",))
 
 
 BISPHOSPHONATE_DURATION_REVIEW: Rule = Rule(
@@ -209,7 +209,7 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
         return Plan(why_not="no bisphosphonate active")
     # A long course plans many yearly checks: the trigger is worded once and
     # each due date is worked out once (it is the previous check's "next").
-    triggers = (f"bisphosphonate course since {start}",)
+    triggers = (f"bisphosphonate course since {iso(start)}",)
     lead = rule.effective_lead
     occurrences: list[Planned] = []
     n = 1
@@ -262,8 +262,10 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
             Planned(
                 n,
                 add_months(dose.start_date, 6),
-                (f"denosumab dose on {dose.start_date}",),
-                done=(nxt.start_date, f"denosumab dose given on {nxt.start_date}") if nxt else None,
+                (f"denosumab dose on {iso(dose.start_date)}",),
+                done=(nxt.start_date, f"denosumab dose given on {iso(nxt.start_date)}")
+                if nxt
+                else None,
             )
         )
     if not occurrences:

@@ -15,7 +15,7 @@ from pathways.engine.context import (
     fmt_value,
     in_date_order,
 )
-from pathways.engine.dates import add_days
+from pathways.engine.dates import add_days, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule, single_plan
 from pathways.engine.v1.conservative import early_deformity
 
@@ -33,7 +33,8 @@ def _surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
         if obs is not None:
             out.append(
                 Trigger(
-                    obs.effective_date, f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"
+                    obs.effective_date,
+                    f"{kind.replace('_', ' ')} recorded on {iso(obs.effective_date)}",
                 )
             )
     return in_date_order(out)
@@ -131,10 +132,10 @@ def _malignancy_suspected(ctx: Context) -> Trigger | None:
         return Trigger(ctx.identified, "etiology recorded as pathologic (suspected)")
     obs = ctx.flag_on("malignancy_suspected")
     if obs is not None:
-        return Trigger(obs.effective_date, f"malignancy suspected on {obs.effective_date}")
+        return Trigger(obs.effective_date, f"malignancy suspected on {iso(obs.effective_date)}")
     red = ctx.person_closed("red_flag_screen")
     if red is not None and red.outcome == "red_flags_found" and red.closed_on is not None:
-        return Trigger(red.closed_on, f"red flags found on screening ({red.closed_on})")
+        return Trigger(red.closed_on, f"red flags found on screening ({iso(red.closed_on)})")
     return None
 
 
@@ -147,7 +148,9 @@ def _pathologic_confirmed(ctx: Context) -> Trigger | None:
         return Trigger(ctx.identified, "etiology recorded as pathologic (confirmed)")
     obs = ctx.flag_on("pathologic_confirmed")
     if obs is not None:
-        return Trigger(obs.effective_date, f"pathologic fracture confirmed on {obs.effective_date}")
+        return Trigger(
+            obs.effective_date, f"pathologic fracture confirmed on {iso(obs.effective_date)}"
+        )
     return None
 
 
@@ -164,7 +167,10 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
         return Plan(why_not="malignancy no longer suspected")
     contrast = [i for i in ctx.mris() if i.contrast and i.performed_date >= trig.on]
     done = (
-        (contrast[0].performed_date, f"MRI with contrast performed on {contrast[0].performed_date}")
+        (
+            contrast[0].performed_date,
+            f"MRI with contrast performed on {iso(contrast[0].performed_date)}",
+        )
         if contrast
         else None
     )

@@ -20,7 +20,7 @@ from pathways.engine.context import (
     fmt_value,
     in_date_order,
 )
-from pathways.engine.dates import add_days, add_months
+from pathways.engine.dates import add_days, add_months, iso
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
 
 AUGMENTATION_OUTCOMES = ("offer_augmentation", "continue_conservative", "resolved")
@@ -44,7 +44,7 @@ def plan_nerve_root_block(ctx: Context, rule: Rule) -> Plan:
                 pain.effective_date,
                 (
                     f"fracture at {'/'.join(sorted(levels & {'L3', 'L4'}))}",
-                    f"pain NRS {fmt_value(pain.value)} on {pain.effective_date} "
+                    f"pain NRS {fmt_value(pain.value)} on {iso(pain.effective_date)} "
                     f"(day {(pain.effective_date - ctx.identified).days}, persists >= 4 weeks)",
                 ),
             )
@@ -71,7 +71,7 @@ def augmentation_indications(ctx: Context) -> list[str]:
     out = []
     pain = ctx.latest("pain_nrs")
     if pain is not None:
-        out.append(f"latest pain NRS {fmt_value(pain.value)} on {pain.effective_date}")
+        out.append(f"latest pain NRS {fmt_value(pain.value)} on {iso(pain.effective_date)}")
     for kind in ("pain_med_contraindication", "parenteral_narcotics", "hospital_admission"):
         if ctx.flag_on(kind):
             out.append(kind.replace("_", " "))
@@ -81,7 +81,7 @@ def augmentation_indications(ctx: Context) -> list[str]:
 def plan_augmentation_review_3m(ctx: Context, rule: Rule) -> Plan:
     proc = ctx.procedure(AUGMENTATION_OR_SURGERY)
     if proc is not None and proc.performed_date < ctx.three_months:
-        return Plan(why_not=f"{proc.kind} performed on {proc.performed_date}")
+        return Plan(why_not=f"{proc.kind} performed on {iso(proc.performed_date)}")
     return single_plan(
         ctx.three_months,
         ("still in conservative management at 3 months", *augmentation_indications(ctx)),
@@ -130,7 +130,7 @@ def pain_worsening(ctx: Context) -> Trigger | None:
             return Trigger(
                 current.effective_date,
                 f"pain rose from {fmt_value(previous.value)} to {fmt_value(current.value)} "
-                f"on {current.effective_date} despite analgesics",
+                f"on {iso(current.effective_date)} despite analgesics",
             )
     return None
 
@@ -145,7 +145,9 @@ def _early_augmentation_triggers(ctx: Context) -> list[Trigger]:
         obs = ctx.flag_on(kind)
         if obs is not None:
             out.append(
-                Trigger(obs.effective_date, f"{kind.replace('_', ' ')} on {obs.effective_date}")
+                Trigger(
+                    obs.effective_date, f"{kind.replace('_', ' ')} on {iso(obs.effective_date)}"
+                )
             )
     worse = pain_worsening(ctx)
     if worse is not None:
@@ -191,11 +193,11 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
                 seen.add(obs.id)
                 last = ctx.last_spine_imaging_before(obs.effective_date)
                 if last is None or add_months(last, 3) < obs.effective_date:
-                    age = "no spine imaging" if last is None else f"last spine imaging {last}"
+                    age = "no spine imaging" if last is None else f"last spine imaging {iso(last)}"
                     reasons.append(
                         (
                             obs.effective_date,
-                            f"{kind.replace('_', ' ')} on {obs.effective_date}; {age}",
+                            f"{kind.replace('_', ' ')} on {iso(obs.effective_date)}; {age}",
                         )
                     )
     # Before an augmentation referral the MRI must be recent (seed 000).
@@ -204,9 +206,9 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
         if decided and decided.outcome == "offer_augmentation" and decided.closed_on:
             last = ctx.last_spine_imaging_before(decided.closed_on, mri_only=True)
             if last is None or add_months(last, 3) < decided.closed_on:
-                age = "no MRI" if last is None else f"last MRI {last}"
+                age = "no MRI" if last is None else f"last MRI {iso(last)}"
                 reasons.append(
-                    (decided.closed_on, f"augmentation offered on {decided.closed_on}; {age}")
+                    (decided.closed_on, f"augmentation offered on {iso(decided.closed_on)}; {age}")
                 )
     if not reasons:
         return Plan(why_not="no new symptoms with imaging older than 3 months")
@@ -215,7 +217,7 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
     for n, (on, text) in enumerate(reasons, start=1):
         after = [m for m in ctx.mris() if m.performed_date >= on]
         done = (
-            (after[0].performed_date, f"MRI performed on {after[0].performed_date}")
+            (after[0].performed_date, f"MRI performed on {iso(after[0].performed_date)}")
             if after
             else None
         )

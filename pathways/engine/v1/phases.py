@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from pathways.engine.context import AUGMENTATION, SURGERY, Context
+from pathways.engine.dates import iso
 from pathways.engine.v1.branches import (
     malignancy_suspected,
     pathologic_confirmed,
@@ -37,14 +38,14 @@ def phase(
     if surgery is not None:
         return (
             "bone_health",
-            f"surgery performed on {surgery.performed_date}",
+            f"surgery performed on {iso(surgery.performed_date)}",
             surgery.performed_date,
         )
     augmented = ctx.procedure(AUGMENTATION)
     if augmented is not None:
         return (
             "bone_health",
-            f"{augmented.kind} performed on {augmented.performed_date}",
+            f"{augmented.kind} performed on {iso(augmented.performed_date)}",
             augmented.performed_date,
         )
     review = ctx.person_closed("augmentation_review_3m")
