@@ -21,6 +21,7 @@ from pathways.engine.v1.conservative import early_deformity
 
 
 def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
     return ctx.once(_surgical_urgent_triggers)
 
 
@@ -124,6 +125,7 @@ SURGICAL_CONSULT: Rule = Rule(
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
     return ctx.once(_malignancy_suspected)
 
 
@@ -140,6 +142,7 @@ def _malignancy_suspected(ctx: Context) -> Trigger | None:
 
 
 def pathologic_confirmed(ctx: Context) -> Trigger | None:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
     return ctx.once(_pathologic_confirmed)
 
 

@@ -136,6 +136,7 @@ def pain_worsening(ctx: Context) -> Trigger | None:
 
 
 def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
     return ctx.once(_early_augmentation_triggers)
 
 

@@ -37,6 +37,7 @@ SURGICAL_DEFORMITY_FLAGS = (
 
 
 def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
     return ctx.once(_surgical_urgent_triggers)
 
 
@@ -147,6 +148,7 @@ SURGICAL_CONSULT: Rule = Rule(
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
     return ctx.once(_malignancy_suspected)
 
 

@@ -149,6 +149,7 @@ def persistent_severe_pain(ctx: Context) -> Trigger | None:
 
 
 def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
     return ctx.once(_early_augmentation_triggers)
 
 
