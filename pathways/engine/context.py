@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from operator import attrgetter
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pathways.engine.dates import add_months
+from pathways.engine.bmd import BmdChange as BmdChange
+from pathways.engine.bmd import bmd_series
+from pathways.engine.bmd import years_between as years_between
+from pathways.engine.dates import add_days, add_months
 from pathways.engine.facts import (
     BoneDensityFact,
     EpisodeFacts,
@@ -37,6 +40,8 @@ from patients.drugs import OPIOID as OPIOID
 from patients.drugs import VITAMIN_D as VITAMIN_D
 
 AUGMENTATION = frozenset({"vertebroplasty", "kyphoplasty"})
+SURGERY = frozenset({"surgery"})
+AUGMENTATION_OR_SURGERY = AUGMENTATION | SURGERY
 
 # Thresholds (seed 001 for the early-augmentation set, seeds 000/003 for the
 # surgical deformity set). Inclusive: "kyphosis >= 15 %".
@@ -57,9 +62,6 @@ NERVE_BLOCK_FROM_DAY = 28
 PAIN_WORSENING_POINTS = 2.0
 # Calcitonin switch/restart: BMD falling more than 4 % a year (seed 004).
 BMD_DECLINE_PCT_PER_YEAR = -4.0
-# Shorter DXA intervals are within the machine's precision error; annualising
-# them would turn noise into a "decline".
-MIN_DXA_INTERVAL_DAYS = 180
 # A gap longer than this between two bisphosphonate records starts a new
 # course (a drug holiday), which restarts the duration review clock.
 COURSE_GAP_DAYS = 90
@@ -81,6 +83,7 @@ def fmt_value(value: float | bool) -> str:
 
 
 _Row = TypeVar("_Row")
+_T = TypeVar("_T")
 _OBS_DATE = attrgetter("effective_date")
 _OBS_ORDER = attrgetter("effective_date", "id")
 _DONE_DATE = attrgetter("performed_date")
@@ -99,6 +102,8 @@ def _as_of(
 ) -> list[_Row]:
     """The rows dated on or before ``as_of``, in date order; the dates of the
     others go to ``later``."""
+    if not rows:
+        return []
     out = []
     for row in rows:
         day = dated(row)
@@ -119,6 +124,17 @@ class Trigger:
     text: str
 
 
+_TRIGGER_DATE = attrgetter("on")
+
+
+def in_date_order(triggers: list[Trigger]) -> list[Trigger]:
+    """``triggers`` sorted by date, in place (stable: same-day triggers keep
+    their order). For a list the caller has just built: most hold 0 or 1."""
+    if len(triggers) > 1:
+        triggers.sort(key=_TRIGGER_DATE)
+    return triggers
+
+
 class Context:
     def __init__(self, facts: EpisodeFacts, as_of: date) -> None:
         self.facts = facts
@@ -134,6 +150,9 @@ class Context:
         # times an evaluation): each class's records are filtered once.
         self._meds: dict[frozenset[str] | set[str], list[MedicationFact]] = {}
         self._course: dict[tuple[frozenset[str], date], date | None] = {}
+        self._mris: list[ImagingFact] | None = None
+        # Context.once's results (Any: each derivation has its own type).
+        self._once: dict[Callable[[Context], Any], Any] = {}
         # Facts dated after as_of did not exist yet on as_of: a replay of the
         # past must not see the future. A fact dated after as_of (a replay of
         # the past) changes the evaluation on its date, and so does a
@@ -165,7 +184,23 @@ class Context:
             self._watch.append(min(later))
         self.by_kind: dict[str, list[ObservationFact]] = {}
         for obs in self.observations:
-            self.by_kind.setdefault(obs.kind, []).append(obs)
+            values = self.by_kind.get(obs.kind)
+            if values is None:
+                self.by_kind[obs.kind] = [obs]
+            else:
+                values.append(obs)
+
+    def once(self, derive: Callable[[Context], _T]) -> _T:
+        """``derive(self)``, worked out once per evaluation: the branch, the
+        phase and several planners ask for the same triggers. ``derive`` must
+        read nothing but the context (a date it watches twice is watched
+        once: the same next_review), and no caller may change its result."""
+        memo = self._once
+        if derive in memo:
+            return memo[derive]
+        value = derive(self)
+        memo[derive] = value
+        return value
 
     # -- time -------------------------------------------------------------
     def reached(self, day: date) -> bool:
@@ -182,7 +217,7 @@ class Context:
         return min(self._watch) if self._watch else None
 
     def day(self, n: int) -> date:
-        return self.identified + timedelta(days=n)
+        return add_days(self.identified, n)
 
     # -- observations -----------------------------------------------------
     def latest(self, kind: str) -> ObservationFact | None:
@@ -233,8 +268,21 @@ class Context:
             hit = self._meds[drugs] = [m for m in self.medications if m.drug in drugs]
         return hit
 
+    def any_active(self, drugs: frozenset[str], day: date) -> bool:
+        """``bool(self.active(drugs, day))``, without building the list."""
+        for m in self.meds(drugs):
+            if m.start_date <= day and (m.stop_date is None or m.stop_date > day):
+                return True
+        return False
+
     def active(self, drugs: frozenset[str] | set[str], day: date) -> list[MedicationFact]:
-        return [m for m in self.medications if m.drug in drugs and m.active_on(day)]
+        # MedicationFact.active_on, inline: it runs for every record of the
+        # class, several times an evaluation.
+        return [
+            m
+            for m in self.meds(drugs)
+            if m.start_date <= day and (m.stop_date is None or m.stop_date > day)
+        ]
 
     def course_start(self, drugs: frozenset[str] | set[str], day: date) -> date | None:
         """Start of the continuous course of ``drugs`` that is active on ``day``."""
@@ -264,7 +312,9 @@ class Context:
 
     # -- imaging / procedures --------------------------------------------
     def mris(self) -> list[ImagingFact]:
-        return [i for i in self.imaging if i.modality == "mri"]
+        if self._mris is None:
+            self._mris = [i for i in self.imaging if i.modality == "mri"]
+        return self._mris
 
     def last_spine_imaging_before(self, day: date, *, mri_only: bool = False) -> date | None:
         dates = [
@@ -289,44 +339,11 @@ class Context:
 
     # -- derived ----------------------------------------------------------
     def bmd_series(self) -> list[BmdChange]:
-        """Annualised % change between successive DXAs at the same site.
-
-        Computed once per evaluation; ``pct_per_year`` is exact (only float
-        noise rounded away) so that "fell more than 4 %" is decided on the
-        measured values, not on the two-decimal figure shown to the user.
-        """
-        if self._bmd is not None:
-            return self._bmd
-        out: list[BmdChange] = []
-        by_site: dict[str, list[BoneDensityFact]] = {}
-        for scan in self.dxa:
-            by_site.setdefault(scan.site, []).append(scan)
-        for site, scans in by_site.items():
-            previous: BoneDensityFact | None = None
-            for scan in scans:
-                if previous is None:
-                    previous = scan
-                    continue
-                days = (scan.performed_date - previous.performed_date).days
-                if days < MIN_DXA_INTERVAL_DAYS:
-                    continue
-                if previous.bmd_g_cm2 > 0:
-                    pct = (scan.bmd_g_cm2 - previous.bmd_g_cm2) / previous.bmd_g_cm2 * 100.0
-                    years = years_between(previous.performed_date, scan.performed_date)
-                    out.append(
-                        BmdChange(
-                            site,
-                            previous.performed_date,
-                            scan.performed_date,
-                            previous.bmd_g_cm2,
-                            scan.bmd_g_cm2,
-                            round(pct / years, 9),
-                        )
-                    )
-                previous = scan
-        out.sort(key=lambda c: (c.to, c.site))
-        self._bmd = out
-        return out
+        """Annualised % change between successive DXAs at the same site
+        (``bmd.bmd_series``), computed once per evaluation."""
+        if self._bmd is None:
+            self._bmd = bmd_series(self.dxa)
+        return self._bmd
 
     def bmd_changes(self) -> list[dict[str, object]]:
         """The BMD changes as shown to the user (rounded to 2 decimals)."""
@@ -341,33 +358,6 @@ class Context:
             }
             for c in self.bmd_series()
         ]
-
-
-@dataclass(slots=True, unsafe_hash=True)
-class BmdChange:
-    site: str
-    start: date
-    to: date
-    from_bmd: float
-    to_bmd: float
-    pct_per_year: float
-
-    @property
-    def shown(self) -> str:
-        return f"{round(self.pct_per_year, 2):g}"
-
-
-def years_between(start: date, end: date) -> float:
-    """Calendar years from start to end: whole months / 12 plus the leftover days.
-
-    Two DXAs one calendar year apart are exactly one year apart, leap year or
-    not, so a 4.0 % fall between them is a 4.0 %/yr fall (not 4.003 or 3.99).
-    """
-    months = (end.year - start.year) * 12 + end.month - start.month
-    if add_months(start, months) > end:
-        months -= 1
-    rest = (end - add_months(start, months)).days
-    return months / 12 + rest / 365.25
 
 
 class ProgrammeContext(Context):

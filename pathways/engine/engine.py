@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.context import Context
+from pathways.engine.dates import iso
 from pathways.engine.facts import EpisodeFacts, ExistingTask
 from pathways.engine.result import Evaluation, TaskSpec
 from pathways.engine.ruleset import Planned, Rule, RuleSet
@@ -21,7 +22,7 @@ class _RuleFacts:
 
     __slots__ = (
         "rule", "code", "planner", "patient_level", "expires", "raises_after_expiry",
-        "priority", "grace", "lead", "lead_delta", "plain_grace", "plain_lead",
+        "cut_at_expiry", "priority", "grace", "lead", "lead_delta", "plain_grace", "plain_lead",
     )  # fmt: skip
 
     def __init__(self, rule: Rule) -> None:
@@ -31,6 +32,8 @@ class _RuleFacts:
         self.patient_level = rule.patient_level
         self.expires = rule.expires_at_12_months
         self.raises_after_expiry = rule.raises_after_expiry
+        # Occurrences first visible after the 12-month expiry are not raised.
+        self.cut_at_expiry = rule.expires_at_12_months and not rule.raises_after_expiry
         self.priority = rule.priority
         self.grace = rule.effective_grace
         self.lead = rule.effective_lead
@@ -65,53 +68,12 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     """
     ctx = Context(facts, as_of)
 
-    if facts.status == "closed":
-        return _closed(facts, ctx)
-    if facts.deceased_on is not None and ctx.reached(facts.deceased_on):
-        return _deceased(facts, ctx)
+    ended = _ended(facts, ctx)
+    if ended is not None:
+        return ended
 
     branch, branch_cause, branch_since = ruleset.branch(ctx)
-    expiry = ctx.twelve_months
-    suppressed = ruleset.suppressed_in_branch if branch else frozenset()
-    stored = ctx.tasks
-
-    tasks: list[TaskSpec] = []
-    projected: list[TaskSpec] = []
-    planned_keys: set[tuple[str, int]] = set()
-    why_not: dict[str, str] = {}
-    for rf in rule_facts(ruleset):
-        code = rf.code
-        if rf.patient_level or code in suppressed:
-            skipped = _not_planned(rf, facts, suppressed, branch)
-            if skipped:
-                why_not[code] = skipped
-                continue
-        plan = rf.planner(ctx, rf.rule)
-        occurrences = plan.occurrences
-        if not occurrences:
-            why_not[code] = plan.why_not or "no longer applies"
-            continue
-        if rf.expires and not rf.raises_after_expiry:
-            occurrences = _before_expiry(occurrences, expiry + rf.lead_delta)
-            if not occurrences:
-                why_not[code] = f"expired 12 months after identification ({expiry})"
-        for planned in occurrences:
-            spec = settle(ctx, rf, planned, expiry)
-            key = (code, spec.occurrence)
-            planned_keys.add(key)
-            if spec.status == "open":
-                existing = stored.get(key)
-                lead = rf.lead_delta if spec.lead_days == rf.lead else timedelta(spec.lead_days)
-                if (existing is None or existing.status != "open") and not ctx.reached(
-                    spec.due_date - lead
-                ):
-                    projected.append(spec)
-                    continue
-            # A task once raised stays raised while open, even if a
-            # back-dated fact moved its due date later: the service then
-            # updates its due date instead of leaving it stale.
-            tasks.append(spec)
-
+    tasks, projected, planned_keys, why_not = _plan_rules(ctx, ruleset, branch)
     cancel = cancellations(facts.tasks, planned_keys, why_not)
     phase, cause, since = ruleset.phase(ctx, branch, branch_cause, branch_since)
     flags = ruleset.flags(ctx)
@@ -128,18 +90,68 @@ def evaluate(facts: EpisodeFacts, as_of: date, ruleset: RuleSet) -> Evaluation:
     )
 
 
-def _not_planned(
-    rf: _RuleFacts, facts: EpisodeFacts, suppressed: frozenset[str], branch: str
-) -> str:
-    """Why an episode does not plan the rule at all ("" when it does)."""
-    if rf.patient_level:
-        if facts.in_programme:
-            return "continued in the patient's programme"
-        if not facts.owns_patient_rules:
-            return "kept on the patient's most recent open episode"
-    if rf.code in suppressed:
-        return f"not raised in the {branch.replace('_', ' ')} branch"
-    return ""
+def _plan_rules(
+    ctx: Context, ruleset: RuleSet, branch: str
+) -> tuple[list[TaskSpec], list[TaskSpec], set[tuple[str, int]], dict[str, str]]:
+    """Steps 2-3 of ``evaluate``: the raised tasks, the projected ones, the
+    keys of every occurrence planned, and why each rule planned none.
+
+    The loop runs for every rule of every evaluation: what an evaluation
+    says of a rule it does not plan is worded once, up front or on first
+    need, and the usual single-occurrence cases are inline.
+    """
+    facts = ctx.facts
+    expiry = ctx.twelve_months
+    stored = ctx.tasks
+    suppressed = ruleset.suppressed_in_branch if branch else frozenset()
+    # Patient-level rules are planned on the patient's programme (v2), or on
+    # the patient's most recent open episode (v1); else on this episode.
+    patient_elsewhere = (
+        "continued in the patient's programme"
+        if facts.in_programme
+        else ("" if facts.owns_patient_rules else "kept on the patient's most recent open episode")
+    )
+    branch_why = f"not raised in the {branch.replace('_', ' ')} branch" if branch else ""
+    expired_why = ""
+    tasks: list[TaskSpec] = []
+    projected: list[TaskSpec] = []
+    planned_keys: set[tuple[str, int]] = set()
+    why_not: dict[str, str] = {}
+    for rf in rule_facts(ruleset):
+        code = rf.code
+        if rf.patient_level and patient_elsewhere:
+            why_not[code] = patient_elsewhere
+            continue
+        if code in suppressed:
+            why_not[code] = branch_why
+            continue
+        plan = rf.planner(ctx, rf.rule)
+        occurrences = plan.occurrences
+        if rf.cut_at_expiry and occurrences:
+            occurrences = _before_expiry(occurrences, expiry + rf.lead_delta)
+            if not occurrences:
+                if not expired_why:
+                    expired_why = f"expired 12 months after identification ({iso(expiry)})"
+                why_not[code] = expired_why
+                continue
+        if not occurrences:
+            why_not[code] = plan.why_not or "no longer applies"
+            continue
+        for planned in occurrences:
+            key = (code, planned.occurrence)
+            planned_keys.add(key)
+            existing = stored.get(key)
+            spec = settle(ctx, rf, planned, expiry, existing)
+            if spec.status == "open" and (existing is None or existing.status != "open"):
+                lead = rf.lead_delta if spec.lead_days == rf.lead else timedelta(spec.lead_days)
+                if not ctx.reached(spec.due_date - lead):
+                    projected.append(spec)
+                    continue
+            # A task once raised stays raised while open, even if a
+            # back-dated fact moved its due date later: the service then
+            # updates its due date instead of leaving it stale.
+            tasks.append(spec)
+    return tasks, projected, planned_keys, why_not
 
 
 def _before_expiry(occurrences: tuple[Planned, ...], last_due: date) -> tuple[Planned, ...]:
@@ -171,7 +183,11 @@ def cancel_open(stored: tuple[ExistingTask, ...], reason: str) -> tuple[tuple[st
     return tuple(sorted((t.rule, t.occurrence, reason) for t in stored if t.status == "open"))
 
 
-def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> TaskSpec:
+def settle(
+    ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date, existing: ExistingTask | None
+) -> TaskSpec:
+    """One occurrence's task; ``existing`` is the row stored for it (the
+    caller has looked it up already)."""
     code, occurrence, due = rf.code, planned.occurrence, planned.due
     priority = planned.priority or rf.priority
     triggers = planned.triggers
@@ -181,7 +197,6 @@ def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> Task
         # Urgent work has no grace and no lead time (pathway-spec).
         grace = 0 if priority == "urgent" else rf.plain_grace
         lead = 0 if priority == "urgent" else rf.plain_lead
-    existing = ctx.tasks.get((code, occurrence))
     if existing is not None and existing.closed_by_person:
         # A person's decision stands; the engine never overrides it.
         return TaskSpec(
@@ -224,11 +239,20 @@ def settle(ctx: Context, rf: _RuleFacts, planned: Planned, expiry: date) -> Task
 
 
 def _missed_why(by: int, planned: Planned, window_end: date | None, expiry: date) -> str:
-    if by == _BY_WINDOW:
-        return f"Window closed on {window_end}"
+    if by == _BY_WINDOW and window_end is not None:
+        return f"Window closed on {iso(window_end)}"
     if by == _BY_SUPERSEDING:
         return planned.superseded_why.capitalize() or "Superseded"
-    return f"Expired 12 months after identification ({expiry})"
+    return f"Expired 12 months after identification ({iso(expiry)})"
+
+
+def _ended(facts: EpisodeFacts, ctx: Context) -> Evaluation | None:
+    """A closed episode or a deceased patient: nothing is planned."""
+    if facts.status == "closed":
+        return _closed(facts, ctx)
+    if facts.deceased_on is not None and ctx.reached(facts.deceased_on):
+        return _deceased(facts, ctx)
+    return None
 
 
 def _deceased(facts: EpisodeFacts, ctx: Context) -> Evaluation:

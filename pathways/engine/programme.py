@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pathways.engine.context import Context, ProgrammeContext
-from pathways.engine.dates import add_months
+from pathways.engine.dates import add_months, iso
 from pathways.engine.engine import cancel_open, cancellations, evaluate, rule_facts, settle
 from pathways.engine.facts import EpisodeFacts, ProgrammeFacts
 from pathways.engine.result import Evaluation, PatientEvaluation, TaskSpec
@@ -51,7 +51,10 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
         if not plan.occurrences:
             why_not[rule.code] = plan.why_not or "no longer applies"
             continue
-        specs = [settle(ctx, rf, planned, expiry) for planned in plan.occurrences]
+        specs = [
+            settle(ctx, rf, p, expiry, ctx.tasks.get((rf.code, p.occurrence)))
+            for p in plan.occurrences
+        ]
         specs = _late_entry(specs, facts.entered_on, ctx)
         for spec in specs:
             existing = ctx.tasks.get(spec.key)
@@ -75,7 +78,7 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
     cancel = cancellations(facts.tasks, planned_keys, why_not)
     return Evaluation(
         phase="active",
-        phase_cause=f"programme since the fracture of {ctx.first_identified}",
+        phase_cause=f"programme since the fracture of {iso(ctx.first_identified)}",
         phase_since=ctx.first_identified,
         tasks=tuple(tasks),
         projected=tuple(projected),
@@ -87,7 +90,7 @@ def evaluate_programme(facts: ProgrammeFacts, as_of: date, ruleset: RuleSet) -> 
 
 def _ended_reason(facts: ProgrammeFacts, ctx: Context) -> str:
     if facts.deceased_on is not None and ctx.reached(facts.deceased_on):
-        return f"Patient deceased ({facts.deceased_on})"
+        return f"Patient deceased ({iso(facts.deceased_on)})"
     if facts.status == "ended":
         return f"Programme ended: {facts.end_reason.replace('_', ' ') or 'discharged'}"
     return ""
@@ -126,14 +129,15 @@ def _late_entry(specs: list[TaskSpec], entered_on: date, ctx: ProgrammeContext) 
                 TaskSpec(
                     spec.rule, spec.occurrence, entered_on, spec.grace_days, spec.lead_days,
                     spec.priority, "open", "", "",
-                    (*spec.triggers, f"originally due {spec.due_date}; never done since"),
+                    (*spec.triggers, f"originally due {iso(spec.due_date)}; never done since"),
                 )
             )  # fmt: skip
         else:
             out.append(
                 TaskSpec(
                     spec.rule, spec.occurrence, spec.due_date, spec.grace_days, spec.lead_days,
-                    spec.priority, "missed", f"Before the record entered vcftrack ({entered_on})",
+                    spec.priority, "missed",
+                    f"Before the record entered vcftrack ({iso(entered_on)})",
                     "", spec.triggers, entered_on,
                 )
             )  # fmt: skip

@@ -13,7 +13,7 @@ from pathways.engine.context import (
     Context,
     fmt_value,
 )
-from pathways.engine.dates import add_days
+from pathways.engine.dates import add_days, iso
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
 
 
@@ -26,7 +26,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     window_end = add_days(ctx.onset, 5)
     started = [m for m in ctx.meds(CALCITONIN) if ctx.onset <= m.start_date <= window_end]
     done = (
-        (started[0].start_date, f"calcitonin started on {started[0].start_date}")
+        (started[0].start_date, f"calcitonin started on {iso(started[0].start_date)}")
         if started
         else None
     )
@@ -66,10 +66,10 @@ def plan_calcitonin_stop(ctx: Context, rule: Rule) -> Plan:
     course = courses[0]
     done = None
     if course.stop_date is not None and course.stop_date <= ctx.as_of:
-        done = (course.stop_date, f"calcitonin stopped on {course.stop_date}")
+        done = (course.stop_date, f"calcitonin stopped on {iso(course.stop_date)}")
     return single_plan(
         add_days(course.start_date, rule.offset_days),
-        (f"calcitonin started on {course.start_date}",),
+        (f"calcitonin started on {iso(course.start_date)}",),
         done=done,
     )
 
@@ -94,10 +94,10 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
     at_identification = ctx.active(ANTI_OSTEOPOROSIS, ctx.identified)
     if at_identification:
         drug = at_identification[0]
-        return Plan(why_not=f"{drug.drug} active since {drug.start_date}")
+        return Plan(why_not=f"{drug.drug} active since {iso(drug.start_date)}")
     started = [m for m in ctx.meds(ANTI_OSTEOPOROSIS) if m.start_date >= ctx.identified]
     done = (
-        (started[0].start_date, f"{started[0].drug} started on {started[0].start_date}")
+        (started[0].start_date, f"{started[0].drug} started on {iso(started[0].start_date)}")
         if started
         else None
     )
@@ -179,7 +179,7 @@ def plan_opioid_review(ctx: Context, rule: Rule) -> Plan:
             Planned(
                 n,
                 add_days(med.start_date, rule.offset_days),
-                (f"opioid recorded from {med.start_date}",),
+                (f"opioid recorded from {iso(med.start_date)}",),
             )
             for n, med in enumerate(opioids, start=1)
         )
@@ -208,7 +208,7 @@ def plan_pain_review_3w(ctx: Context, rule: Rule) -> Plan:
     done = (
         (
             scores[0].effective_date,
-            f"pain NRS {fmt_value(scores[0].value)} recorded on {scores[0].effective_date}",
+            f"pain NRS {fmt_value(scores[0].value)} recorded on {iso(scores[0].effective_date)}",
         )
         if scores
         else None

@@ -16,7 +16,7 @@ from pathways.engine.context import (
     BmdChange,
     Context,
 )
-from pathways.engine.dates import add_days, add_months
+from pathways.engine.dates import add_days, add_months, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule, single_plan
 from pathways.engine.v1.acute import plan_always_day0
 
@@ -38,7 +38,7 @@ def treatment_start(ctx: Context) -> tuple[date, str] | None:
 
 def on_treatment(ctx: Context) -> bool:
     """On anti-osteoporosis treatment as of ``as_of`` (long-term calcitonin counts)."""
-    if ctx.active(ANTI_OSTEOPOROSIS, ctx.as_of):
+    if ctx.any_active(ANTI_OSTEOPOROSIS, ctx.as_of):
         return True
     return any(
         m.active_on(ctx.as_of) and ctx.reached(add_days(m.start_date, 28))
@@ -54,7 +54,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     scan_dates = sorted({s.performed_date for s in ctx.dxa if s.performed_date > start_date})
     occurrences = []
     anchor = start_date
-    anchor_text = f"{drug} started on {start_date}"
+    anchor_text = f"{drug} started on {iso(start_date)}"
     for n in range(1, len(scan_dates) + 2):
         due = add_months(anchor, 12)
         done_on = scan_dates[n - 1] if n - 1 < len(scan_dates) else None
@@ -67,19 +67,16 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
             course = ctx.course_start(ANTI_OSTEOPOROSIS, ctx.as_of)
             if course is not None and course > anchor:
                 due = add_months(course, 12)
-                anchor_text = f"treatment restarted on {course}"
-        occurrences.append(
-            Planned(
-                n,
-                due,
-                (anchor_text,),
-                done=(done_on, f"DXA performed on {done_on}") if done_on else None,
-            )
-        )
+                anchor_text = f"treatment restarted on {iso(course)}"
         if done_on is None:
+            occurrences.append(Planned(n, due, (anchor_text,)))
             break
+        shown = iso(done_on)
+        occurrences.append(
+            Planned(n, due, (anchor_text,), done=(done_on, f"DXA performed on {shown}"))
+        )
         anchor = done_on
-        anchor_text = f"last DXA on {done_on}"
+        anchor_text = f"last DXA on {shown}"
     if not occurrences:
         return Plan(why_not="not on anti-osteoporosis treatment")
     return Plan(tuple(occurrences))
@@ -114,7 +111,7 @@ def plan_calcitonin_switch(ctx: Context, rule: Rule) -> Plan:
             if (
                 first.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
                 and second.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
-                and ctx.active({"calcitonin"}, second.to)
+                and ctx.any_active(CALCITONIN, second.to)
             ):
                 hits.setdefault(
                     second.to,
@@ -155,12 +152,12 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
         if (
             change.pct_per_year < BMD_DECLINE_PCT_PER_YEAR
             and change.to > stop
-            and not ctx.active({"calcitonin"}, change.to)
+            and not ctx.any_active(CALCITONIN, change.to)
         ):
             hits.setdefault(
                 change.to,
-                f"calcitonin stopped on {stop}; {site.replace('_', ' ')} BMD fell "
-                f"{change.shown} %/yr by {change.to}",
+                f"calcitonin stopped on {iso(stop)}; {site.replace('_', ' ')} BMD fell "
+                f"{change.shown} %/yr by {iso(change.to)}",
             )
     if not hits:
         return Plan(why_not="no yearly BMD fall > 4 % after calcitonin was stopped")
@@ -187,7 +184,7 @@ def plan_bisphosphonate_duration(ctx: Context, rule: Rule) -> Plan:
     start = ctx.course_start(BISPHOSPHONATES, ctx.as_of)
     if start is None:
         return Plan(why_not="no bisphosphonate active")
-    return single_plan(add_months(start, 36), (f"bisphosphonate course since {start}",))
+    return single_plan(add_months(start, 36), (f"bisphosphonate course since {iso(start)}",))
 
 
 BISPHOSPHONATE_DURATION_REVIEW: Rule = Rule(
@@ -210,25 +207,29 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
     start = ctx.course_start(BISPHOSPHONATES, ctx.as_of)
     if start is None:
         return Plan(why_not="no bisphosphonate active")
+    # A long course plans many yearly checks: the trigger is worded once and
+    # each due date is worked out once (it is the previous check's "next").
+    triggers = (f"bisphosphonate course since {iso(start)}",)
+    lead = rule.effective_lead
     occurrences: list[Planned] = []
     n = 1
+    due = add_months(start, 12)
     while True:
-        due = add_months(start, 12 * n)
         nxt = add_months(start, 12 * (n + 1))
-        nxt_visible = add_days(nxt, -rule.effective_lead)
         occurrences.append(
             Planned(
                 n,
                 due,
-                (f"bisphosphonate course since {start}",),
-                superseded_on=nxt_visible,
+                triggers,
+                superseded_on=add_days(nxt, -lead),
                 superseded_why="next yearly renal check raised",
             )
         )
         # Plan one occurrence past today so the projected plan shows it.
-        if add_days(due, -rule.effective_lead) > ctx.as_of:
+        if add_days(due, -lead) > ctx.as_of:
             break
         n += 1
+        due = nxt
     return Plan(tuple(occurrences))
 
 
@@ -261,8 +262,10 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
             Planned(
                 n,
                 add_months(dose.start_date, 6),
-                (f"denosumab dose on {dose.start_date}",),
-                done=(nxt.start_date, f"denosumab dose given on {nxt.start_date}") if nxt else None,
+                (f"denosumab dose on {iso(dose.start_date)}",),
+                done=(nxt.start_date, f"denosumab dose given on {iso(nxt.start_date)}")
+                if nxt
+                else None,
             )
         )
     if not occurrences:

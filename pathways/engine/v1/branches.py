@@ -13,13 +13,19 @@ from pathways.engine.context import (
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
-from pathways.engine.dates import add_days
+from pathways.engine.dates import add_days, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule, single_plan
 from pathways.engine.v1.conservative import early_deformity
 
 
 def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
+    return ctx.once(_surgical_urgent_triggers)
+
+
+def _surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
     out: list[Trigger] = []
     if ctx.facts.neuro_status == "deficit":
         out.append(Trigger(ctx.identified, "neurological deficit on examination"))
@@ -28,10 +34,11 @@ def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
         if obs is not None:
             out.append(
                 Trigger(
-                    obs.effective_date, f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"
+                    obs.effective_date,
+                    f"{kind.replace('_', ' ')} recorded on {iso(obs.effective_date)}",
                 )
             )
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_surgical_consult_urgent(ctx: Context, rule: Rule) -> Plan:
@@ -90,7 +97,7 @@ def deformity_surgical(ctx: Context) -> list[Trigger]:
                 f"vertebral height loss {fmt_value(height.value)} % (>= 20 %)",
             )
         )
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
@@ -118,23 +125,35 @@ SURGICAL_CONSULT: Rule = Rule(
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
+    return ctx.once(_malignancy_suspected)
+
+
+def _malignancy_suspected(ctx: Context) -> Trigger | None:
     if ctx.facts.etiology == "pathologic_suspected":
         return Trigger(ctx.identified, "etiology recorded as pathologic (suspected)")
     obs = ctx.flag_on("malignancy_suspected")
     if obs is not None:
-        return Trigger(obs.effective_date, f"malignancy suspected on {obs.effective_date}")
+        return Trigger(obs.effective_date, f"malignancy suspected on {iso(obs.effective_date)}")
     red = ctx.person_closed("red_flag_screen")
     if red is not None and red.outcome == "red_flags_found" and red.closed_on is not None:
-        return Trigger(red.closed_on, f"red flags found on screening ({red.closed_on})")
+        return Trigger(red.closed_on, f"red flags found on screening ({iso(red.closed_on)})")
     return None
 
 
 def pathologic_confirmed(ctx: Context) -> Trigger | None:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
+    return ctx.once(_pathologic_confirmed)
+
+
+def _pathologic_confirmed(ctx: Context) -> Trigger | None:
     if ctx.facts.etiology == "pathologic_confirmed":
         return Trigger(ctx.identified, "etiology recorded as pathologic (confirmed)")
     obs = ctx.flag_on("pathologic_confirmed")
     if obs is not None:
-        return Trigger(obs.effective_date, f"pathologic fracture confirmed on {obs.effective_date}")
+        return Trigger(
+            obs.effective_date, f"pathologic fracture confirmed on {iso(obs.effective_date)}"
+        )
     return None
 
 
@@ -151,7 +170,10 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
         return Plan(why_not="malignancy no longer suspected")
     contrast = [i for i in ctx.mris() if i.contrast and i.performed_date >= trig.on]
     done = (
-        (contrast[0].performed_date, f"MRI with contrast performed on {contrast[0].performed_date}")
+        (
+            contrast[0].performed_date,
+            f"MRI with contrast performed on {iso(contrast[0].performed_date)}",
+        )
         if contrast
         else None
     )

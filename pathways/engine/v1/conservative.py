@@ -9,6 +9,7 @@ from datetime import date
 from pathways.engine.context import (
     ANALGESICS,
     AUGMENTATION,
+    AUGMENTATION_OR_SURGERY,
     EARLY_AUG_FLAG_KINDS,
     EARLY_AUG_THRESHOLDS,
     NERVE_BLOCK_FROM_DAY,
@@ -17,8 +18,9 @@ from pathways.engine.context import (
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
-from pathways.engine.dates import add_days, add_months
+from pathways.engine.dates import add_days, add_months, iso
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
 
 AUGMENTATION_OUTCOMES = ("offer_augmentation", "continue_conservative", "resolved")
@@ -42,7 +44,7 @@ def plan_nerve_root_block(ctx: Context, rule: Rule) -> Plan:
                 pain.effective_date,
                 (
                     f"fracture at {'/'.join(sorted(levels & {'L3', 'L4'}))}",
-                    f"pain NRS {fmt_value(pain.value)} on {pain.effective_date} "
+                    f"pain NRS {fmt_value(pain.value)} on {iso(pain.effective_date)} "
                     f"(day {(pain.effective_date - ctx.identified).days}, persists >= 4 weeks)",
                 ),
             )
@@ -69,7 +71,7 @@ def augmentation_indications(ctx: Context) -> list[str]:
     out = []
     pain = ctx.latest("pain_nrs")
     if pain is not None:
-        out.append(f"latest pain NRS {fmt_value(pain.value)} on {pain.effective_date}")
+        out.append(f"latest pain NRS {fmt_value(pain.value)} on {iso(pain.effective_date)}")
     for kind in ("pain_med_contraindication", "parenteral_narcotics", "hospital_admission"):
         if ctx.flag_on(kind):
             out.append(kind.replace("_", " "))
@@ -77,9 +79,9 @@ def augmentation_indications(ctx: Context) -> list[str]:
 
 
 def plan_augmentation_review_3m(ctx: Context, rule: Rule) -> Plan:
-    proc = ctx.procedure(AUGMENTATION | {"surgery"})
+    proc = ctx.procedure(AUGMENTATION_OR_SURGERY)
     if proc is not None and proc.performed_date < ctx.three_months:
-        return Plan(why_not=f"{proc.kind} performed on {proc.performed_date}")
+        return Plan(why_not=f"{proc.kind} performed on {iso(proc.performed_date)}")
     return single_plan(
         ctx.three_months,
         ("still in conservative management at 3 months", *augmentation_indications(ctx)),
@@ -124,27 +126,34 @@ def pain_worsening(ctx: Context) -> Trigger | None:
     scores = ctx.pain_scores()
     for previous, current in zip(scores, scores[1:], strict=False):
         rise = float(current.value) - float(previous.value)
-        if rise >= PAIN_WORSENING_POINTS and ctx.active(ANALGESICS, current.effective_date):
+        if rise >= PAIN_WORSENING_POINTS and ctx.any_active(ANALGESICS, current.effective_date):
             return Trigger(
                 current.effective_date,
                 f"pain rose from {fmt_value(previous.value)} to {fmt_value(current.value)} "
-                f"on {current.effective_date} despite analgesics",
+                f"on {iso(current.effective_date)} despite analgesics",
             )
     return None
 
 
 def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
+    return ctx.once(_early_augmentation_triggers)
+
+
+def _early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     out = early_deformity(ctx)
     for kind in EARLY_AUG_FLAG_KINDS:
         obs = ctx.flag_on(kind)
         if obs is not None:
             out.append(
-                Trigger(obs.effective_date, f"{kind.replace('_', ' ')} on {obs.effective_date}")
+                Trigger(
+                    obs.effective_date, f"{kind.replace('_', ' ')} on {iso(obs.effective_date)}"
+                )
             )
     worse = pain_worsening(ctx)
     if worse is not None:
         out.append(worse)
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_augmentation_consider_early(ctx: Context, rule: Rule) -> Plan:
@@ -185,11 +194,11 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
                 seen.add(obs.id)
                 last = ctx.last_spine_imaging_before(obs.effective_date)
                 if last is None or add_months(last, 3) < obs.effective_date:
-                    age = "no spine imaging" if last is None else f"last spine imaging {last}"
+                    age = "no spine imaging" if last is None else f"last spine imaging {iso(last)}"
                     reasons.append(
                         (
                             obs.effective_date,
-                            f"{kind.replace('_', ' ')} on {obs.effective_date}; {age}",
+                            f"{kind.replace('_', ' ')} on {iso(obs.effective_date)}; {age}",
                         )
                     )
     # Before an augmentation referral the MRI must be recent (seed 000).
@@ -198,9 +207,9 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
         if decided and decided.outcome == "offer_augmentation" and decided.closed_on:
             last = ctx.last_spine_imaging_before(decided.closed_on, mri_only=True)
             if last is None or add_months(last, 3) < decided.closed_on:
-                age = "no MRI" if last is None else f"last MRI {last}"
+                age = "no MRI" if last is None else f"last MRI {iso(last)}"
                 reasons.append(
-                    (decided.closed_on, f"augmentation offered on {decided.closed_on}; {age}")
+                    (decided.closed_on, f"augmentation offered on {iso(decided.closed_on)}; {age}")
                 )
     if not reasons:
         return Plan(why_not="no new symptoms with imaging older than 3 months")
@@ -209,7 +218,7 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
     for n, (on, text) in enumerate(reasons, start=1):
         after = [m for m in ctx.mris() if m.performed_date >= on]
         done = (
-            (after[0].performed_date, f"MRI performed on {after[0].performed_date}")
+            (after[0].performed_date, f"MRI performed on {iso(after[0].performed_date)}")
             if after
             else None
         )

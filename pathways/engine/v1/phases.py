@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.engine.context import AUGMENTATION, Context
+from pathways.engine.context import AUGMENTATION, SURGERY, Context
+from pathways.engine.dates import iso
 from pathways.engine.v1.branches import (
     malignancy_suspected,
     pathologic_confirmed,
@@ -15,7 +16,7 @@ from pathways.engine.v1.conservative import early_augmentation_triggers
 
 
 def branch(ctx: Context) -> tuple[str, str, date]:
-    surgery = ctx.procedure({"surgery"})
+    surgery = ctx.procedure(SURGERY)
     urgent = surgical_urgent_triggers(ctx)
     if urgent and not (surgery and surgery.performed_date >= urgent[0].on):
         return "surgical", urgent[0].text, urgent[0].on
@@ -33,18 +34,18 @@ def phase(
 ) -> tuple[str, str, date]:
     if branch:
         return branch, branch_cause, branch_since
-    surgery = ctx.procedure({"surgery"})
+    surgery = ctx.procedure(SURGERY)
     if surgery is not None:
         return (
             "bone_health",
-            f"surgery performed on {surgery.performed_date}",
+            f"surgery performed on {iso(surgery.performed_date)}",
             surgery.performed_date,
         )
     augmented = ctx.procedure(AUGMENTATION)
     if augmented is not None:
         return (
             "bone_health",
-            f"{augmented.kind} performed on {augmented.performed_date}",
+            f"{augmented.kind} performed on {iso(augmented.performed_date)}",
             augmented.performed_date,
         )
     review = ctx.person_closed("augmentation_review_3m")

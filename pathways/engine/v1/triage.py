@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathways.engine.context import Context, fmt_value
-from pathways.engine.dates import add_days
+from pathways.engine.dates import add_days, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Rule, single_plan
 
 
@@ -19,7 +19,7 @@ def plan_neuro_exam(ctx: Context, rule: Rule) -> Plan:
         if obs is not None:
             done = (
                 obs.effective_date,
-                f"neuro deficit {fmt_value(obs.value)} recorded on {obs.effective_date}",
+                f"neuro deficit {fmt_value(obs.value)} recorded on {iso(obs.effective_date)}",
             )
     return single_plan(ctx.identified, ("episode identified",), done=done)
 
@@ -48,7 +48,7 @@ def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
     if obs is not None:
         done = (
             obs.effective_date,
-            f"malignancy suspected = {fmt_value(obs.value)} recorded on {obs.effective_date}",
+            f"malignancy suspected = {fmt_value(obs.value)} recorded on {iso(obs.effective_date)}",
         )
     return single_plan(ctx.identified, ("episode identified",), done=done)
 
@@ -77,7 +77,11 @@ def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
     # MRI recorded afterwards -- the diagnostic one included -- is the fact the
     # task asks for and completes it (spec: "an MRI completes mri_initial").
     mris = ctx.mris()
-    done = (mris[0].performed_date, f"MRI performed on {mris[0].performed_date}") if mris else None
+    done = (
+        (mris[0].performed_date, f"MRI performed on {iso(mris[0].performed_date)}")
+        if mris
+        else None
+    )
     return single_plan(
         add_days(ctx.identified, rule.offset_days),
         ("no MRI recorded for this episode",),

@@ -6,7 +6,7 @@ version 1."""
 from __future__ import annotations
 
 from pathways.engine.context import CALCITONIN, Context, fmt_value
-from pathways.engine.dates import add_days
+from pathways.engine.dates import add_days, iso
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Rule, single_plan
 from pathways.engine.v1.acute import plan_always_day0, plan_calcitonin_stop, plan_opioid_review
 from pathways.engine.v2 import exposure
@@ -24,7 +24,7 @@ def plan_calcitonin_start(ctx: Context, rule: Rule) -> Plan:
     window_end = add_days(ctx.identified, rule.window_days)
     started = [m for m in ctx.meds(CALCITONIN) if ctx.onset <= m.start_date <= window_end]
     done = (
-        (started[0].start_date, f"calcitonin started on {started[0].start_date}")
+        (started[0].start_date, f"calcitonin started on {iso(started[0].start_date)}")
         if started
         else None
     )
@@ -87,11 +87,13 @@ def plan_osteoporosis_rx_start(ctx: Context, rule: Rule) -> Plan:
     covering = exposure.anti_osteoporosis_on(ctx, ctx.identified)
     if covering:
         drug = covering[0]
-        return Plan(why_not=f"{drug.drug.replace('_', ' ')} on treatment since {drug.start_date}")
+        return Plan(
+            why_not=f"{drug.drug.replace('_', ' ')} on treatment since {iso(drug.start_date)}"
+        )
     started = [m for m in ctx.meds(exposure.ANTI_OSTEOPOROSIS) if m.start_date >= ctx.identified]
     done = (
         (started[0].start_date, f"{started[0].drug.replace('_', ' ')} started on "
-         f"{started[0].start_date}")
+         f"{iso(started[0].start_date)}")
         if started
         else None
     )  # fmt: skip
@@ -185,7 +187,7 @@ def plan_pain_review_3w(ctx: Context, rule: Rule) -> Plan:
     scores = [p for p in ctx.pain_scores() if p.effective_date >= due]
     done = (
         (scores[0].effective_date, f"pain score {fmt_value(scores[0].value)} recorded on "
-         f"{scores[0].effective_date}")
+         f"{iso(scores[0].effective_date)}")
         if scores
         else None
     )  # fmt: skip

@@ -11,7 +11,9 @@ from pathways.engine.context import (
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
+from pathways.engine.dates import iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Rule, single_plan
 from pathways.engine.v1.branches import branch_due, pathologic_confirmed
 from pathways.engine.v2.conservative import early_deformity
@@ -35,6 +37,11 @@ SURGICAL_DEFORMITY_FLAGS = (
 
 
 def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
+    return ctx.once(_surgical_urgent_triggers)
+
+
+def _surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
     out: list[Trigger] = []
     if ctx.facts.neuro_status == "deficit":
         out.append(Trigger(ctx.identified, "neurological deficit on examination"))
@@ -42,9 +49,9 @@ def surgical_urgent_triggers(ctx: Context) -> list[Trigger]:
         for obs in ever_true(ctx, kind):
             out.append(
                 Trigger(obs.effective_date, f"{kind.replace('_', ' ')} recorded on "
-                        f"{obs.effective_date}")
+                        f"{iso(obs.effective_date)}")
             )  # fmt: skip
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_surgical_consult_urgent(ctx: Context, rule: Rule) -> Plan:
@@ -99,14 +106,15 @@ def surgical_deformity_triggers(ctx: Context) -> list[Trigger]:
         for obs in ever_true(ctx, kind)[:1]:
             out.append(
                 Trigger(
-                    obs.effective_date, f"{kind.replace('_', ' ')} recorded on {obs.effective_date}"
+                    obs.effective_date,
+                    f"{kind.replace('_', ' ')} recorded on {iso(obs.effective_date)}",
                 )
             )
     review = ctx.person_closed("augmentation_review_3m")
     if review is not None and review.outcome == "refer_surgery" and review.closed_on:
         out.append(Trigger(review.closed_on, "intractable pain despite conservative care "
-                           f"(3-month review, {review.closed_on})"))  # fmt: skip
-    return sorted(out, key=lambda t: t.on)
+                           f"(3-month review, {iso(review.closed_on)})"))  # fmt: skip
+    return in_date_order(out)
 
 
 def plan_surgical_consult(ctx: Context, rule: Rule) -> Plan:
@@ -140,14 +148,19 @@ SURGICAL_CONSULT: Rule = Rule(
 
 
 def malignancy_suspected(ctx: Context) -> Trigger | None:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
+    return ctx.once(_malignancy_suspected)
+
+
+def _malignancy_suspected(ctx: Context) -> Trigger | None:
     if ctx.facts.etiology == "pathologic_suspected":
         return Trigger(ctx.identified, "cause recorded as possibly pathologic")
     obs = ctx.flag_on("malignancy_suspected")
     if obs is not None:
-        return Trigger(obs.effective_date, f"malignancy suspected on {obs.effective_date}")
+        return Trigger(obs.effective_date, f"malignancy suspected on {iso(obs.effective_date)}")
     red = ctx.person_closed("red_flag_screen")
     if red is not None and red.outcome == "red_flags_found" and red.closed_on is not None:
-        return Trigger(red.closed_on, f"red flags found on screening ({red.closed_on})")
+        return Trigger(red.closed_on, f"red flags found on screening ({iso(red.closed_on)})")
     return None
 
 
@@ -163,7 +176,10 @@ def plan_malignancy_workup(ctx: Context, rule: Rule) -> Plan:
         and i.performed_date >= trig.on
     ]  # fmt: skip
     done = (
-        (whole[0].performed_date, f"whole-spine MRI with contrast on {whole[0].performed_date}")
+        (
+            whole[0].performed_date,
+            f"whole-spine MRI with contrast on {iso(whole[0].performed_date)}",
+        )
         if whole
         else None
     )

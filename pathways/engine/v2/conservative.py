@@ -8,13 +8,15 @@ from datetime import date
 
 from pathways.engine.context import (
     AUGMENTATION,
+    AUGMENTATION_OR_SURGERY,
     EARLY_AUG_FLAG_KINDS,
     EARLY_AUG_THRESHOLDS,
     Context,
     Trigger,
     fmt_value,
+    in_date_order,
 )
-from pathways.engine.dates import add_days, add_months
+from pathways.engine.dates import add_days, add_months, iso
 from pathways.engine.ruleset import EARLY_PHASES, OPEN_PHASES, Plan, Planned, Rule, single_plan
 from pathways.engine.v1.conservative import plan_nerve_root_block
 from pathways.engine.v2.findings import (
@@ -63,13 +65,15 @@ NERVE_ROOT_BLOCK_CONSIDER: Rule = Rule(
 
 
 def plan_augmentation_review_3m(ctx: Context, rule: Rule) -> Plan:
-    proc = ctx.procedure(AUGMENTATION | {"surgery"})
+    proc = ctx.procedure(AUGMENTATION_OR_SURGERY)
     if proc is not None and proc.performed_date < ctx.three_months:
-        return Plan(why_not=f"{proc.kind} performed on {proc.performed_date}")
+        return Plan(why_not=f"{proc.kind} performed on {iso(proc.performed_date)}")
     indications = []
     pain = ctx.latest("pain_nrs")
     if pain is not None:
-        indications.append(f"latest pain score {fmt_value(pain.value)} on {pain.effective_date}")
+        indications.append(
+            f"latest pain score {fmt_value(pain.value)} on {iso(pain.effective_date)}"
+        )
     for kind in ("pain_med_contraindication", "parenteral_narcotics", "hospital_admission"):
         if ctx.flag_on(kind):
             indications.append(kind.replace("_", " "))
@@ -139,12 +143,17 @@ def persistent_severe_pain(ctx: Context) -> Trigger | None:
     second = severe[SEVERE_PAIN_SCORES - 1]
     return Trigger(
         second.effective_date,
-        f"persistent severe pain: scores of 7 or more on {severe[0].effective_date} "
-        f"and {second.effective_date}",
+        f"persistent severe pain: scores of 7 or more on {iso(severe[0].effective_date)} "
+        f"and {iso(second.effective_date)}",
     )
 
 
 def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
+    """Derived once per evaluation: the branch, the phase and the planners ask."""
+    return ctx.once(_early_augmentation_triggers)
+
+
+def _early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     """Deformity, the recorded flags and persistent severe pain. "Worsening
     symptoms despite medications" (001:45) counts only when a clinician
     records it: version 1's invented "pain rose by 2 points" is gone (V2.3)."""
@@ -152,12 +161,14 @@ def early_augmentation_triggers(ctx: Context) -> list[Trigger]:
     for kind in EARLY_AUG_FLAG_KINDS:
         for obs in ever_true(ctx, kind):
             out.append(
-                Trigger(obs.effective_date, f"{kind.replace('_', ' ')} on {obs.effective_date}")
+                Trigger(
+                    obs.effective_date, f"{kind.replace('_', ' ')} on {iso(obs.effective_date)}"
+                )
             )
     pain = persistent_severe_pain(ctx)
     if pain is not None:
         out.append(pain)
-    return sorted(out, key=lambda t: t.on)
+    return in_date_order(out)
 
 
 def plan_augmentation_consider_early(ctx: Context, rule: Rule) -> Plan:
@@ -214,11 +225,11 @@ def plan_augmentation_reconsider(ctx: Context, rule: Rule) -> Plan:
         return Plan(why_not="vertebral augmentation already performed")
     after = review.closed_on
     triggers = [
-        Trigger(p.effective_date, f"pain score {fmt_value(p.value)} on {p.effective_date}")
+        Trigger(p.effective_date, f"pain score {fmt_value(p.value)} on {iso(p.effective_date)}")
         for p in ctx.pain_scores()
         if p.effective_date > after and float(p.value) >= SEVERE_PAIN_NRS
     ] + [
-        Trigger(o.effective_date, f"worsening symptoms on {o.effective_date}")
+        Trigger(o.effective_date, f"worsening symptoms on {iso(o.effective_date)}")
         for o in ever_true(ctx, "worsening_symptoms")
         if o.effective_date > after
     ]
@@ -259,17 +270,17 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
             on = obs.effective_date
             before = [m.performed_date for m in mris if m.performed_date < on]
             last = max(before) if before else None
-            age = "no spine MRI before" if last is None else f"latest spine MRI {last}"
-            reasons.append((on, f"{kind.replace('_', ' ')} on {on}; {age}"))
+            age = "no spine MRI before" if last is None else f"latest spine MRI {iso(last)}"
+            reasons.append((on, f"{kind.replace('_', ' ')} on {iso(on)}; {age}"))
     for code in ("augmentation_review_3m", "augmentation_consider_early"):
         decided = ctx.person_closed(code)
         if decided and decided.outcome == "offer_augmentation" and decided.closed_on:
             before = [m.performed_date for m in mris if m.performed_date <= decided.closed_on]
             last = max(before) if before else None
             if last is None or add_months(last, 3) < decided.closed_on:
-                age = "no spine MRI" if last is None else f"latest spine MRI {last}"
+                age = "no spine MRI" if last is None else f"latest spine MRI {iso(last)}"
                 reasons.append(
-                    (decided.closed_on, f"augmentation offered on {decided.closed_on}; {age}")
+                    (decided.closed_on, f"augmentation offered on {iso(decided.closed_on)}; {age}")
                 )
     if not reasons:
         return Plan(why_not="no changed symptoms or augmentation referral needing an MRI")
@@ -278,7 +289,9 @@ def plan_repeat_mri(ctx: Context, rule: Rule) -> Plan:
     for n, (on, text) in enumerate(reasons, start=1):
         after = [m for m in mris if m.performed_date >= on]
         done = (
-            (after[0].performed_date, f"spine MRI on {after[0].performed_date}") if after else None
+            (after[0].performed_date, f"spine MRI on {iso(after[0].performed_date)}")
+            if after
+            else None
         )
         occurrences.append(Planned(n, add_days(on, rule.offset_days), (text,), done=done))
     return Plan(tuple(occurrences))

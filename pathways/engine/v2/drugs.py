@@ -5,7 +5,7 @@ denosumab dose that must not lapse."""
 from __future__ import annotations
 
 from pathways.engine.context import BISPHOSPHONATES, DENOSUMAB, Context
-from pathways.engine.dates import add_months
+from pathways.engine.dates import add_months, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
 from pathways.engine.v2.follow_up import series
@@ -56,7 +56,7 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
     return series(
         rule,
         add_months(start, rule.offset_months),
-        f"bisphosphonate since {start}",
+        f"bisphosphonate since {iso(start)}",
         ctx,
     )
 
@@ -98,8 +98,10 @@ def plan_denosumab_dose(ctx: Context, rule: Rule) -> Plan:
             Planned(
                 n,
                 add_months(dose.start_date, rule.offset_months),
-                (f"denosumab dose on {dose.start_date}",),
-                done=(nxt.start_date, f"denosumab dose given on {nxt.start_date}") if nxt else None,
+                (f"denosumab dose on {iso(dose.start_date)}",),
+                done=(nxt.start_date, f"denosumab dose given on {iso(nxt.start_date)}")
+                if nxt
+                else None,
                 priority=priority,
             )
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from pathways.engine.context import ANTI_OSTEOPOROSIS, CALCITONIN, BmdChange, Context
-from pathways.engine.dates import add_days, add_months
+from pathways.engine.dates import add_days, add_months, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
 
@@ -45,7 +45,7 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
     start_date, drug = start
     scan_dates = sorted({s.performed_date for s in ctx.dxa if s.performed_date > start_date})
     occurrences = []
-    anchor, anchor_text = start_date, f"{drug.replace('_', ' ')} started on {start_date}"
+    anchor, anchor_text = start_date, f"{drug.replace('_', ' ')} started on {iso(start_date)}"
     for n in range(1, len(scan_dates) + 2):
         done_on = scan_dates[n - 1] if n - 1 < len(scan_dates) else None
         if done_on is None and not on_any_treatment(ctx, ctx.as_of):
@@ -55,12 +55,12 @@ def plan_bmd_dxa(ctx: Context, rule: Rule) -> Plan:
                 n,
                 add_months(anchor, rule.offset_months),
                 (anchor_text,),
-                done=(done_on, f"DXA performed on {done_on}") if done_on else None,
+                done=(done_on, f"DXA performed on {iso(done_on)}") if done_on else None,
             )
         )
         if done_on is None:
             break
-        anchor, anchor_text = done_on, f"last DXA on {done_on}"
+        anchor, anchor_text = done_on, f"last DXA on {iso(done_on)}"
     if not occurrences:
         return Plan(why_not="not on anti-osteoporosis treatment")
     return Plan(tuple(occurrences))
@@ -108,7 +108,7 @@ def shown_fall(change: BmdChange) -> str:
 
 
 def calcitonin_is_the_therapy(ctx: Context, day: date) -> bool:
-    return bool(exposure.long_term_calcitonin(ctx, day) or ctx.active({"calcitonin"}, day)) and (
+    return bool(exposure.long_term_calcitonin(ctx, day) or ctx.any_active(CALCITONIN, day)) and (
         not exposure.on_treatment(ctx, OTHER_THERAPY, day)
     )
 
@@ -166,13 +166,13 @@ def plan_calcitonin_restart(ctx: Context, rule: Rule) -> Plan:
         if (
             fell(latest)
             and latest.to > stop
-            and not ctx.active({"calcitonin"}, latest.to)
+            and not ctx.any_active(CALCITONIN, latest.to)
             and not exposure.on_treatment(ctx, OTHER_THERAPY, latest.to)
         ):
             hits.setdefault(
                 latest.to,
-                f"calcitonin stopped on {stop}; {site.replace('_', ' ')} BMD fell "
-                f"{shown_fall(latest)} % a year by {latest.to}",
+                f"calcitonin stopped on {iso(stop)}; {site.replace('_', ' ')} BMD fell "
+                f"{shown_fall(latest)} % a year by {iso(latest.to)}",
             )
     if not hits:
         return Plan(why_not="no yearly BMD fall over 4 % after calcitonin was stopped")

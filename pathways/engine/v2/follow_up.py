@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from pathways.engine.context import CALCIUM, VITAMIN_D, Context, ProgrammeContext
-from pathways.engine.dates import add_days, add_months
+from pathways.engine.dates import add_days, add_months, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Planned, Rule
 from pathways.engine.v2 import exposure
 
@@ -57,10 +57,8 @@ def plan_calcium_vitamin_d(ctx: Context, rule: Rule) -> Plan:
     if calcium and vitamin_d:
         on = max(calcium[0].start_date, vitamin_d[0].start_date, p.first_identified)
         done = (on, "calcium and vitamin D recorded")
-    return Plan(
-        (Planned(1, p.first_identified, (f"first fracture identified on {p.first_identified}",),
-                 done=done),)
-    )  # fmt: skip
+    first = f"first fracture identified on {iso(p.first_identified)}"
+    return Plan((Planned(1, p.first_identified, (first,), done=done),))
 
 
 CALCIUM_VITAMIN_D: Rule = Rule(
@@ -83,7 +81,11 @@ CALCIUM_VITAMIN_D: Rule = Rule(
 def plan_falls_prevention(ctx: Context, rule: Rule) -> Plan:
     p = programme_context(ctx)
     return Plan(
-        (Planned(1, p.first_identified, (f"first fracture identified on {p.first_identified}",)),)
+        (
+            Planned(
+                1, p.first_identified, (f"first fracture identified on {iso(p.first_identified)}",)
+            ),
+        )
     )
 
 
@@ -104,7 +106,7 @@ FALLS_PREVENTION: Rule = Rule(
 def plan_new_fracture_screen(ctx: Context, rule: Rule) -> Plan:
     p = programme_context(ctx)
     first = add_months(p.first_identified, rule.offset_months)
-    return series(rule, first, f"yearly since the fracture of {p.first_identified}", ctx)
+    return series(rule, first, f"yearly since the fracture of {iso(p.first_identified)}", ctx)
 
 
 NEW_FRACTURE_SCREEN: Rule = Rule(
@@ -145,8 +147,8 @@ def plan_treatment_failure_review(ctx: Context, rule: Rule) -> Plan:
                 len(occurrences) + 1,
                 episode.identified_date,
                 (
-                    f"fracture identified on {episode.identified_date} while on "
-                    f"{drug.drug.replace('_', ' ')} (since {drug.start_date})",
+                    f"fracture identified on {iso(episode.identified_date)} while on "
+                    f"{drug.drug.replace('_', ' ')} (since {iso(drug.start_date)})",
                 ),
             )
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from pathways.engine.context import AUGMENTATION, Context, Trigger
+from pathways.engine.context import AUGMENTATION, SURGERY, Context, Trigger
+from pathways.engine.dates import iso
 from pathways.engine.v1.branches import pathologic_confirmed
 from pathways.engine.v2.branches import malignancy_suspected, surgical_urgent_triggers
 from pathways.engine.v2.conservative import early_augmentation_triggers
@@ -38,7 +39,7 @@ def surgery_not_indicated_since(ctx: Context) -> date | None:
 
 
 def branch(ctx: Context) -> tuple[str, str, date]:
-    surgery = ctx.procedure({"surgery"})
+    surgery = ctx.procedure(SURGERY)
     urgent = _current(ctx, surgical_urgent_triggers(ctx))
     decided = _decided_since(ctx, {"surgery_not_indicated", "surgery_done"})
     if decided is not None:
@@ -66,19 +67,19 @@ def _treated(ctx: Context) -> tuple[str, str, date] | None:
     for code in CONSULTS:
         for closed_on, outcome in _consult_outcomes(ctx, code):
             if outcome == "surgery_done":
-                return "bone_health", f"surgery done ({closed_on})", closed_on
-    surgery = ctx.procedure({"surgery"})
+                return "bone_health", f"surgery done ({iso(closed_on)})", closed_on
+    surgery = ctx.procedure(SURGERY)
     if surgery is not None:
         return (
             "bone_health",
-            f"surgery performed on {surgery.performed_date}",
+            f"surgery performed on {iso(surgery.performed_date)}",
             surgery.performed_date,
         )
     augmented = ctx.procedure(AUGMENTATION)
     if augmented is not None:
         return (
             "bone_health",
-            f"{augmented.kind} performed on {augmented.performed_date}",
+            f"{augmented.kind} performed on {iso(augmented.performed_date)}",
             augmented.performed_date,
         )
     return None
@@ -90,7 +91,7 @@ def _reviewed(ctx: Context) -> tuple[str, str, date] | None:
         consult = _consult_outcomes(ctx, "surgical_consult")
         if consult:
             closed_on = consult[-1][0]
-            return "bone_health", f"surgical consultation closed ({closed_on})", closed_on
+            return "bone_health", f"surgical consultation closed ({iso(closed_on)})", closed_on
         return (
             "augmentation_review",
             "referred for a surgical consultation at the 3-month review",

@@ -4,7 +4,7 @@ first MRI, counted on the spine regions it shows (pathway-spec V2.3)."""
 from __future__ import annotations
 
 from pathways.engine.context import Context
-from pathways.engine.dates import add_days
+from pathways.engine.dates import add_days, iso
 from pathways.engine.ruleset import OPEN_PHASES, Plan, Rule, single_plan
 from pathways.engine.v2.findings import region_label, spine_mris
 
@@ -14,7 +14,7 @@ def plan_neuro_exam(ctx: Context, rule: Rule) -> Plan:
     done = None
     obs = ctx.first("neuro_deficit")
     if obs is not None:
-        done = (obs.effective_date, f"neurological exam recorded on {obs.effective_date}")
+        done = (obs.effective_date, f"neurological exam recorded on {iso(obs.effective_date)}")
     elif ctx.facts.neuro_status in ("intact", "deficit"):
         # The status came with the episode: the exam was documented the day the
         # episode was recorded. An old record entered years later carries its
@@ -22,7 +22,7 @@ def plan_neuro_exam(ctx: Context, rule: Rule) -> Plan:
         on = ctx.facts.recorded_on
         if on >= ctx.twelve_months:
             on = ctx.identified
-        done = (on, f"neurological status recorded as {ctx.facts.neuro_status} on {on}")
+        done = (on, f"neurological status recorded as {ctx.facts.neuro_status} on {iso(on)}")
     return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
@@ -49,7 +49,7 @@ def plan_red_flag_screen(ctx: Context, rule: Rule) -> Plan:
     done = None
     obs = ctx.first("malignancy_suspected")
     if obs is not None:
-        done = (obs.effective_date, f"red-flag screen recorded on {obs.effective_date}")
+        done = (obs.effective_date, f"red-flag screen recorded on {iso(obs.effective_date)}")
     return single_plan(ctx.identified, ("episode identified",), done=done)
 
 
@@ -76,7 +76,7 @@ def plan_mri_initial(ctx: Context, rule: Rule) -> Plan:
     mris = spine_mris(ctx)
     done = (
         (mris[0].performed_date, f"MRI of the {region_label(mris[0].region)} on "
-         f"{mris[0].performed_date}")
+         f"{iso(mris[0].performed_date)}")
         if mris
         else None
     )  # fmt: skip
