@@ -225,8 +225,9 @@ def plan_renal_function(ctx: Context, rule: Rule) -> Plan:
                 superseded_why="next yearly renal check raised",
             )
         )
-        # Plan one occurrence past today so the projected plan shows it.
-        if add_days(due, -lead) > ctx.as_of:
+        # Plan one occurrence past today so the projected plan shows it; the
+        # day the next one joins the plan is watched (next_review).
+        if not ctx.reached(add_days(due, -lead)):
             break
         n += 1
         due = nxt

@@ -42,7 +42,8 @@ def series(rule: Rule, first_due: date, why: str, ctx: Context) -> Plan:
                 superseded_why=f"the next {rule.title.lower()} was raised",
             )
         )
-        if add_days(due, -rule.effective_lead) > ctx.as_of:
+        # The day the next occurrence joins the plan is watched (next_review).
+        if not ctx.reached(add_days(due, -rule.effective_lead)):
             break
         n += 1
         due = nxt

@@ -118,3 +118,25 @@ def test_long_term_calcitonin_becomes_treatment_on_day_28() -> None:
 def test_a_closed_episode_has_no_review() -> None:
     ev = run(episode(status="closed", close_reason="deceased", closed_on=day(3)), day(4))
     assert ev.next_review is None
+
+
+def test_the_day_the_next_yearly_renal_check_joins_the_plan_is_a_review_date() -> None:
+    # A bisphosphonate course since 27 Feb 2026: the first yearly renal check
+    # is due 27 Feb 2027 and raised 14 days ahead, on 13 Feb. That day the
+    # planner adds the second check to the plan, so the evaluation changes
+    # then and the planner must watch the day (a case Hypothesis found where
+    # nothing else watched it: the sweep looked again a day late).
+    from pathways.engine.context import Context
+    from pathways.engine.v1.bone_health import RENAL_FUNCTION
+
+    facts = episode(
+        identified=date(2026, 11, 30),
+        observations=[clear()],
+        meds=[med("alendronate", date(2026, 2, 27))],
+    )
+    ctx = Context(facts, date(2027, 2, 1))
+    plan = RENAL_FUNCTION.planner(ctx, RENAL_FUNCTION)
+    assert [p.occurrence for p in plan.occurrences] == [1]
+    assert ctx.next_review() == date(2027, 2, 13)
+    later = RENAL_FUNCTION.planner(Context(facts, date(2027, 2, 13)), RENAL_FUNCTION)
+    assert [p.occurrence for p in later.occurrences] == [1, 2]
