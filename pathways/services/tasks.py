@@ -65,10 +65,15 @@ def _lock_open(task: FollowUpTask) -> FollowUpTask:
 
 
 def _reevaluate_after(task: FollowUpTask, *, now: datetime, actor_id: int | None) -> None:
-    """The phase can move on a person's decision (3-month review -> bone health)."""
+    """The phase can move on a person's decision (3-month review -> bone health).
+
+    An episode's task: that episode (and, through it, its patient's programme
+    if there is one). A programme's task: the patient. Naming the patient for
+    an episode's task would also forget its sibling episodes' dashboard rows,
+    which nothing then re-evaluates (tests/dashboard/test_facts_table.py)."""
     schedule_reevaluation(
         episode_ids=[task.episode_id] if task.episode_id is not None else [],
-        patient_ids=[task.patient_id],
+        patient_ids=[task.patient_id] if task.episode_id is None else [],
         now=now,
         actor_id=actor_id,
     )
