@@ -117,7 +117,7 @@ def _live_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
     )
 
 
-def _stored_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
+def _stored_cohort(qs: QuerySet[Episode], today: date, start: date, end: date) -> QuerySet[Episode]:
     """Every test read from the episode's ``CohortFacts`` row when there is
     one computed for its identification date, else computed live (a
     subquery in a CASE branch runs only for the episodes that take it)."""
@@ -135,8 +135,16 @@ def _stored_cohort(qs: QuerySet[Episode], today: date) -> QuerySet[Episode]:
     )
     return (
         qs.annotate(
+            # The period's bounds on the stored rows too (implied by the
+            # episode's, which the row must equal): PostgreSQL then joins
+            # only the period's rows, not every episode's.
             stored=FilteredRelation(
-                "cohort_facts", condition=Q(cohort_facts__identified_date=F("identified_date"))
+                "cohort_facts",
+                condition=Q(
+                    cohort_facts__identified_date=F("identified_date"),
+                    cohort_facts__identified_date__gte=start,
+                    cohort_facts__identified_date__lte=end,
+                ),
             )
         )
         .annotate(first_rx=facts["first_rx"])
@@ -166,7 +174,7 @@ def cohort(
     implementation the stored rows must agree with).
     """
     qs = _in_period(clinic_ids, start, end)
-    return _stored_cohort(qs, today) if stored else _live_cohort(qs, today)
+    return _stored_cohort(qs, today, start, end) if stored else _live_cohort(qs, today)
 
 
 # ------------------------------------------------------------ eligibility --
