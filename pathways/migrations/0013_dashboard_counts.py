@@ -10,16 +10,19 @@
 
 from django.db import migrations, models
 
-OPEN = "status = 'open' AND deleted_at IS NULL AND overdue_from IS NOT NULL"
-ACTIVE = "status = 'active' AND deleted_at IS NULL"
+# What is counted, over a row named by {r} ("" in a statement trigger's
+# transition table, "NEW." / "OLD." in a SQLite row trigger).
+OPEN = "{r}status = 'open' AND {r}deleted_at IS NULL AND {r}overdue_from IS NOT NULL"
+ACTIVE = "{r}status = 'active' AND {r}deleted_at IS NULL"
 
 
 def _pg_log(table, log, key, counted):
     """A plpgsql function and its INSERT / UPDATE / DELETE / TRUNCATE triggers."""
     fn = f"{log}_log"
     cols = ", ".join(key)
-    plus = f"SELECT {cols}, 1 AS n FROM new_rows WHERE {counted}"
-    minus = f"SELECT {cols}, -1 AS n FROM old_rows WHERE {counted}"
+    where = counted.format(r="")
+    plus = f"SELECT {cols}, 1 AS n FROM new_rows WHERE {where}"
+    minus = f"SELECT {cols}, -1 AS n FROM old_rows WHERE {where}"
 
     def insert(rows):
         return (
@@ -63,8 +66,7 @@ def _sqlite_log(table, log, key, counted):
     cols = ", ".join(key)
 
     def rows(ref, n):
-        cond = counted.replace("status", f"{ref}.status").replace("deleted_at", f"{ref}.deleted_at")
-        cond = cond.replace("overdue_from IS", f"{ref}.overdue_from IS")
+        cond = counted.format(r=f"{ref}.")
         return (
             f"INSERT INTO {log} ({cols}, n) SELECT {', '.join(f'{ref}.{c}' for c in key)}, {n} "
             f"WHERE {cond};"

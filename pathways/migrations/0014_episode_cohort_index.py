@@ -13,20 +13,18 @@ INDEX = models.Index(
 )
 
 
+def _concurrently(schema_editor):
+    return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+
+
 def add_index(apps, schema_editor):
     model = apps.get_model("pathways", "Episode")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.add_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.add_index(model, INDEX)
+    schema_editor.add_index(model, INDEX, **_concurrently(schema_editor))
 
 
 def remove_index(apps, schema_editor):
     model = apps.get_model("pathways", "Episode")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.remove_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.remove_index(model, INDEX)
+    schema_editor.remove_index(model, INDEX, **_concurrently(schema_editor))
 
 
 class Migration(migrations.Migration):

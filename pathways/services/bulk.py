@@ -18,6 +18,8 @@ from django.db.models import Field, JSONField, Model
 from django.db.models.fields import AutoFieldMixin
 from psycopg.types.json import Jsonb
 
+from vcftrack.core.pg import array_literal
+
 _AS_LITERAL = frozenset({"uuid", "integer", "bigint", "smallint"})
 
 
@@ -30,7 +32,7 @@ def _arrays(types: Sequence[str | None], rows: Sequence[Sequence[Any]]) -> list[
     out: list[Any] = []
     for db_type, col in zip(types, zip(*rows, strict=True), strict=True):
         if db_type in _AS_LITERAL and None not in col:
-            out.append("{" + ",".join(map(str, col)) + "}")
+            out.append(array_literal(col))
         elif db_type == "uuid":
             out.append([None if v is None else str(v) for v in col])
         elif db_type == "jsonb":

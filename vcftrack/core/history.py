@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from vcftrack.core.labels import label
+from vcftrack.core.pg import array_literal
 
 # Columns that are how a row is filed, not what it says.
 HIDDEN = frozenset({"id", "patient", "episode", "clinic", "programme", "recorded_on", "created_at"})
@@ -241,7 +242,7 @@ def record_snapshots(model: Any, ids: Sequence[Any], *, now: datetime, kind: str
         with psycopg.Cursor(connection.connection) as server_cursor:
             server_cursor.execute(
                 f"{sql_head} = ANY(%s::{pk.db_type(connection)}[])",
-                [now, kind, "{" + ",".join(map(str, ids)) + "}"],
+                [now, kind, array_literal(ids)],
             )
         return
     at = model._meta.get_field("updated_at").get_db_prep_value(now, connection)
